@@ -1,0 +1,107 @@
+/**
+ * Inner training: SGD steps written as tensor arithmetic, so the same step serves plain training
+ * and unrolled differentiation (where the hypergradient flows back through it).
+ */
+import { tf } from "./tensor/tf.ts";
+import { logSoftmax } from "./tensor/tf.ts";
+import type { BatchLoss, Task } from "./metaloss.ts";
+import { forward, type ModelSpec, type Params } from "./models.ts";
+
+export interface InnerOptimizer {
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+/** method.md: plain SGD, lr 0.01 (the MNIST setting; momentum and decay are options). */
+export const DEFAULT_INNER_OPTIMIZER: InnerOptimizer = {
+  lr: 0.01,
+  momentum: 0,
+  nesterov: false,
+  weightDecay: 0,
+};
+
+export interface Batch {
+  x: tf.Tensor2D;
+  /** One-hot targets (classification) or target values (regression), shape [B, outputs]. */
+  y: tf.Tensor2D;
+}
+
+export interface SgdState {
+  params: Params;
+  /** Momentum buffers; empty when momentum is 0. */
+  velocity: tf.Tensor[];
+}
+
+/** One SGD step (PyTorch's convention for momentum, Nesterov and weight decay). */
+export function sgdUpdate(state: SgdState, grads: tf.Tensor[], opt: InnerOptimizer): SgdState {
+  const g = opt.weightDecay === 0
+    ? grads
+    : grads.map((gi, i) => tf.add(gi, tf.mul(state.params[i], opt.weightDecay)));
+  if (opt.momentum === 0) {
+    return { params: state.params.map((p, i) => tf.sub(p, tf.mul(g[i], opt.lr))), velocity: [] };
+  }
+  const velocity = g.map((gi, i) =>
+    state.velocity.length === 0 ? gi : tf.add(tf.mul(state.velocity[i], opt.momentum), gi)
+  );
+  const step = opt.nesterov
+    ? g.map((gi, i) => tf.add(gi, tf.mul(velocity[i], opt.momentum)))
+    : velocity;
+  return { params: state.params.map((p, i) => tf.sub(p, tf.mul(step[i], opt.lr))), velocity };
+}
+
+/** Gradient of the (learned) loss on a batch with respect to the model's parameters. */
+export function lossGradients(
+  spec: ModelSpec,
+  loss: BatchLoss,
+  phi: tf.Tensor1D,
+  params: Params,
+  batch: Batch,
+): tf.Tensor[] {
+  return tf.grads((...p: tf.Tensor[]) => loss(forward(spec, p, batch.x), batch.y, phi))(params);
+}
+
+/** The task loss that local search minimises: cross-entropy or mean squared error. */
+export function taskLoss(task: Task, outputs: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+  if (task === "classification") {
+    return tf.neg(tf.mean(tf.sum(tf.mul(targets, logSoftmax(outputs)), 1)));
+  }
+  return tf.mean(tf.square(tf.sub(outputs, targets)));
+}
+
+/** The standard loss as a BatchLoss (phi ignored), for baselines. */
+export function standardLoss(task: Task): BatchLoss {
+  return (outputs, targets) => taskLoss(task, outputs, targets);
+}
+
+/**
+ * Validation task loss after `trainBatches.length` differentiable SGD steps from theta0, as a
+ * function of phi. Differentiate it with tf.valueAndGrad to get the hypergradient.
+ */
+export function unrolledTaskLoss(
+  spec: ModelSpec,
+  task: Task,
+  loss: BatchLoss,
+  opt: InnerOptimizer,
+  theta0: Params,
+  trainBatches: Batch[],
+  validation: Batch,
+): (phi: tf.Tensor1D) => tf.Scalar {
+  return (phi) => {
+    let state: SgdState = { params: theta0, velocity: [] };
+    for (const batch of trainBatches) {
+      state = sgdUpdate(state, lossGradients(spec, loss, phi, state.params, batch), opt);
+    }
+    return taskLoss(task, forward(spec, state.params, validation.x), validation.y);
+  };
+}
+
+/** Hypergradient d taskLoss(validation) / d phi through the unrolled steps. */
+export function hypergradient(
+  unrolled: (phi: tf.Tensor1D) => tf.Scalar,
+  phi: tf.Tensor1D,
+): { value: tf.Scalar; grad: tf.Tensor1D } {
+  const { value, grad } = tf.valueAndGrad(unrolled)(phi);
+  return { value, grad: grad as tf.Tensor1D };
+}
