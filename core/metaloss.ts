@@ -10,7 +10,8 @@
 import { tf } from "./tensor/tf.ts";
 import { arity, children, type Node, type Op, type Tree } from "./expr/tree.ts";
 
-export type Task = "classification" | "regression";
+export type { Task } from "./data/dataset.ts";
+import type { Task } from "./data/dataset.ts";
 
 /** Element-wise value of the expression for targets y and predictions f. */
 export type ElementwiseLoss = (y: tf.Tensor, f: tf.Tensor, phi: tf.Tensor1D) => tf.Tensor;

@@ -7,6 +7,14 @@ import { logSoftmax } from "./tensor/tf.ts";
 import type { BatchLoss, Task } from "./metaloss.ts";
 import { forward, type ModelSpec, type Params } from "./models.ts";
 
+/**
+ * tf.tidy for results that are objects of tensors: tidy keeps every tensor it finds in the
+ * returned value (nested objects and arrays included); only its type signature is narrower.
+ */
+export function tidyKeep<T>(fn: () => T): T {
+  return tf.tidy(fn as unknown as () => tf.TensorContainer) as unknown as T;
+}
+
 export interface InnerOptimizer {
   lr: number;
   momentum: number;
@@ -14,7 +22,7 @@ export interface InnerOptimizer {
   weightDecay: number;
 }
 
-/** method.md: plain SGD, lr 0.01 (the MNIST setting; momentum and decay are options). */
+/** Plain SGD, lr 0.01 (method.md's MNIST setting). */
 export const DEFAULT_INNER_OPTIMIZER: InnerOptimizer = {
   lr: 0.01,
   momentum: 0,
@@ -104,4 +112,58 @@ export function hypergradient(
 ): { value: tf.Scalar; grad: tf.Tensor1D } {
   const { value, grad } = tf.valueAndGrad(unrolled)(phi);
   return { value, grad: grad as tf.Tensor1D };
+}
+
+/** The task metric, lower is better: error rate (classification) or mean squared error. */
+export function taskMetric(task: Task, outputs: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+  if (task === "classification") {
+    return tf.mean(tf.cast(tf.notEqual(tf.argMax(outputs, 1), tf.argMax(targets, 1)), "float32"));
+  }
+  return tf.mean(tf.square(tf.sub(outputs, targets)));
+}
+
+export interface TrainingRun {
+  params: Params;
+  /** True when the loss or the parameters became NaN or infinite; training stopped there. */
+  diverged: boolean;
+  /** Loss of the batch at every `checkEvery`-th step, for learning curves. */
+  lossCurve: number[];
+}
+
+/**
+ * Plain (not differentiated) SGD training under a loss. Reads the loss back every `checkEvery`
+ * steps only: each read is a synchronisation, costly on WebGPU.
+ */
+export async function trainSgd(
+  spec: ModelSpec,
+  loss: BatchLoss,
+  phi: tf.Tensor1D,
+  init: Params,
+  batches: { batch(i: number): Batch },
+  steps: number,
+  opt: InnerOptimizer,
+  checkEvery = 100,
+): Promise<TrainingRun> {
+  let state: SgdState = { params: init.map((p) => p.clone()), velocity: [] };
+  const lossCurve: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const check = (step + 1) % checkEvery === 0 || step === steps - 1;
+    const { next, value } = tidyKeep(() => {
+      const batch = batches.batch(step);
+      const f = (...p: tf.Tensor[]) => loss(forward(spec, p, batch.x), batch.y, phi);
+      const { value, grads } = tf.valueAndGrads(f)(state.params);
+      const next = sgdUpdate(state, grads, opt);
+      return { next, value: check ? tf.keep(value) : undefined };
+    });
+    tf.dispose([...state.params, ...state.velocity]);
+    state = next;
+    if (value) {
+      const v = (await value.data())[0];
+      value.dispose();
+      lossCurve.push(v);
+      if (!Number.isFinite(v)) return { params: state.params, diverged: true, lossCurve };
+    }
+  }
+  tf.dispose(state.velocity);
+  return { params: state.params, diverged: false, lossCurve };
 }

@@ -35,7 +35,13 @@ const ARITY: Record<Op, 1 | 2> = {
 };
 
 export function isOp(node: Node): node is Op {
-  return typeof node === "string" && node in ARITY;
+  return typeof node === "string" && isOpName(node);
+}
+
+/** Narrow any string (e.g. parsed text) to an op name. Own keys only: `"toString" in ARITY`
+ * is true through the prototype. */
+export function isOpName(name: string): name is Op {
+  return Object.hasOwn(ARITY, name);
 }
 
 export function arity(node: Node): 0 | 1 | 2 {

@@ -69,3 +69,13 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
 export async function read(t: tf.Tensor): Promise<Float32Array> {
   return (await t.data()) as Float32Array;
 }
+
+/** Computes a tensor in a tidy scope, reads it and disposes it. */
+export async function compute(fn: () => tf.Tensor): Promise<Float32Array> {
+  const t = tf.tidy(fn);
+  try {
+    return await read(t);
+  } finally {
+    t.dispose();
+  }
+}

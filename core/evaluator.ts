@@ -1,0 +1,256 @@
+/**
+ * The tensor work for one candidate loss: rejection screen and gradient signature, local search
+ * of phi by unrolled differentiation, and fitness by partial training. Each result depends only
+ * on the tree, the settings, the data and the search seed, never on which worker ran it or in
+ * what order, so a search gives the same answer however its candidates are scheduled.
+ */
+import { tf } from "./tensor/tf.ts";
+import { compute, read } from "./tensor/backend.ts";
+import { compileLoss, initialPhi } from "./metaloss.ts";
+import { forward, initialValues, type ModelSpec, type Params, toParams } from "./models.ts";
+import { hypergradient, taskMetric, tidyKeep, trainSgd, unrolledTaskLoss } from "./train.ts";
+import { BatchSource, type LabeledRows, outputCount } from "./batches.ts";
+import type { EvaluationSettings } from "./settings.ts";
+import type { Task } from "./data/dataset.ts";
+import type { Tree } from "./expr/tree.ts";
+import { Rng } from "./rng.ts";
+
+export interface TrainingData {
+  task: Task;
+  nClasses?: number;
+  train: LabeledRows;
+  validation: LabeledRows;
+}
+
+export interface ScreenResult {
+  rejected: boolean;
+  /** Why a candidate was rejected. */
+  reason?: string;
+  /** Task metric of the untrained predictions, and after optimising them under the loss. */
+  metricBefore: number;
+  metricAfter: number;
+  /** Rounded per-example gradient norms on the probe batch: equal signatures, same signal. */
+  gradientSignature?: string;
+}
+
+export interface LocalSearchResult {
+  phi: number[];
+  /** Validation task loss at each meta-step, for convergence plots. */
+  metaLosses: number[];
+  /** Meta-steps actually taken (fewer when a hypergradient was not finite). */
+  steps: number;
+}
+
+export interface FitnessResult {
+  /** Task metric on the validation split, or Infinity when training diverged. */
+  fitness: number;
+  diverged: boolean;
+}
+
+/** Fitness given to candidates that are rejected or whose training diverges: worse than any. */
+export const WORST_FITNESS = Number.POSITIVE_INFINITY;
+
+/** Adam's defaults; phi has a few dozen entries, so its update runs on the host. */
+class HostAdam {
+  #m: Float64Array;
+  #v: Float64Array;
+  #t = 0;
+  constructor(size: number, private lr: number) {
+    this.#m = new Float64Array(size);
+    this.#v = new Float64Array(size);
+  }
+  step(params: number[], grad: ArrayLike<number>): number[] {
+    const b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    this.#t++;
+    return params.map((p, i) => {
+      this.#m[i] = b1 * this.#m[i] + (1 - b1) * grad[i];
+      this.#v[i] = b2 * this.#v[i] + (1 - b2) * grad[i] * grad[i];
+      const mHat = this.#m[i] / (1 - b1 ** this.#t);
+      const vHat = this.#v[i] / (1 - b2 ** this.#t);
+      return p - this.lr * mHat / (Math.sqrt(vHat) + eps);
+    });
+  }
+}
+
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+export class CandidateEvaluator {
+  readonly task: Task;
+  readonly spec: ModelSpec;
+  readonly settings: EvaluationSettings;
+  readonly seed: number;
+  readonly train: BatchSource;
+  readonly validation: BatchSource;
+  /** The one initialisation every candidate's fitness training starts from. */
+  readonly #fitnessInit: Params;
+
+  constructor(data: TrainingData, spec: ModelSpec, settings: EvaluationSettings, seed: number) {
+    this.task = data.task;
+    this.spec = spec;
+    this.settings = settings;
+    this.seed = seed;
+    const outputs = outputCount(data.task, data.nClasses);
+    this.train = new BatchSource(data.task, data.train, outputs, settings.batchSize, seed);
+    this.validation = new BatchSource(
+      data.task,
+      data.validation,
+      outputs,
+      settings.batchSize,
+      seed + 1,
+    );
+    this.#fitnessInit = toParams(spec, initialValues(spec, this.#uniform(seed)));
+  }
+
+  #uniform(seed: number): () => number {
+    const rng = new Rng(seed);
+    return () => rng.next();
+  }
+
+  /**
+   * Rejection screen (method.md, step 2): the untrained model's predictions on a few training
+   * examples become free parameters, optimised under the plain loss with Adam. If the task metric
+   * does not improve, the loss cannot teach anything. The same predictions give the gradient
+   * signature for the equivalence check (step 3).
+   */
+  async screen(tree: Tree): Promise<ScreenResult> {
+    const { screen, gradientEquivalence } = this.settings;
+    const loss = compileLoss(tree, this.task);
+    const ones = tf.ones([tree.length]) as tf.Tensor1D;
+    const probe = this.train.head(Math.max(screen.examples, gradientEquivalence.probeSize));
+    const start = tf.tidy(() => forward(this.spec, this.#fitnessInit, probe.x));
+    try {
+      let gradientSignature: string | undefined;
+      if (gradientEquivalence.enabled) {
+        const norms = await compute(() => {
+          const z = tf.slice(start, 0, gradientEquivalence.probeSize);
+          const y = tf.slice(probe.y, 0, gradientEquivalence.probeSize);
+          // The batch mean scales every example's gradient alike; scale back to per-example.
+          const g = tf.grad((zz: tf.Tensor) => loss(zz as tf.Tensor2D, y, ones))(z);
+          return tf.mul(tf.norm(g, "euclidean", 1), z.shape[0]);
+        });
+        if (!allFinite(norms)) {
+          return {
+            rejected: true,
+            reason: "gradient not finite",
+            metricBefore: NaN,
+            metricAfter: NaN,
+          };
+        }
+        gradientSignature = Array.from(norms, (v) => v.toFixed(gradientEquivalence.decimals)).join(
+          ",",
+        );
+      }
+      if (!screen.enabled) {
+        return { rejected: false, metricBefore: NaN, metricAfter: NaN, gradientSignature };
+      }
+      const z0 = tf.slice(start, 0, screen.examples) as tf.Tensor2D;
+      const y = tf.slice(probe.y, 0, screen.examples) as tf.Tensor2D;
+      const [metricBefore] = await compute(() => taskMetric(this.task, z0, y));
+      const z = tf.variable(z0);
+      const optimizer = tf.train.adam(screen.lr);
+      for (let i = 0; i < screen.steps; i++) {
+        optimizer.minimize(() => loss(z as tf.Tensor2D, y, ones));
+      }
+      const [metricAfter] = await compute(() => taskMetric(this.task, z as tf.Tensor2D, y));
+      optimizer.dispose();
+      tf.dispose([z, z0, y]);
+      const improved = Number.isFinite(metricAfter) && metricAfter < metricBefore;
+      return {
+        rejected: !improved,
+        reason: improved
+          ? undefined
+          : "optimising predictions under this loss did not improve the task metric",
+        metricBefore,
+        metricAfter,
+        gradientSignature,
+      };
+    } finally {
+      tf.dispose([ones, probe.x, probe.y, start]);
+    }
+  }
+
+  /**
+   * Local search (method.md, step 4): each meta-step starts a freshly initialised model, takes
+   * T differentiable SGD steps under L_phi, measures the task loss on a validation batch and
+   * moves phi by Adam along the hypergradient. Initialisations and batches depend on the meta-step
+   * number only, so every candidate sees the same sequence.
+   */
+  async localSearch(tree: Tree, phiSeed: number): Promise<LocalSearchResult> {
+    const { localSearch, inner } = this.settings;
+    const noise = new Rng(phiSeed);
+    let phi = Array.from(initialPhi(tree.length, () => noise.normal()));
+    const metaLosses: number[] = [];
+    if (!localSearch.enabled) return { phi: phi.map(() => 1), metaLosses, steps: 0 };
+    const loss = compileLoss(tree, this.task);
+    const adam = new HostAdam(phi.length, localSearch.metaLr);
+    const T = localSearch.unrollSteps;
+    let steps = 0;
+    for (let s = 0; s < localSearch.metaSteps; s++) {
+      const theta0 = toParams(
+        this.spec,
+        initialValues(this.spec, this.#uniform(this.seed + 7919 * (s + 1))),
+      );
+      const { value, grad } = tidyKeep(() => {
+        const batches = Array.from({ length: T }, (_, t) => this.train.batch(s * T + t));
+        const f = unrolledTaskLoss(
+          this.spec,
+          this.task,
+          loss,
+          inner,
+          theta0,
+          batches,
+          this.validation.batch(s),
+        );
+        return hypergradient(f, tf.tensor1d(phi));
+      });
+      const [v, g] = [(await read(value))[0], await read(grad)];
+      tf.dispose([value, grad, ...theta0]);
+      if (!Number.isFinite(v) || !allFinite(g)) break;
+      metaLosses.push(v);
+      phi = adam.step(phi, g);
+      steps++;
+    }
+    return { phi, metaLosses, steps };
+  }
+
+  /** Fitness (method.md, step 5): partial training from the shared initialisation. */
+  async fitness(tree: Tree, phi: number[]): Promise<FitnessResult> {
+    const loss = compileLoss(tree, this.task);
+    const phiT = tf.tensor1d(phi);
+    const run = await trainSgd(
+      this.spec,
+      loss,
+      phiT,
+      this.#fitnessInit,
+      this.train,
+      this.settings.fitnessSteps,
+      this.settings.inner,
+    );
+    phiT.dispose();
+    if (run.diverged) {
+      tf.dispose(run.params);
+      return { fitness: WORST_FITNESS, diverged: true };
+    }
+    const metric = tf.tidy(() =>
+      taskMetric(
+        this.task,
+        forward(this.spec, run.params, this.validation.all.x),
+        this.validation.all.y,
+      )
+    );
+    const value = (await read(metric))[0];
+    tf.dispose([metric, ...run.params]);
+    return Number.isFinite(value)
+      ? { fitness: value, diverged: false }
+      : { fitness: WORST_FITNESS, diverged: true };
+  }
+
+  dispose(): void {
+    this.train.dispose();
+    this.validation.dispose();
+    tf.dispose(this.#fitnessInit);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * From a dataset reference to the three splits a search uses, identically in every worker: load,
+ * split with the seed (stratified for classification), then scale features and regression
+ * targets with statistics of the training rows only.
+ */
+import {
+  applyStandardizer,
+  applyTargetScaler,
+  BUNDLED_NAMES,
+  type BundledName,
+  type Dataset,
+  fitStandardizer,
+  fitTargetScaler,
+  loadBundled,
+  loadCsvFile,
+  splitDataset,
+  type TargetScaler,
+  type Task,
+} from "./data/mod.ts";
+import type { LabeledRows } from "./batches.ts";
+
+export type DatasetRef =
+  | { kind: "bundled"; name: BundledName }
+  | { kind: "csv"; path: string; target: string; task?: Task };
+
+export interface SplitSettings {
+  testFraction: number;
+  /** Fraction of the remaining training rows held out for validation (method.md: 10%). */
+  validationFraction: number;
+}
+
+export const DEFAULT_SPLIT: SplitSettings = { testFraction: 0.2, validationFraction: 0.1 };
+
+export interface PreparedData {
+  name: string;
+  task: Task;
+  nClasses?: number;
+  classNames?: string[];
+  inputs: number;
+  train: LabeledRows;
+  validation: LabeledRows;
+  test: LabeledRows;
+  /** Regression: targets were standardised with this; MSE is reported back in original units. */
+  targetScaler?: TargetScaler;
+}
+
+export function parseDatasetRef(text: string, target?: string): DatasetRef {
+  if ((BUNDLED_NAMES as readonly string[]).includes(text)) {
+    return { kind: "bundled", name: text as BundledName };
+  }
+  if (!target) {
+    throw new Error(
+      `'${text}' is not a bundled dataset (${
+        BUNDLED_NAMES.join(", ")
+      }); a CSV file needs a target column`,
+    );
+  }
+  return { kind: "csv", path: text, target };
+}
+
+export function describeRef(ref: DatasetRef): string {
+  return ref.kind === "bundled" ? ref.name : `${ref.path} (target ${ref.target})`;
+}
+
+export async function loadDataset(ref: DatasetRef): Promise<Dataset> {
+  if (ref.kind === "bundled") return await loadBundled(ref.name);
+  return await loadCsvFile(ref.path, { target: ref.target, task: ref.task });
+}
+
+function rows(ds: Dataset): LabeledRows {
+  return { x: ds.x, y: ds.y, n: ds.n, d: ds.d };
+}
+
+export function prepare(
+  ds: Dataset,
+  seed: number,
+  split: SplitSettings = DEFAULT_SPLIT,
+): PreparedData {
+  const parts = splitDataset(ds, { seed, ...split });
+  const scaler = fitStandardizer(parts.train);
+  let [train, validation, test] = [parts.train, parts.validation, parts.test].map((p) =>
+    applyStandardizer(p, scaler)
+  );
+  let targetScaler: TargetScaler | undefined;
+  if (ds.task === "regression") {
+    targetScaler = fitTargetScaler(train);
+    [train, validation, test] = [train, validation, test].map((p) =>
+      applyTargetScaler(p, targetScaler!)
+    );
+  }
+  return {
+    name: ds.name,
+    task: ds.task,
+    nClasses: ds.nClasses,
+    classNames: ds.classNames,
+    inputs: ds.d,
+    train: rows(train),
+    validation: rows(validation),
+    test: rows(test),
+    targetScaler,
+  };
+}

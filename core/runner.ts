@@ -1,0 +1,88 @@
+/**
+ * Where candidates are evaluated. The search asks a runner for two things per candidate and
+ * does not care whether they run here (InProcessRunner) or in a pool of workers
+ * (workers/pool.ts): results depend only on the tree, the configuration and the seed.
+ */
+import {
+  CandidateEvaluator,
+  type FitnessResult,
+  type LocalSearchResult,
+  type ScreenResult,
+} from "./evaluator.ts";
+import type { Tree } from "./expr/tree.ts";
+import type { ModelSpec } from "./models.ts";
+import type { PreparedData } from "./prepare.ts";
+import type { EvaluationSettings } from "./settings.ts";
+
+export interface TuneResult {
+  local: LocalSearchResult;
+  fitness: FitnessResult;
+  /** Wall time of each stage, milliseconds. */
+  localSearchMs: number;
+  fitnessMs: number;
+}
+
+export interface TimedScreen extends ScreenResult {
+  screenMs: number;
+}
+
+export interface CandidateRunner {
+  /** Rejection screen and gradient signature. */
+  screen(tree: Tree): Promise<TimedScreen>;
+  /** Local search of phi, then fitness with the tuned phi. */
+  tune(tree: Tree, phiSeed: number): Promise<TuneResult>;
+  /** How many candidates it evaluates at once. */
+  readonly parallelism: number;
+  close(): Promise<void>;
+}
+
+/** Everything a runner needs to rebuild the evaluator: plain data, safe to post to a worker. */
+export interface EvaluatorConfig {
+  model: ModelSpec;
+  evaluation: EvaluationSettings;
+  seed: number;
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const value = await fn();
+  return [value, performance.now() - t0];
+}
+
+export async function screenCandidate(ev: CandidateEvaluator, tree: Tree): Promise<TimedScreen> {
+  const [result, screenMs] = await timed(() => ev.screen(tree));
+  return { ...result, screenMs };
+}
+
+export async function tuneCandidate(
+  ev: CandidateEvaluator,
+  tree: Tree,
+  phiSeed: number,
+): Promise<TuneResult> {
+  const [local, localSearchMs] = await timed(() => ev.localSearch(tree, phiSeed));
+  const [fitness, fitnessMs] = await timed(() => ev.fitness(tree, local.phi));
+  return { local, fitness, localSearchMs, fitnessMs };
+}
+
+/** Evaluates one candidate at a time on this thread's backend. */
+export class InProcessRunner implements CandidateRunner {
+  readonly parallelism = 1;
+  readonly #evaluator: CandidateEvaluator;
+
+  constructor(data: PreparedData, config: EvaluatorConfig) {
+    this.#evaluator = new CandidateEvaluator(data, config.model, config.evaluation, config.seed);
+  }
+
+  screen(tree: Tree): Promise<TimedScreen> {
+    return screenCandidate(this.#evaluator, tree);
+  }
+
+  tune(tree: Tree, phiSeed: number): Promise<TuneResult> {
+    return tuneCandidate(this.#evaluator, tree, phiSeed);
+  }
+
+  close(): Promise<void> {
+    this.#evaluator.dispose();
+    return Promise.resolve();
+  }
+}
