@@ -61,7 +61,9 @@ export function toParams(spec: ModelSpec, values: Float32Array[]): Params {
 }
 
 /** Logits (classification) or predictions (regression) for a batch x of shape [B, inputs]. */
-export function forward(spec: ModelSpec, params: Params, x: tf.Tensor2D): tf.Tensor2D {
+// `spec` is unused by the MLP (its shape lives in the parameters) but kept so that every model
+// (convolutional ones to come) has the same signature.
+export function forward(_spec: ModelSpec, params: Params, x: tf.Tensor2D): tf.Tensor2D {
   let h: tf.Tensor2D = x;
   const n = params.length / 2;
   for (let i = 0; i < n; i++) {

@@ -68,17 +68,25 @@ export async function tuneCandidate(
 export class InProcessRunner implements CandidateRunner {
   readonly parallelism = 1;
   readonly #evaluator: CandidateEvaluator;
+  /** Requests run one after another: interleaved async tensor work would share one backend. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(data: PreparedData, config: EvaluatorConfig) {
     this.#evaluator = new CandidateEvaluator(data, config.model, config.evaluation, config.seed);
   }
 
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
   screen(tree: Tree): Promise<TimedScreen> {
-    return screenCandidate(this.#evaluator, tree);
+    return this.#serial(() => screenCandidate(this.#evaluator, tree));
   }
 
   tune(tree: Tree, phiSeed: number): Promise<TuneResult> {
-    return tuneCandidate(this.#evaluator, tree, phiSeed);
+    return this.#serial(() => tuneCandidate(this.#evaluator, tree, phiSeed));
   }
 
   close(): Promise<void> {

@@ -143,6 +143,8 @@ export async function trainSgd(
   steps: number,
   opt: InnerOptimizer,
   checkEvery = 100,
+  /** Called at each check with the step count done and the current parameters (borrowed). */
+  onCheck?: (stepsDone: number, params: Params) => Promise<void>,
 ): Promise<TrainingRun> {
   let state: SgdState = { params: init.map((p) => p.clone()), velocity: [] };
   const lossCurve: number[] = [];
@@ -162,6 +164,7 @@ export async function trainSgd(
       value.dispose();
       lossCurve.push(v);
       if (!Number.isFinite(v)) return { params: state.params, diverged: true, lossCurve };
+      await onCheck?.(step + 1, state.params);
     }
   }
   tf.dispose(state.velocity);

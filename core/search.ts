@@ -1,0 +1,432 @@
+/**
+ * The EvoMAL search as a generational state machine. `SearchState` holds everything needed to
+ * continue (population, fitnesses, random-number state, archives, hall of fame, history) as plain
+ * JSON, so a caller can checkpoint it after every generation and resume bit-identically.
+ *
+ * Per generation, each individual goes through method.md's pipeline, cheapest filter first:
+ * canonical-form archive, rejection screen, gradient-equivalence reuse, local search, fitness.
+ * Distinct candidates of a generation are screened and tuned concurrently by the runner; the
+ * decisions that depend on order (which equivalent loss came first) are taken in population
+ * order, so the result does not depend on scheduling.
+ */
+import { canonicalize, canonicalKey } from "./expr/canonical.ts";
+import type { Tree } from "./expr/tree.ts";
+import {
+  DEFAULT_GP_SETTINGS,
+  type GpSettings,
+  HallOfFame,
+  type HallOfFameJson,
+  initialPopulation,
+  vary,
+} from "./gp/mod.ts";
+import { Rng } from "./rng.ts";
+import type { CandidateRunner, TimedScreen, TuneResult } from "./runner.ts";
+import { DEFAULT_EVALUATION, type EvaluationSettings } from "./settings.ts";
+import type { ModelKind } from "./models.ts";
+import { type DatasetRef, DEFAULT_SPLIT, type SplitSettings } from "./prepare.ts";
+
+export interface Budget {
+  /** Stop before a generation once this many candidates have been tuned. */
+  maxEvaluations?: number;
+  /** Stop before a generation that would, at the last generation's pace, end past this. */
+  maxSeconds?: number;
+}
+
+export interface FinalEvaluationSettings {
+  /** Training steps from scratch (method.md: 10,000 for MNIST and tabular sets). */
+  steps: number;
+  /** Seeds (method.md: 5). */
+  seeds: number;
+}
+
+export interface SearchConfig {
+  dataset: DatasetRef;
+  model: { kind: ModelKind; hidden: number[] };
+  gp: GpSettings;
+  evaluation: EvaluationSettings;
+  split: SplitSettings;
+  budget: Budget;
+  final: FinalEvaluationSettings;
+  /** Ranked losses kept and reported. */
+  hallOfFameSize: number;
+  seed: number;
+}
+
+export const DEFAULT_SEARCH_CONFIG: Omit<SearchConfig, "dataset"> = {
+  model: { kind: "mlp", hidden: [100] },
+  gp: DEFAULT_GP_SETTINGS,
+  evaluation: DEFAULT_EVALUATION,
+  split: DEFAULT_SPLIT,
+  budget: {},
+  final: { steps: 10_000, seeds: 5 },
+  hallOfFameSize: 10,
+  seed: 1,
+};
+
+/** What happened to a distinct loss (by canonical form) the first time it was met. */
+export type Outcome = "tuned" | "rejected" | "diverged" | "equivalent" | "failed";
+
+export interface ArchiveEntry {
+  /** The canonical form, which is what was evaluated. */
+  tree: Tree;
+  outcome: Outcome;
+  /** Validation task metric; null means worst (rejected, diverged or failed). */
+  fitness: number | null;
+  phi?: number[];
+  reason?: string;
+  /** For `equivalent`: the canonical key whose fitness was reused. */
+  equivalentTo?: string;
+  generation: number;
+  screen?: { metricBefore: number; metricAfter: number };
+  /** Validation task loss at the first and last meta-step of local search. */
+  metaLoss?: { first: number; last: number; steps: number };
+}
+
+export interface StageTimes {
+  /** Summed over candidates (CPU-side cost, whatever the parallelism). */
+  screenMs: number;
+  localSearchMs: number;
+  fitnessMs: number;
+  /** Wall time of the whole generation. */
+  wallMs: number;
+}
+
+export interface GenerationStats {
+  generation: number;
+  population: number;
+  /** Individuals whose canonical form was already in the archive, or met earlier in this
+   * generation: population = cacheHits + distinct. */
+  cacheHits: number;
+  /** Removed by the rejection screen. */
+  rejected: number;
+  /** Fitness reused from a loss with the same gradient signature. */
+  equivalent: number;
+  /** Distinct canonical forms new to the archive: rejected + equivalent + evaluated + failed. */
+  distinct: number;
+  /** Local search and fitness run to the end (diverged included). */
+  evaluated: number;
+  diverged: number;
+  failed: number;
+  bestFitness: number | null;
+  medianFitness: number | null;
+  times: StageTimes;
+}
+
+export interface SearchState {
+  /** Generations finished. */
+  generation: number;
+  population: Tree[];
+  /** Of `population`; null is worst. */
+  fitness: (number | null)[];
+  rng: number[];
+  archive: Record<string, ArchiveEntry>;
+  /** Gradient signature -> canonical key of the first loss that had it. */
+  signatures: Record<string, string>;
+  hallOfFame: HallOfFameJson;
+  history: GenerationStats[];
+  evaluations: number;
+  elapsedMs: number;
+}
+
+export interface SearchProgress {
+  generation: number;
+  generations: number;
+  /** Candidates of this generation finished, and its number of distinct new candidates. */
+  done: number;
+  pending: number;
+  evaluations: number;
+  bestFitness: number | null;
+  cacheHits: number;
+  rejections: number;
+  elapsedMs: number;
+  /** Estimated time to the end of the search, when it can be estimated. */
+  etaMs?: number;
+}
+
+export interface SearchHooks {
+  onProgress?(p: SearchProgress): void;
+  onGeneration?(stats: GenerationStats, state: SearchState): void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export type StopReason = "generations" | "max-evaluations" | "max-seconds" | "cancelled";
+
+export function newSearchState(config: SearchConfig): SearchState {
+  return {
+    generation: 0,
+    population: [],
+    fitness: [],
+    rng: new Rng(config.seed).state(),
+    archive: {},
+    signatures: {},
+    hallOfFame: new HallOfFame(config.hallOfFameSize).toJSON(),
+    history: [],
+    evaluations: 0,
+    elapsedMs: 0,
+  };
+}
+
+/** FNV-1a: a stable 32-bit hash of a canonical key, so phi's initial noise depends on the loss. */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+const asFitness = (f: number | null) => f ?? Number.POSITIVE_INFINITY;
+const toStored = (f: number) => Number.isFinite(f) ? f : null;
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new DOMException("search cancelled", "AbortError");
+}
+
+/**
+ * Runs one generation: draws the population (initial, or by variation of the last one), evaluates
+ * the new candidates, and returns the next state. The input state is not modified.
+ */
+export async function runGeneration(
+  config: SearchConfig,
+  state: SearchState,
+  runner: CandidateRunner,
+  hooks: SearchHooks = {},
+): Promise<{ state: SearchState; stats: GenerationStats }> {
+  const started = performance.now();
+  const rng = Rng.fromState(state.rng);
+  const generation = state.generation;
+  const population = generation === 0
+    ? initialPopulation(rng, config.gp)
+    : vary(rng, state.population, state.fitness.map(asFitness), config.gp);
+  const archive = { ...state.archive };
+  const signatures = { ...state.signatures };
+  const keys = population.map(canonicalKey);
+  const fresh = [...new Set(keys.filter((k) => !(k in archive)))];
+  const canonical = new Map(fresh.map((k) => [k, canonicalize(population[keys.indexOf(k)])]));
+  const times: StageTimes = { screenMs: 0, localSearchMs: 0, fitnessMs: 0, wallMs: 0 };
+  let done = 0;
+  let tunedSoFar = 0;
+  const report = () =>
+    hooks.onProgress?.({
+      generation: generation + 1,
+      generations: config.gp.generations,
+      done,
+      pending: fresh.length,
+      evaluations: state.evaluations + tunedSoFar,
+      bestFitness: bestOf(state, archive),
+      cacheHits: keys.length - fresh.length,
+      rejections: Object.values(archive).filter((e) =>
+        e.generation === generation && e.outcome === "rejected"
+      )
+        .length,
+      elapsedMs: state.elapsedMs + (performance.now() - started),
+    });
+  report();
+
+  // Screen every new canonical form (concurrently).
+  const screens = new Map<string, TimedScreen | Error>();
+  await Promise.all(fresh.map(async (k) => {
+    throwIfAborted(hooks.signal);
+    try {
+      const s = await runner.screen(canonical.get(k)!);
+      times.screenMs += s.screenMs;
+      screens.set(k, s);
+    } catch (e) {
+      screens.set(k, e as Error);
+    }
+  }));
+  throwIfAborted(hooks.signal);
+
+  // Decide, in population order, what each new loss needs.
+  const toTune: string[] = [];
+  for (const k of fresh) {
+    const s = screens.get(k)!;
+    const tree = canonical.get(k)!;
+    if (s instanceof Error) {
+      archive[k] = { tree, outcome: "failed", fitness: null, reason: s.message, generation };
+      done++;
+    } else if (s.rejected) {
+      archive[k] = {
+        tree,
+        outcome: "rejected",
+        fitness: null,
+        reason: s.reason,
+        generation,
+        screen: { metricBefore: s.metricBefore, metricAfter: s.metricAfter },
+      };
+      done++;
+    } else if (
+      config.evaluation.gradientEquivalence.enabled && s.gradientSignature !== undefined &&
+      s.gradientSignature in signatures
+    ) {
+      archive[k] = {
+        tree,
+        outcome: "equivalent",
+        fitness: null, // filled in once the loss it is equivalent to has its fitness
+        equivalentTo: signatures[s.gradientSignature],
+        generation,
+        screen: { metricBefore: s.metricBefore, metricAfter: s.metricAfter },
+      };
+    } else {
+      if (s.gradientSignature !== undefined) signatures[s.gradientSignature] = k;
+      toTune.push(k);
+    }
+  }
+  report();
+
+  // Local search and fitness for the rest (concurrently).
+  await Promise.all(toTune.map(async (k) => {
+    throwIfAborted(hooks.signal);
+    const tree = canonical.get(k)!;
+    const s = screens.get(k) as TimedScreen;
+    const screen = { metricBefore: s.metricBefore, metricAfter: s.metricAfter };
+    let r: TuneResult;
+    try {
+      r = await runner.tune(tree, (hash32(k) ^ config.seed) >>> 0);
+    } catch (e) {
+      archive[k] = {
+        tree,
+        outcome: "failed",
+        fitness: null,
+        reason: (e as Error).message,
+        generation,
+        screen,
+      };
+      done++;
+      report();
+      return;
+    }
+    times.localSearchMs += r.localSearchMs;
+    times.fitnessMs += r.fitnessMs;
+    const losses = r.local.metaLosses;
+    archive[k] = {
+      tree,
+      outcome: r.fitness.diverged ? "diverged" : "tuned",
+      fitness: toStored(r.fitness.fitness),
+      phi: r.local.phi,
+      reason: r.fitness.diverged ? "training produced NaN or infinity" : undefined,
+      generation,
+      screen,
+      metaLoss: losses.length
+        ? { first: losses[0], last: losses[losses.length - 1], steps: r.local.steps }
+        : undefined,
+    };
+    tunedSoFar++;
+    done++;
+    report();
+  }));
+  throwIfAborted(hooks.signal);
+
+  for (const k of fresh) {
+    const e = archive[k];
+    if (e.outcome === "equivalent") {
+      archive[k] = { ...e, fitness: archive[e.equivalentTo!]?.fitness ?? null };
+      done++;
+    }
+  }
+
+  const fitness = keys.map((k) => archive[k].fitness);
+  const hall = HallOfFame.fromJSON(state.hallOfFame);
+  for (const k of fresh) {
+    const e = archive[k];
+    if (e.outcome === "tuned" && e.fitness !== null) hall.consider(e.tree, e.fitness, e.phi);
+  }
+  const finite = fitness.filter((f): f is number => f !== null);
+  const count = (o: Outcome) => fresh.filter((k) => archive[k].outcome === o).length;
+  times.wallMs = performance.now() - started;
+  const stats: GenerationStats = {
+    generation: generation + 1,
+    population: population.length,
+    cacheHits: keys.length - fresh.length,
+    rejected: count("rejected"),
+    equivalent: count("equivalent"),
+    distinct: fresh.length,
+    evaluated: count("tuned") + count("diverged"),
+    diverged: count("diverged"),
+    failed: count("failed"),
+    bestFitness: finite.length ? Math.min(...finite) : null,
+    medianFitness: median(finite),
+    times,
+  };
+  const next: SearchState = {
+    generation: generation + 1,
+    population: population.map((t) => [...t]),
+    fitness,
+    rng: rng.state(),
+    archive,
+    signatures,
+    hallOfFame: hall.toJSON(),
+    history: [...state.history, stats],
+    evaluations: state.evaluations + tunedSoFar,
+    elapsedMs: state.elapsedMs + times.wallMs,
+  };
+  return { state: next, stats };
+}
+
+function bestOf(state: SearchState, archive: Record<string, ArchiveEntry>): number | null {
+  let best: number | null = state.hallOfFame.entries[0]?.fitness ?? null;
+  for (const e of Object.values(archive)) {
+    if (e.outcome === "tuned" && e.fitness !== null && (best === null || e.fitness < best)) {
+      best = e.fitness;
+    }
+  }
+  return best;
+}
+
+/** Why the search would stop before the next generation, if it would. */
+export function stopReason(config: SearchConfig, state: SearchState): StopReason | undefined {
+  if (state.generation >= config.gp.generations) return "generations";
+  const { maxEvaluations, maxSeconds } = config.budget;
+  if (maxEvaluations !== undefined && state.evaluations >= maxEvaluations) return "max-evaluations";
+  if (maxSeconds !== undefined && state.generation > 0) {
+    const last = state.history[state.history.length - 1].times.wallMs;
+    if (state.elapsedMs + last > maxSeconds * 1000) return "max-seconds";
+  }
+  return undefined;
+}
+
+/**
+ * Runs generations until the configured number, the budget, or cancellation. A cancelled search
+ * returns the state of its last finished generation: a generation is all or nothing.
+ */
+export async function runSearch(
+  config: SearchConfig,
+  runner: CandidateRunner,
+  hooks: SearchHooks = {},
+  resumeFrom?: SearchState,
+): Promise<{ state: SearchState; stopped: StopReason }> {
+  let state = resumeFrom ?? newSearchState(config);
+  while (true) {
+    const reason = stopReason(config, state);
+    if (reason) return { state, stopped: reason };
+    if (hooks.signal?.aborted) return { state, stopped: "cancelled" };
+    const perGeneration = state.generation > 0 ? state.elapsedMs / state.generation : undefined;
+    const onProgress = hooks.onProgress && ((p: SearchProgress) =>
+      hooks.onProgress!({
+        ...p,
+        etaMs: perGeneration === undefined ? undefined : Math.max(
+          0,
+          perGeneration * (config.gp.generations - state.generation) -
+            (p.elapsedMs - state.elapsedMs),
+        ),
+      }));
+    try {
+      const r = await runGeneration(config, state, runner, { ...hooks, onProgress });
+      state = r.state;
+      await hooks.onGeneration?.(r.stats, state);
+    } catch (e) {
+      if ((e as Error).name === "AbortError") return { state, stopped: "cancelled" };
+      throw e;
+    }
+  }
+}
+
+/** The ranked losses, best first. */
+export function rankedLosses(state: SearchState): HallOfFameJson["entries"] {
+  return state.hallOfFame.entries;
+}
