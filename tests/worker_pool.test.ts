@@ -118,8 +118,10 @@ Deno.test("a request that fails twice rejects with both reasons; others are unaf
 Deno.test("close() rejects queued and in-flight work and stops every worker", async () => {
   const pool = await startPool(1);
   const pending = [pool.tune(TREES[0], 1), pool.tune(TREES[1], 2), pool.screen(TREES[2])];
+  // Handlers first: the rejections happen inside close().
+  const rejections = pending.map((p) => assertRejects(() => p, /worker pool closed/));
   await pool.close();
-  for (const p of pending) await assertRejects(() => p, /worker pool closed/);
+  await Promise.all(rejections);
   await assertRejects(() => pool.screen(TREES[0]), /worker pool is closed/);
   assertEquals(pool.busyWorkers(), []);
 });

@@ -1,0 +1,102 @@
+/**
+ * A learned loss as a PyTorch function: Python source that needs nothing but `import torch`.
+ * Works on float32 or float64 tensors; constants and weights are float32 values written out in
+ * full, so in float32 it computes what the engine computes.
+ */
+import type { Op } from "../expr/tree.ts";
+import { PROTECT_EPS } from "../expr/primitives.ts";
+import { type CheckedLoss, checkLoss, type ExportableLoss, float32Literal } from "./loss.ts";
+import { type Arg, type CodeDialect, operand, straightLine } from "./straight_line.ts";
+import { describe, formula } from "./describe.ts";
+
+// torch.clamp(min=) rather than torch.maximum with a tensor: the same value, and its gradient
+// at the floor matches tf.maximum's (passed through where |a| >= eps).
+const floor = (a: Arg) => `torch.clamp(torch.abs(${a.text}), min=${PROTECT_EPS})`;
+
+const OPS: Record<Op, (a: Arg, b: Arg) => string> = {
+  add: (a, b) => `${operand(a)} + ${operand(b)}`,
+  sub: (a, b) => `${operand(a)} - ${operand(b)}`,
+  mul: (a, b) => `${operand(a)} * ${operand(b)}`,
+  div: (a, b) => `${operand(a)} / torch.sqrt(1 + torch.square(${b.text}))`,
+  min: (a, b) => `torch.minimum(${a.text}, ${b.text})`,
+  max: (a, b) => `torch.maximum(${a.text}, ${b.text})`,
+  square: (a) => `torch.square(${a.text})`,
+  abs: (a) => `torch.abs(${a.text})`,
+  tanh: (a) => `torch.tanh(${a.text})`,
+  sign: (a) => `torch.sign(${a.text})`,
+  log: (a) => `torch.log(${floor(a)})`,
+  sqrt: (a) => `torch.sqrt(${floor(a)})`,
+};
+
+const PYTHON: CodeDialect = {
+  constant: (literal) => `torch.full_like(fx, ${literal})`,
+  weighted: (value, literal) => ({ text: `${value} * ${literal}`, compound: true }),
+  op: (op, a, b) => OPS[op](a, b ?? a),
+  literal: float32Literal,
+};
+
+const INPUTS = {
+  classification: [
+    "    if target.dim() == logits.dim() - 1:",
+    "        # Class indices: one one-hot row per sample.",
+    "        target = torch.nn.functional.one_hot(target.long(), logits.shape[-1])",
+    "    y = target.to(logits.dtype)",
+    "    fx = torch.softmax(logits, dim=-1)",
+  ],
+  // reshape rather than broadcasting: a (N,) target against (N, 1) predictions would otherwise
+  // silently give an (N, N) loss. reshape raises if the sizes differ.
+  regression: [
+    "    fx = logits",
+    "    y = target.to(fx.dtype).reshape(fx.shape)",
+  ],
+};
+
+const ARGS = {
+  classification: [
+    "    logits: float tensor (N, C) of raw model outputs (before softmax).",
+    "    target: class indices, integer tensor (N,), or one-hot (or soft) targets (N, C).",
+  ],
+  regression: [
+    "    logits: float tensor (N, K) of raw predictions.",
+    "    target: tensor of targets with as many elements, reshaped to the predictions' shape.",
+  ],
+};
+
+const REDUCE = {
+  classification: (t: string) =>
+    `    return ${t}.sum(dim=-1).mean()  # sum over classes, mean over batch`,
+  regression: (t: string) => `    return ${t}.mean()  # mean over batch and outputs`,
+};
+
+/** Python source defining `learned_loss(logits, target)`. */
+export function exportPytorch(loss: ExportableLoss): string {
+  return pythonSource(checkLoss(loss));
+}
+
+function pythonSource(loss: CheckedLoss): string {
+  const { steps, result } = straightLine(loss, PYTHON);
+  const docstring = [
+    ...describe(loss),
+    "",
+    "Args:",
+    ...ARGS[loss.task],
+    "",
+    "Returns:",
+    "    the mean loss, a scalar tensor, differentiable with respect to logits.",
+  ];
+  return [
+    '"""A learned loss exported by Lossmith. Needs only PyTorch."""',
+    "import torch",
+    "",
+    "",
+    "def learned_loss(logits, target):",
+    `    """${docstring.map((l) => l === "" ? "" : `    ${l}`).join("\n").trimStart()}`,
+    '    """',
+    ...INPUTS[loss.task],
+    `    # L = ${formula(loss).infix}`,
+    "    # t<k> is node k of the prefix tree; '* w' is the weight phi[k] of a child.",
+    ...steps.map((s) => `    ${s.name} = ${s.expr}`),
+    REDUCE[loss.task](result),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,258 @@
+/**
+ * The report as one self-contained HTML page (inline SVG and CSS, no external assets), and a
+ * writer that saves it with the charts as separate SVG files.
+ */
+import { join } from "node:path";
+import type { SearchResult } from "../core/result.ts";
+import type { MetricSummary } from "../core/final.ts";
+import { bestLossTreeChart, convergenceChart, learningCurvesChart, metricName } from "./charts.ts";
+import { escapeXml as esc, formatDuration, formatMaybe, formatSig } from "./format.ts";
+
+interface Charts {
+  convergence: string;
+  learningCurves: string;
+  bestLossTree: string;
+}
+
+function renderCharts(result: SearchResult): Charts {
+  return {
+    convergence: convergenceChart(result),
+    learningCurves: learningCurvesChart(result),
+    bestLossTree: bestLossTreeChart(result),
+  };
+}
+
+const STOPPED: Record<SearchResult["stopped"], string> = {
+  "generations": "ran all generations",
+  "max-evaluations": "evaluation budget reached",
+  "max-seconds": "time budget reached",
+  "cancelled": "cancelled",
+};
+
+const CSS = `
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+  color: #222; max-width: 1000px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
+.meta { color: #555; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.6rem 0; }
+th, td { border-bottom: 1px solid #e4e4e4; padding: 0.3rem 0.7rem; text-align: left;
+  vertical-align: top; }
+th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+code { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 0.92em; }
+figure { margin: 1.2rem 0; overflow-x: auto; }
+figure svg { max-width: 100%; height: auto; }
+.better { color: #00795a; } .worse { color: #b34700; }
+pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.85em; }
+`;
+
+function table(head: string[], rows: string[][], numeric: boolean[] = []): string {
+  const cell = (tag: string, v: string, i: number) =>
+    `<${tag}${numeric[i] ? ' class="num"' : ""}>${v}</${tag}>`;
+  return [
+    "<table>",
+    `<thead><tr>${head.map((h, i) => cell("th", h, i)).join("")}</tr></thead>`,
+    "<tbody>",
+    ...rows.map((r) => `<tr>${r.map((v, i) => cell("td", v, i)).join("")}</tr>`),
+    "</tbody></table>",
+  ].join("\n");
+}
+
+/** Two-column key/value table; values are HTML. */
+function facts(rows: [string, string][]): string {
+  return `<table>\n${
+    rows.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${v}</td></tr>`).join("\n")
+  }\n</table>`;
+}
+
+function summary(r: SearchResult): string {
+  const { config: c, dataset: d } = r;
+  const ev = c.evaluation;
+  const inner = `SGD lr ${ev.inner.lr}${
+    ev.inner.momentum ? `, momentum ${ev.inner.momentum}` : ""
+  }${ev.inner.nesterov ? " (Nesterov)" : ""}${
+    ev.inner.weightDecay ? `, weight decay ${ev.inner.weightDecay}` : ""
+  }`;
+  const ls = ev.localSearch;
+  const budget = [
+    c.budget.maxEvaluations !== undefined ? `${c.budget.maxEvaluations} evaluations` : "",
+    c.budget.maxSeconds !== undefined ? `${c.budget.maxSeconds} s` : "",
+  ].filter(Boolean).join(", ") || "none";
+  return facts([
+    [
+      "Dataset",
+      `${esc(d.name)} (${esc(d.task)}, ${d.inputs} inputs${
+        d.classes !== undefined ? `, ${d.classes} classes` : ""
+      })`,
+    ],
+    ["Rows", `${d.rows.train} train, ${d.rows.validation} validation, ${d.rows.test} test`],
+    [
+      "Model",
+      esc(c.model.kind + (c.model.hidden.length ? ` (hidden ${c.model.hidden.join("×")})` : "")),
+    ],
+    [
+      "Search",
+      `population ${c.gp.populationSize}, ${c.gp.generations} generations, tournament ${c.gp.tournamentSize}, seed ${c.seed}`,
+    ],
+    ["Budget", esc(budget)],
+    [
+      "Evaluation",
+      `rejection screen ${ev.screen.enabled ? "on" : "off"}, gradient equivalence ${
+        ev.gradientEquivalence.enabled ? "on" : "off"
+      }, local search ${
+        ls.enabled
+          ? `${ls.metaSteps} meta-steps (unroll ${ls.unrollSteps}, lr ${ls.metaLr})`
+          : "off"
+      }, fitness after ${ev.fitnessSteps} steps, batch ${ev.batchSize}`,
+    ],
+    ["Inner optimiser", esc(inner)],
+    ["Final evaluation", `${c.final.steps} steps × ${c.final.seeds} seeds`],
+    ["Stopped", esc(STOPPED[r.stopped] ?? r.stopped)],
+  ]);
+}
+
+function lossesTable(r: SearchResult): string {
+  if (r.losses.length === 0) return "<p>The search found no loss.</p>";
+  return table(
+    ["Rank", "Loss (learned weights)", "Structure", `Fitness (${esc(metricName(r))})`],
+    r.losses.map((l) => [
+      String(l.rank),
+      `<code>${esc(l.infix)}</code>`,
+      `<code>${esc(l.structure.infix)}</code>`,
+      esc(formatSig(l.fitness, 4)),
+    ]),
+    [true, false, false, true],
+  );
+}
+
+function meanStd(s: MetricSummary): string {
+  return s.mean === null ? "all diverged" : `${formatSig(s.mean, 4)} ± ${formatMaybe(s.std, 2)}`;
+}
+
+function finalSection(r: SearchResult): string {
+  const f = r.final;
+  if (!f) return "<p>This search has no final evaluation.</p>";
+  const seedValue = (v: number | null) => v === null ? "diverged" : formatSig(v, 4);
+  const rows = [["Learned", f.learned], ["Standard", f.standard]] as const;
+  const comparison = table(
+    ["Loss", `Test ${esc(metricName(r))} (mean ± std)`, ...f.seeds.map((s) => `Seed ${s}`)],
+    rows.map(([name, s]) => [name, meanStd(s), ...f.seeds.map((_, i) => seedValue(s.values[i]))]),
+    [false, true, ...f.seeds.map(() => true)],
+  );
+  let verdict = "The difference is unknown: one of the losses diverged on every seed.";
+  if (f.difference !== null) {
+    const rel = f.standard.mean
+      ? ` (${formatSig((100 * f.difference) / f.standard.mean, 3)}%)`
+      : "";
+    // Lower is better for both metrics.
+    const cls = f.difference < 0 ? "better" : f.difference > 0 ? "worse" : "";
+    const word = cls || "exactly as well";
+    verdict = `Difference, learned − standard: <strong class="${cls}">${
+      esc(formatSig(f.difference, 3))
+    }${esc(rel)}</strong>; the learned loss did ${word}.`;
+  }
+  return `<p>Both losses trained the model from scratch for ${f.steps} steps on each seed.</p>
+${comparison}
+<p>${verdict}</p>`;
+}
+
+function totals(r: SearchResult): string {
+  const t = r.totals;
+  return facts([
+    ["Generations", String(t.generations)],
+    ["Evaluations (local search + fitness)", String(t.evaluations)],
+    ["Distinct losses", String(t.distinctLosses)],
+    ["Cache hits", String(t.cacheHits)],
+    ["Rejected by the screen", String(t.rejected)],
+    ["Gradient-equivalent", String(t.equivalent)],
+    ["Diverged", String(t.diverged)],
+    ["Failed", String(t.failed)],
+    ["Wall time", esc(formatDuration(t.wallMs))],
+  ]);
+}
+
+function environment(r: SearchResult): string {
+  const v = r.versions;
+  const b = r.backend;
+  return facts([
+    ["Lossmith", esc(v.lossmith)],
+    ["Deno", esc(v.deno)],
+    ["V8", esc(v.v8)],
+    ["TypeScript", esc(v.typescript)],
+    ["TensorFlow.js", esc(v.tfjs)],
+    [
+      "Backend",
+      esc(
+        `${b.name}${b.adapter ? ` (${b.adapter})` : ""}, ${b.workers} worker${
+          b.workers === 1 ? "" : "s"
+        }`,
+      ),
+    ],
+    ["Created", esc(r.createdAt)],
+  ]);
+}
+
+function figure(svg: string, caption: string): string {
+  return `<figure>\n${svg}\n<figcaption>${esc(caption)}</figcaption>\n</figure>`;
+}
+
+function page(r: SearchResult, charts: Charts): string {
+  const title = `Lossmith report: ${r.dataset.name}`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${esc(title)}</h1>
+<p class="meta">Learned loss functions (EvoMAL) · ${esc(r.createdAt)}</p>
+<h2>Setup</h2>
+${summary(r)}
+<h2>Ranked losses</h2>
+${lossesTable(r)}
+<h2>Final comparison</h2>
+${finalSection(r)}
+${figure(charts.learningCurves, "Test metric while training from scratch.")}
+<h2>Best loss</h2>
+${figure(charts.bestLossTree, "Expression tree of the best loss with its learned weights.")}
+<h2>Search</h2>
+${figure(charts.convergence, "Fitness per generation, and what the filters did.")}
+${totals(r)}
+<h2>Environment</h2>
+${environment(r)}
+<details><summary>Full configuration</summary>
+<pre>${esc(JSON.stringify(r.config, null, 2))}</pre>
+</details>
+</body>
+</html>
+`;
+}
+
+export function renderReport(result: SearchResult): string {
+  return page(result, renderCharts(result));
+}
+
+/** Writes report.html and the three charts as SVG files into `dir` (created if missing). */
+export async function writeReport(
+  result: SearchResult,
+  dir: string,
+): Promise<{ html: string; svgs: string[] }> {
+  const charts = renderCharts(result);
+  await Deno.mkdir(dir, { recursive: true });
+  const files: [string, string][] = [
+    ["convergence.svg", charts.convergence],
+    ["learning-curves.svg", charts.learningCurves],
+    ["best-loss-tree.svg", charts.bestLossTree],
+  ];
+  const svgs: string[] = [];
+  for (const [name, svg] of files) {
+    const path = join(dir, name);
+    await Deno.writeTextFile(path, `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`);
+    svgs.push(path);
+  }
+  const html = join(dir, "report.html");
+  await Deno.writeTextFile(html, page(result, charts));
+  return { html, svgs };
+}
