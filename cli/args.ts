@@ -22,7 +22,7 @@ export interface CliOptions {
 }
 
 /** The quick default: a real search that ends in about ten minutes on 2 cores (see README). */
-export const QUICK_BUDGET = { population: 10, generations: 6, finalSteps: 2000, finalSeeds: 5 };
+export const QUICK_BUDGET = { population: 12, generations: 8, finalSteps: 2000, finalSeeds: 5 };
 /** The published budget (method.md). */
 export const PAPER_BUDGET = { population: 25, generations: 50, finalSteps: 10_000, finalSeeds: 5 };
 

@@ -1,13 +1,15 @@
 /** Human-readable pieces shared by the exports: the formula, its structure, its semantics. */
 import { toInfix, toLatex } from "../expr/print.ts";
+import { arity, isOp, type Op } from "../expr/tree.ts";
 import { PRIMITIVES, REDUCTION, TERMINALS, WEIGHTS } from "./semantics.ts";
 import type { CheckedLoss } from "./loss.ts";
-import type { Op } from "../expr/tree.ts";
-import { isOp } from "../expr/tree.ts";
 
 /** Significant digits of the weights in printed formulas, as in RankedLoss (core/result.ts);
  * the code itself carries every digit. */
 export const FORMULA_DIGITS = 4;
+
+/** Width of the prose in generated comments (formulas are never broken). */
+const WIDTH = 88;
 
 export function formula(loss: CheckedLoss) {
   return {
@@ -17,7 +19,7 @@ export function formula(loss: CheckedLoss) {
   };
 }
 
-/** The primitives this tree uses, defined, in order of first appearance. */
+/** The primitives this tree uses, with their definitions, in order of first appearance. */
 export function usedPrimitives(loss: CheckedLoss): [Op, string][] {
   const ops = [...new Set(loss.tree.filter(isOp))];
   return ops.map((op) => [op, PRIMITIVES[op]]);
@@ -26,16 +28,39 @@ export function usedPrimitives(loss: CheckedLoss): [Op, string][] {
 /** Comment lines describing the loss, without comment markers. */
 export function describe(loss: CheckedLoss): string[] {
   const { infix, structure } = formula(loss);
+  const weighted = loss.phi.some((w, i) => i > 0 && w !== 1);
+  const signature = (op: Op) => arity(op) === 2 ? `${op}(a, b)` : `${op}(a)`;
   return [
-    `Learned loss (Lossmith, EvoMAL), ${loss.task}.`,
+    `Learned loss (Lossmith, EvoMAL) for ${loss.task}:`,
     "",
     `  L(y, f(x)) = ${infix}`,
     "",
-    `Weights rounded to ${FORMULA_DIGITS} significant digits above; the code uses them exactly.`,
-    `Structure (all weights 1): ${structure.infix}`,
+    ...(weighted
+      ? [
+        `Structure, all weights 1: ${structure.infix}`,
+        ...wrap(
+          `Weights in the formula are rounded to ${FORMULA_DIGITS} significant digits; ` +
+            "the code uses them exactly.",
+        ),
+      ]
+      : []),
     `Inputs: ${TERMINALS[loss.task]}.`,
     `Reduction: ${REDUCTION[loss.task]}.`,
-    ...usedPrimitives(loss).map(([op, text]) => `${op}: ${text}`),
-    WEIGHTS,
+    ...wrap(WEIGHTS),
+    "Primitives:",
+    ...usedPrimitives(loss).map(([op, text]) => `  ${signature(op)} = ${text}`),
   ];
+}
+
+/** Greedy word wrap to WIDTH columns. */
+function wrap(text: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
 }

@@ -18,6 +18,8 @@ const OPS: Record<Op, (a: Arg, b: Arg) => string> = {
   sub: (a, b) => `${operand(a)} - ${operand(b)}`,
   mul: (a, b) => `${operand(a)} * ${operand(b)}`,
   div: (a, b) => `${operand(a)} / torch.sqrt(1 + torch.square(${b.text}))`,
+  // At an exact tie torch splits the gradient between a and b where tfjs gives it all to one
+  // side; the value is the same and ties of two different inputs have probability zero.
   min: (a, b) => `torch.minimum(${a.text}, ${b.text})`,
   max: (a, b) => `torch.maximum(${a.text}, ${b.text})`,
   square: (a) => `torch.square(${a.text})`,

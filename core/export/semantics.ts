@@ -7,18 +7,18 @@ import type { Op } from "../expr/tree.ts";
 import { PROTECT_EPS } from "../expr/primitives.ts";
 import type { Task } from "./loss.ts";
 
-/** Record<Op, ...>: a new primitive fails to compile until it is described here. */
+/** Definition of each primitive on its arguments a (and b), element-wise. Record<Op, ...>: a new primitive fails to compile until it is described here. */
 export const PRIMITIVES: Readonly<Record<Op, string>> = {
   add: "a + b",
   sub: "a - b",
   mul: "a * b",
-  div: "a / sqrt(1 + b^2) (analytic quotient, defined everywhere)",
-  min: "element-wise minimum of a and b",
-  max: "element-wise maximum of a and b",
+  div: "a / sqrt(1 + b^2), the analytic quotient, defined everywhere",
+  min: "the smaller of a and b",
+  max: "the larger of a and b",
   square: "a * a",
   abs: "|a|",
   tanh: "tanh(a)",
-  sign: "-1, 0 or 1 (sign(0) = 0)",
+  sign: "-1, 0 or 1, with sign(0) = 0",
   log: `log(max(|a|, ${PROTECT_EPS}))`,
   sqrt: `sqrt(max(|a|, ${PROTECT_EPS}))`,
 };
@@ -28,8 +28,8 @@ export const WEIGHTS =
   "passed up to its parent (phi[0], the root's, is unused). Constants and weights are float32.";
 
 export const TERMINALS: Readonly<Record<Task, string>> = {
-  classification: "y: the one-hot target; fx: softmax(logits) over the class axis",
-  regression: "y: the target; fx: the raw prediction",
+  classification: "y is the one-hot target, fx = softmax(logits) over the class axis",
+  regression: "y is the target, fx the raw prediction",
 };
 
 export const REDUCTION: Readonly<Record<Task, string>> = {

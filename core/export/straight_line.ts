@@ -38,9 +38,12 @@ export function straightLine(loss: CheckedLoss, dialect: CodeDialect) {
   const value = (i: number): string => {
     const node = tree[i];
     if (node === "y" || node === "fx") return node;
-    const expr = typeof node === "number"
-      ? dialect.constant(dialect.literal(node))
-      : dialect.op(node, ...binaryArgs(children(tree, i).map(passUp)));
+    let expr: string;
+    if (typeof node === "number") expr = dialect.constant(dialect.literal(node));
+    else {
+      const [a, b] = children(tree, i).map(passUp);
+      expr = dialect.op(node, a, b);
+    }
     steps.push({ name: `t${i}`, expr });
     return `t${i}`;
   };
@@ -53,10 +56,6 @@ export function straightLine(loss: CheckedLoss, dialect: CodeDialect) {
   };
   const result = value(0);
   return { steps, result };
-}
-
-function binaryArgs(args: Arg[]): [Arg, Arg | undefined] {
-  return [args[0], args[1]];
 }
 
 /** `(text)` where an infix operator needs it: `(t1 * 0.5) * (t2 * 2.0)` keeps the engine's order

@@ -109,8 +109,9 @@ function render(tree: Tree, dialect: Dialect, phi: readonly number[] | undefined
   const node = (i: number): Piece => {
     const n = tree[i];
     if (typeof n === "number") {
-      // LaTeX writes 1e-7 as a product, `1 \times 10^{-7}`, which binds like one.
-      const text = dialect.number(n);
+      // LaTeX writes 1e-7 as a product, `1 \times 10^{-7}`, which binds like one. With weights
+      // the formula is approximate anyway: folded constants are rounded like the weights.
+      const text = dialect.number(phi === undefined ? n : roundWeight(n, digits));
       return { text, prec: text.includes(" ") ? PRODUCT : ATOM, neg: n < 0 || Object.is(n, -0) };
     }
     if (n === "y" || n === "fx") return { text: dialect.terminal(n), prec: ATOM, neg: false };
