@@ -1,0 +1,202 @@
+/**
+ * The workloads of ../shared/bench/WORKLOADS.md, run through the engine's own code (models,
+ * train, metaloss, evaluator, batches): nothing here re-implements a step. Each factory sets up
+ * its tensors and returns one repetition plus a teardown. A repetition reads its result back with
+ * `await data()`, so on an asynchronous backend the work is really done when it returns.
+ */
+import { tf } from "../core/tensor/tf.ts";
+import { compileLoss } from "../core/metaloss.ts";
+import { initialValues, type ModelSpec, type Params, toParams } from "../core/models.ts";
+import {
+  DEFAULT_INNER_OPTIMIZER,
+  hypergradient,
+  lossGradients,
+  sgdUpdate,
+  standardLoss,
+  tidyKeep,
+  unrolledTaskLoss,
+} from "../core/train.ts";
+import { BatchSource, type LabeledRows } from "../core/batches.ts";
+import { CandidateEvaluator, type TrainingData } from "../core/evaluator.ts";
+import { MNIST_EVALUATION } from "../core/settings.ts";
+import type { EvaluationSettings } from "../core/settings.ts";
+import type { Tree } from "../core/expr/tree.ts";
+import { Rng } from "../core/rng.ts";
+
+export const B = 128, D = 784, H = 100, C = 10;
+/** Rows of training data, as the PyTorch reference (8 batches). */
+export const TRAIN_ROWS = 8 * B;
+export const SPEC: ModelSpec = { kind: "mlp", inputs: D, outputs: C, hidden: [H] };
+export const OPT = DEFAULT_INNER_OPTIMIZER; // plain SGD, lr 0.01
+
+/**
+ * The learned loss of WORKLOADS.md as a tree: sum_c[-y * log|f|] + 0.1 * sum_c[(f - y)^2].
+ * Node 7 (square) carries weight 0.1 as it is passed up to `add`; every other weight is 1.
+ */
+export const LEARNED_TREE: Tree = [
+  "add",
+  "mul",
+  -1,
+  "mul",
+  "y",
+  "log",
+  "fx",
+  "square",
+  "sub",
+  "fx",
+  "y",
+];
+export const LEARNED_PHI: number[] = LEARNED_TREE.map((_, i) => (i === 7 ? 0.1 : 1));
+
+/** Settings of `mlp_candidate`: MNIST's (screen 100 steps, 250 meta-steps with T = 1, 500 fitness
+ * steps, batch 128, plain SGD lr 0.01). The gradient-signature probe is off: the reference has no
+ * counterpart (it is one gradient of a 100x10 batch, negligible either way). */
+export const CANDIDATE_SETTINGS: EvaluationSettings = {
+  ...MNIST_EVALUATION,
+  gradientEquivalence: { ...MNIST_EVALUATION.gradientEquivalence, enabled: false },
+  batchSize: B,
+};
+
+export interface Repetition {
+  run: () => Promise<void>;
+  dispose: () => void;
+  /** The repetition's numeric result, where it has one: to check that a faster variant still
+   * computes the same thing (bench/experiments.ts). */
+  result?: () => Promise<number[]>;
+}
+export type WorkloadFactory = () => Repetition;
+
+export interface WorkloadInfo {
+  /** Slow workloads get max(1, repeats / 10) repetitions, as in the reference. */
+  slow: boolean;
+  /** Target ratio ours / PyTorch from the issue, where one is set. */
+  target?: number;
+  /** Absent: not runnable yet; `note` says why. */
+  make?: WorkloadFactory;
+  note?: string;
+  /** Whether torch_reference.py knows this workload. */
+  torch: boolean;
+}
+
+/** Random data with a fixed seed: features uniform in [0, 1), labels uniform over classes. */
+export function randomRows(n: number, seed: number): LabeledRows {
+  const rng = new Rng(seed);
+  const x = Float32Array.from({ length: n * D }, () => rng.next());
+  const y = Float32Array.from({ length: n }, () => rng.int(C));
+  return { x, y, n, d: D };
+}
+
+function freshParams(seed: number): Params {
+  const rng = new Rng(seed);
+  return toParams(SPEC, initialValues(SPEC, () => rng.next()));
+}
+
+/** Unshuffled batches: batch t is rows [tB, (t+1)B) for t < 7, as the reference slices. */
+function batchSource(): BatchSource {
+  return new BatchSource("classification", randomRows(TRAIN_ROWS, 1), C, B);
+}
+
+/** One SGD step of the MLP under cross-entropy; the parameters persist across repetitions. */
+export function mlpStep(): Repetition {
+  const source = batchSource();
+  const loss = standardLoss("classification");
+  const phi = tf.tensor1d([1]); // ignored by the standard loss
+  let params = freshParams(2);
+  return {
+    run: async () => {
+      const batch = source.batch(0);
+      const next = tidyKeep(() =>
+        sgdUpdate({ params, velocity: [] }, lossGradients(SPEC, loss, phi, params, batch), OPT)
+          .params
+      );
+      tf.dispose([...params, batch.x, batch.y]);
+      params = next;
+      await params[params.length - 1].data();
+    },
+    dispose: () => {
+      tf.dispose([...params, phi]);
+      source.dispose();
+    },
+  };
+}
+
+/** d CE(validation batch) / d phi through `inner` differentiable SGD steps from fixed weights. */
+export function mlpUnroll(inner: number): Repetition {
+  const source = batchSource();
+  const loss = compileLoss(LEARNED_TREE, "classification");
+  const phi = tf.tensor1d(LEARNED_PHI);
+  const theta0 = freshParams(2);
+  const once = async () => {
+    const { value, grad } = tidyKeep(() => {
+      const batches = Array.from({ length: inner }, (_, t) => source.batch(t));
+      const validation = source.batch(inner);
+      const f = unrolledTaskLoss(SPEC, "classification", loss, OPT, theta0, batches, validation);
+      return hypergradient(f, phi);
+    });
+    const g = await grad.data();
+    tf.dispose([value, grad]);
+    return Array.from(g);
+  };
+  return {
+    run: async () => void (await once()),
+    result: once,
+    dispose: () => {
+      tf.dispose([...theta0, phi]);
+      source.dispose();
+    },
+  };
+}
+
+function evaluator(): CandidateEvaluator {
+  const data: TrainingData = {
+    task: "classification",
+    nClasses: C,
+    train: randomRows(TRAIN_ROWS, 1),
+    validation: randomRows(B, 3),
+  };
+  return new CandidateEvaluator(data, SPEC, CANDIDATE_SETTINGS, 0);
+}
+
+/** One candidate's fitness: 500 SGD steps under the learned loss, then the validation error. */
+export function mlpFitness500(): Repetition {
+  const ev = evaluator();
+  return {
+    run: async () => void (await ev.fitness(LEARNED_TREE, LEARNED_PHI)),
+    dispose: () => ev.dispose(),
+  };
+}
+
+/** One whole candidate: screen, local search, fitness with the tuned phi. All three always run
+ * (as in the reference), whatever the screen decides. */
+export function mlpCandidate(): Repetition {
+  const ev = evaluator();
+  return {
+    run: async () => {
+      await ev.screen(LEARNED_TREE);
+      const { phi } = await ev.localSearch(LEARNED_TREE, 11);
+      await ev.fitness(LEARNED_TREE, phi);
+    },
+    dispose: () => ev.dispose(),
+  };
+}
+
+export const WORKLOADS: Record<string, WorkloadInfo> = {
+  mlp_step: { slow: false, target: 2, make: mlpStep, torch: true },
+  mlp_unroll5: { slow: false, target: 2, make: () => mlpUnroll(5), torch: true },
+  mlp_fitness500: { slow: true, target: 2, make: mlpFitness500, torch: true },
+  mlp_candidate: { slow: true, make: mlpCandidate, torch: true },
+  lenet_step: { slow: false, target: 3, note: "not implemented yet", torch: true },
+  lenet_unroll1: { slow: false, target: 3, note: "not implemented yet", torch: true },
+  /**
+   * Placeholder hook for the whole-search figure (one complete search at default settings).
+   * Not defined yet: give it a `make` once the search runner's timed unit is agreed. The
+   * reference has no counterpart, so it never gets a ratio.
+   */
+  search_whole: {
+    slow: true,
+    note: "placeholder: whole-search figure not defined yet",
+    torch: false,
+  },
+};
+
+export const DEFAULT_WORKLOADS = Object.keys(WORKLOADS);
