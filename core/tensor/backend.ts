@@ -6,6 +6,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "./tf.ts";
+import { enableNativeMatMul } from "./native_blas.ts";
 
 export const BACKENDS = ["auto", "webgpu", "wasm", "cpu"] as const;
 export type BackendChoice = typeof BACKENDS[number];
@@ -15,6 +16,8 @@ export interface BackendInfo {
   name: BackendName;
   /** The GPU adapter's description when the backend is webgpu. */
   adapter?: string;
+  /** The OpenBLAS library doing wasm's matrix products, when one was found (native_blas.ts). */
+  nativeMatMul?: string;
 }
 
 let wasmPathsSet = false;
@@ -58,11 +61,12 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
     }
   }
   await tf.ready();
+  const nativeMatMul = name === "wasm" ? enableNativeMatMul() : undefined;
   if (name === "webgpu" && !adapter) {
     const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
     adapter = (await gpu?.requestAdapter())?.info.description;
   }
-  return { name, adapter };
+  return { name, adapter, nativeMatMul };
 }
 
 /** Reads a tensor's values; `dataSync` is not allowed on WebGPU, so everything awaits. */

@@ -5,14 +5,22 @@
  * tfjs computes the gradient of several kernels from their saved *output* (tfjs issue 3252);
  * the outer tape then sees that output as a constant, so the second-order gradient silently
  * loses a term. Each gradient below is rewritten from the saved *input*, so every tensor it
- * builds stays connected to the tape. tests/hypergradient_test.ts checks each against central
+ * builds stays connected to the tape. tests/hypergradient.test.ts and
+ * tests/conv_hypergradient.test.ts check each against central
  * finite differences; the same test fails with tfjs's own gradients.
  *
  * Also here, for speed rather than correctness: BatchMatMul's gradient written with explicit
  * transposes, because the wasm backend runs a matMul with a transposed operand about ten times
  * slower than a transpose followed by a plain matMul (stack notes).
+ *
+ * Convolution and pooling: tfjs's gradients of Conv2D and Conv2DBackpropInput are written from
+ * their inputs and are right; Conv2DBackpropFilter (the filter gradient) has none, so a second
+ * order through conv2d threw "gradient function not found for Conv2DBackpropFilter". MaxPool's
+ * gradient is the MaxPoolGrad kernel, which has none either. DepthwiseConv2dNativeBackprop*,
+ * AvgPoolGrad and the other pooling gradients have none too; no model here uses them.
  */
 import * as tf from "@tensorflow/tfjs";
+import { registerComposedConvKernels } from "./conv_kernels.ts";
 
 type Grad = tf.GradConfig;
 
@@ -122,6 +130,131 @@ const batchMatMul: Grad = {
   },
 };
 
+/**
+ * The filter gradient F = Conv2DBackpropFilter(x, dy) is bilinear, and for any G shaped like the
+ * filter <G, F(x, dy)> = <dy, conv2d(x, G)> = <x, conv2dBackpropInput(dy, G)>, all with the forward
+ * convolution's strides and padding. So dL/dx = conv2dBackpropInput(x.shape, dy, G) and
+ * dL/d(dy) = conv2d(x, G).
+ */
+const conv2dBackpropFilter: Grad = {
+  kernelName: "Conv2DBackpropFilter",
+  inputsToSave: ["x", "dy"],
+  gradFunc: (g, saved, attrs) => {
+    const [x, dy] = saved;
+    const { strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as Record<
+      string,
+      tf.NamedAttrMap[string]
+    >;
+    const filter = g as tf.Tensor;
+    return {
+      x: () =>
+        tf.engine().runKernel("Conv2DBackpropInput", { dy, filter }, {
+          strides,
+          pad,
+          dataFormat,
+          dimRoundingMode,
+          inputShape: x.shape,
+        }),
+      dy: () =>
+        tf.engine().runKernel("Conv2D", { x, filter }, {
+          strides,
+          pad,
+          dataFormat,
+          dilations: 1,
+          dimRoundingMode,
+        }),
+    };
+  },
+};
+
+/** A one-input op computed off the tape, with the gradient `grad`. */
+function customOp(
+  x: tf.Tensor4D,
+  value: (v: tf.Tensor4D) => tf.Tensor4D,
+  grad: (dy: tf.Tensor4D) => tf.Tensor4D,
+): tf.Tensor4D {
+  const op = tf.customGrad((...args) => ({
+    value: value(args[0] as tf.Tensor4D),
+    gradFunc: (dy: tf.Tensor) => grad(dy as tf.Tensor4D),
+  }));
+  return op(x) as tf.Tensor4D;
+}
+
+const resizeBy = (t: tf.Tensor4D, kh: number, kw: number) =>
+  tf.image.resizeNearestNeighbor(t, [t.shape[1] * kh, t.shape[2] * kw]);
+
+/**
+ * Nearest-neighbour upsampling by whole factors. Its gradient, a window sum, is written as an
+ * avgPool: tfjs's own (ResizeNearestNeighborGrad) is a slow loop on wasm.
+ */
+function upsample(t: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
+  return customOp(
+    t,
+    (v) => resizeBy(v, kh, kw),
+    (dy) => tf.mul(tf.avgPool(dy, [kh, kw], [kh, kw], "valid"), kh * kw),
+  );
+}
+
+/**
+ * 1 where x is the maximum of its kh x kw window (windows tiling x exactly), else 0. Piecewise
+ * constant, so its gradient is zero: as a custom op, the ops that build it stay off the tape.
+ */
+function windowMaxMask(x: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
+  return customOp(x, (v) => {
+    const max = resizeBy(tf.maxPool(v, [kh, kw], [kh, kw], "valid"), kh, kw);
+    return tf.sub(1, tf.step(tf.sub(max, v)));
+  }, (dy) => tf.zerosLike(dy));
+}
+
+/**
+ * MaxPool's gradient for non-overlapping windows (filter size equal to the stride, no padding),
+ * as dy spread over each window and masked to its maximum, from ops whose gradients are right:
+ * differentiable twice, and on wasm about 4x faster than the MaxPoolGrad kernel. Ties: every
+ * maximum of a window receives dy (tfjs's kernel picks one); after a ReLU, tied windows are
+ * zeros whose ReLU gradient is zero anyway. Other window layouts keep tfjs's gradient, right to
+ * first order only.
+ */
+const maxPool: Grad = {
+  kernelName: "MaxPool",
+  inputsToSave: ["x"],
+  gradFunc: (dy, saved, attrs) => {
+    const x = saved[0] as tf.Tensor4D;
+    const a = attrs as unknown as {
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: "valid" | "same" | number;
+      dimRoundingMode?: "floor" | "round" | "ceil";
+    };
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape,
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const { filterHeight: kh, filterWidth: kw, padInfo } = info;
+    const tiles = kh === info.strideHeight && kw === info.strideWidth &&
+      padInfo.top === 0 && padInfo.left === 0 && padInfo.bottom === 0 && padInfo.right === 0;
+    if (!tiles) {
+      const y = tf.maxPool(x, a.filterSize, a.strides, a.pad, a.dimRoundingMode);
+      return originals.get("MaxPool")!.gradFunc(dy, [x, y], attrs);
+    }
+    return {
+      x: () => {
+        const [b, h, w, c] = x.shape;
+        const [, oh, ow] = (dy as tf.Tensor4D).shape;
+        // Rows and columns past the last whole window get no gradient.
+        const ch = oh * kh, cw = ow * kw;
+        const cropped = ch < h || cw < w;
+        const xc = cropped ? tf.slice(x, [0, 0, 0, 0], [b, ch, cw, c]) : x;
+        const dx = tf.mul(upsample(dy as tf.Tensor4D, kh, kw), windowMaxMask(xc, kh, kw));
+        return cropped ? tf.pad(dx, [[0, 0], [0, h - ch], [0, w - cw], [0, 0]]) : dx;
+      },
+    };
+  },
+};
+
 /** Names of the kernels whose gradients this module replaces, with the reason. */
 export const CORRECTED_GRADIENTS: Record<string, string> = {
   Exp: "tfjs computes it from the output exp(x): second order lost",
@@ -137,6 +270,9 @@ export const CORRECTED_GRADIENTS: Record<string, string> = {
   Less: "no gradient in tfjs: second order of maximum/minimum threw; zero",
   LessEqual: "no gradient in tfjs: second order of maximum/minimum threw; zero",
   BatchMatMul: "speed: explicit transposes instead of transposed-operand matMul on wasm",
+  Conv2DBackpropFilter: "no gradient in tfjs: second order through conv2d threw",
+  MaxPool: "its MaxPoolGrad kernel has no gradient: second order threw; rewritten from " +
+    "differentiable ops for non-overlapping windows (also faster on wasm)",
 };
 
 const CORRECTIONS: Grad[] = [
@@ -148,11 +284,18 @@ const CORRECTIONS: Grad[] = [
   reduceExtremum("Min"),
   ...["Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual"].map(comparison),
   batchMatMul,
+  conv2dBackpropFilter,
+  maxPool,
 ];
 
 // Not in the umbrella package's type declarations, but exported by tfjs-core at run time.
-const registry = tf as unknown as { getGradient(kernelName: string): Grad | undefined };
-const originals = new Map<string, Grad>();
+const registry = tf as unknown as {
+  getGradient(kernelName: string): Grad | undefined;
+  unregisterGradient(kernelName: string): void;
+};
+/** tfjs's own gradient of each corrected kernel; undefined where tfjs has none. */
+const originals = new Map<string, Grad | undefined>();
+let registered = false;
 
 /** Registers a gradient without tfjs's console warning about the override. */
 function quietlyRegister(g: Grad): void {
@@ -165,24 +308,39 @@ function quietlyRegister(g: Grad): void {
   }
 }
 
+/** Registers the corrected gradients, and the cpu and wasm conv kernels they run on. */
 export function registerCorrectedGradients(): void {
-  if (originals.size > 0) return;
+  if (registered) return;
+  registered = true;
+  registerComposedConvKernels();
   for (const g of CORRECTIONS) {
-    const original = registry.getGradient(g.kernelName);
-    if (original) originals.set(g.kernelName, original);
+    originals.set(g.kernelName, registry.getGradient(g.kernelName));
     quietlyRegister(g);
   }
 }
 
 /**
- * Runs `fn` with tfjs's own gradient for one kernel restored, then puts the correction back.
- * Only for tests that prove the finite-difference check detects the tfjs defect.
+ * Switches BatchMatMul back to tfjs's own gradient (products with transposed operands), for
+ * backends whose transposed products are as fast as plain ones (native BLAS).
+ */
+export function useTransposedMatMulGradient(): void {
+  const original = originals.get("BatchMatMul");
+  if (original) quietlyRegister(original);
+}
+
+/**
+ * Runs `fn` with tfjs's own gradient for one kernel restored (none, where tfjs has none), then
+ * puts the correction back. Only for tests that prove the finite-difference check detects the
+ * tfjs defect.
  */
 export function withTfjsOriginalGradient<T>(kernelName: string, fn: () => T): T {
-  const original = originals.get(kernelName);
   const corrected = CORRECTIONS.find((g) => g.kernelName === kernelName);
-  if (!original || !corrected) throw new Error(`no corrected gradient for ${kernelName}`);
-  quietlyRegister(original);
+  if (!corrected || !originals.has(kernelName)) {
+    throw new Error(`no corrected gradient for ${kernelName}`);
+  }
+  const original = originals.get(kernelName);
+  if (original) quietlyRegister(original);
+  else registry.unregisterGradient(kernelName);
   try {
     return fn();
   } finally {

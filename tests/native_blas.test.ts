@@ -1,0 +1,59 @@
+/**
+ * The optional OpenBLAS matMul of the wasm backend gives the products of tfjs's own kernels, in
+ * every transpose combination, and leaves rank-3 products to tfjs. Skipped (with a message) on
+ * machines without OpenBLAS; .ci/run installs it so CI exercises this path.
+ */
+import { assert, assertLess } from "./support/assert.ts";
+import { tf } from "../core/tensor/tf.ts";
+import { initBackend } from "../core/tensor/backend.ts";
+import { nativeMatMulLibrary } from "../core/tensor/native_blas.ts";
+import { Rng } from "../core/rng.ts";
+
+const info = await initBackend("wasm");
+if (!info.nativeMatMul) {
+  console.log("native matMul not tested: no OpenBLAS library or FFI permission");
+}
+
+function random(shape: number[], rng: Rng): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: size }, () => rng.normal()), shape);
+}
+
+async function product(
+  backend: "wasm" | "cpu",
+  a: tf.Tensor,
+  b: tf.Tensor,
+  ta: boolean,
+  tb: boolean,
+) {
+  await tf.setBackend(backend);
+  const [av, bv] = [tf.tensor(a.dataSync(), a.shape), tf.tensor(b.dataSync(), b.shape)];
+  const out = tf.matMul(av, bv, ta, tb);
+  const values = await out.data();
+  tf.dispose([av, bv, out]);
+  return values;
+}
+
+Deno.test({
+  name: "native matMul equals tfjs's kernels in every transpose combination",
+  ignore: !info.nativeMatMul,
+  fn: async () => {
+    assert(nativeMatMulLibrary() === info.nativeMatMul);
+    const rng = new Rng(3);
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = random(ta ? [37, 19] : [19, 37], rng);
+      const b = random(tb ? [23, 37] : [37, 23], rng);
+      const native = await product("wasm", a, b, ta, tb);
+      const reference = await product("cpu", a, b, ta, tb);
+      const worst = Math.max(...Array.from(native, (v, i) => Math.abs(v - reference[i])));
+      assertLess(worst, 1e-4, `transposeA=${ta} transposeB=${tb}`);
+      tf.dispose([a, b]);
+    }
+    // Batched (rank-3) products stay on tfjs's kernel and still agree.
+    const a3 = random([2, 5, 7], rng), b3 = random([2, 7, 3], rng);
+    const native = await product("wasm", a3, b3, false, false);
+    const reference = await product("cpu", a3, b3, false, false);
+    assertLess(Math.max(...Array.from(native, (v, i) => Math.abs(v - reference[i]))), 1e-4);
+    tf.dispose([a3, b3]);
+  },
+});
