@@ -6,6 +6,7 @@ import { tf } from "./tensor/tf.ts";
 import { logSoftmax } from "./tensor/tf.ts";
 import type { BatchLoss, Task } from "./metaloss.ts";
 import { forward, type ModelSpec, type Params } from "./models.ts";
+import { denseLossGradients } from "./dense_backprop.ts";
 
 /**
  * tf.tidy for results that are objects of tensors: tidy keeps every tensor it finds in the
@@ -59,6 +60,21 @@ export function sgdUpdate(state: SgdState, grads: tf.Tensor[], opt: InnerOptimiz
   return { params: state.params.map((p, i) => tf.sub(p, tf.mul(step[i], opt.lr))), velocity };
 }
 
+/** Value and gradient of the (learned) loss on a batch with respect to the model's parameters. */
+export function lossValueAndGradients(
+  spec: ModelSpec,
+  loss: BatchLoss,
+  phi: tf.Tensor1D,
+  params: Params,
+  batch: Batch,
+): { value: tf.Scalar; grads: tf.Tensor[] } {
+  if (spec.kind === "mlp" || spec.kind === "linear") {
+    return denseLossGradients(loss, phi, params, batch.x, batch.y);
+  }
+  const f = (...p: tf.Tensor[]) => loss(forward(spec, p, batch.x), batch.y, phi);
+  return tf.valueAndGrads(f)(params);
+}
+
 /** Gradient of the (learned) loss on a batch with respect to the model's parameters. */
 export function lossGradients(
   spec: ModelSpec,
@@ -67,7 +83,7 @@ export function lossGradients(
   params: Params,
   batch: Batch,
 ): tf.Tensor[] {
-  return tf.grads((...p: tf.Tensor[]) => loss(forward(spec, p, batch.x), batch.y, phi))(params);
+  return lossValueAndGradients(spec, loss, phi, params, batch).grads;
 }
 
 /** The task loss that local search minimises: cross-entropy or mean squared error. */
@@ -152,8 +168,7 @@ export async function trainSgd(
     const check = (step + 1) % checkEvery === 0 || step === steps - 1;
     const { next, value } = tidyKeep(() => {
       const batch = batches.batch(step);
-      const f = (...p: tf.Tensor[]) => loss(forward(spec, p, batch.x), batch.y, phi);
-      const { value, grads } = tf.valueAndGrads(f)(state.params);
+      const { value, grads } = lossValueAndGradients(spec, loss, phi, state.params, batch);
       const next = sgdUpdate(state, grads, opt);
       return { next, value: check ? tf.keep(value) : undefined };
     });

@@ -99,7 +99,7 @@ function comparison(kernelName: string): Grad {
 }
 
 /** a @ b with transposes made explicit, so every product is a plain matMul. */
-function plainMatMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean) {
+export function plainMatMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean) {
   const lastTwo = (t: tf.Tensor) => {
     const perm = t.shape.map((_, i) => i);
     const r = perm.length;
