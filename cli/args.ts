@@ -10,6 +10,7 @@ import { parseDatasetRef } from "../core/prepare.ts";
 import { DEFAULT_SEARCH_CONFIG, type SearchConfig } from "../core/search.ts";
 import { defaultEvaluationFor } from "../core/settings.ts";
 import { validateGpSettings } from "../core/gp/mod.ts";
+import type { UnrollOptions } from "../core/train.ts";
 
 export interface CliOptions {
   config: SearchConfig;
@@ -41,6 +42,7 @@ Budget
   --max-seconds S           stop before a generation that would end after S seconds
 Method (defaults from method.md)
   --meta-steps N  --unroll-steps T  --meta-lr X  --fitness-steps N  --batch-size N
+  --unroll exact|truncated|first-order  --truncate-to K   (for large T; default exact)
   --screen-steps N  --no-screen  --no-equivalence  --no-local-search (GP-LFL)
   --lr X  --momentum X  --nesterov  --weight-decay X
   --tournament N  --crossover P  --mutation P  --max-height N  --elites N
@@ -71,6 +73,14 @@ function num(name: string, v: string | undefined, min = 0): number | undefined {
   return n;
 }
 
+function unrollOptions(mode: string | undefined, truncateTo: number | undefined): UnrollOptions {
+  const m = mode ?? (truncateTo !== undefined ? "truncated" : "exact");
+  if (m !== "exact" && m !== "truncated" && m !== "first-order") {
+    throw new Error(`--unroll must be exact, truncated or first-order, got '${m}'`);
+  }
+  return m === "truncated" ? { mode: m, truncateTo: truncateTo ?? 1 } : { mode: m };
+}
+
 export function parseCli(argv: string[]): CliOptions | "help" {
   const str = { type: "string" } as const;
   const bool = { type: "boolean" } as const;
@@ -91,6 +101,8 @@ export function parseCli(argv: string[]): CliOptions | "help" {
       "max-seconds": str,
       "meta-steps": str,
       "unroll-steps": str,
+      unroll: str,
+      "truncate-to": str,
       "meta-lr": str,
       "fitness-steps": str,
       "batch-size": str,
@@ -155,6 +167,7 @@ export function parseCli(argv: string[]): CliOptions | "help" {
       metaSteps: int("meta-steps", v["meta-steps"], 1) ?? base.localSearch.metaSteps,
       unrollSteps: int("unroll-steps", v["unroll-steps"], 1) ?? base.localSearch.unrollSteps,
       metaLr: num("meta-lr", v["meta-lr"]) ?? base.localSearch.metaLr,
+      unroll: unrollOptions(v.unroll, int("truncate-to", v["truncate-to"], 1)),
     },
     inner: {
       lr: num("lr", v.lr) ?? base.inner.lr,

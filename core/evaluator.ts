@@ -203,6 +203,8 @@ export class CandidateEvaluator {
           theta0,
           batches,
           this.validation.batch(s),
+          localSearch.unroll,
+          tf.tensor1d(phi),
         );
         return hypergradient(f, tf.tensor1d(phi));
       });

@@ -3,7 +3,7 @@
  * (../shared/docs/method.md). A search's configuration is these settings plus data, model,
  * budget and seed; nothing else changes what a search computes.
  */
-import type { InnerOptimizer } from "./train.ts";
+import type { InnerOptimizer, UnrollOptions } from "./train.ts";
 
 export interface ScreenSettings {
   /** Run the rejection screen before local search. */
@@ -31,6 +31,8 @@ export interface LocalSearchSettings {
   unrollSteps: number;
   /** Adam learning rate on phi. */
   metaLr: number;
+  /** Exact by default; truncated or first-order for large T (recorded in the result's config). */
+  unroll: UnrollOptions;
 }
 
 export interface EvaluationSettings {
@@ -48,7 +50,13 @@ export interface EvaluationSettings {
 export const DEFAULT_EVALUATION: EvaluationSettings = {
   screen: { enabled: true, examples: 100, steps: 1000, lr: 0.01 },
   gradientEquivalence: { enabled: true, probeSize: 100, decimals: 2 },
-  localSearch: { enabled: true, metaSteps: 250, unrollSteps: 1, metaLr: 0.001 },
+  localSearch: {
+    enabled: true,
+    metaSteps: 250,
+    unrollSteps: 1,
+    metaLr: 0.001,
+    unroll: { mode: "exact" },
+  },
   inner: { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
   fitnessSteps: 500,
   batchSize: 128,

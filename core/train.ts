@@ -100,8 +100,35 @@ export function standardLoss(task: Task): BatchLoss {
 }
 
 /**
+ * How the hypergradient treats the T inner steps (method.md: exact, T = 1 by default).
+ * - exact: differentiate through every step (memory grows with T);
+ * - truncated: run the first T - K steps without differentiation, differentiate the last K;
+ * - first-order: differentiate each step's gradient with respect to phi only, treating the
+ *   parameters it is evaluated at as constants (drops the second-order terms between steps).
+ */
+export type UnrollMode = "exact" | "truncated" | "first-order";
+
+export interface UnrollOptions {
+  mode: UnrollMode;
+  /** Differentiated steps K when truncated. */
+  truncateTo?: number;
+}
+
+export const EXACT_UNROLL: UnrollOptions = { mode: "exact" };
+
+/** The identity whose gradient is zero: tfjs has no stop-gradient op. */
+const stopGradient = tf.customGrad(
+  ((x: tf.Tensor) => ({
+    value: tf.clone(x),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  })) as unknown as Parameters<typeof tf.customGrad>[0],
+) as (x: tf.Tensor) => tf.Tensor;
+
+/**
  * Validation task loss after `trainBatches.length` differentiable SGD steps from theta0, as a
- * function of phi. Differentiate it with tf.valueAndGrad to get the hypergradient.
+ * function of phi. Differentiate it with tf.valueAndGrad to get the hypergradient. For the
+ * truncated mode, `phiValue` (a tensor holding phi's current value, not differentiated) drives
+ * the steps that are not differentiated.
  */
 export function unrolledTaskLoss(
   spec: ModelSpec,
@@ -111,11 +138,26 @@ export function unrolledTaskLoss(
   theta0: Params,
   trainBatches: Batch[],
   validation: Batch,
+  unroll: UnrollOptions = EXACT_UNROLL,
+  phiValue?: tf.Tensor1D,
 ): (phi: tf.Tensor1D) => tf.Scalar {
+  let start: SgdState = { params: theta0, velocity: [] };
+  let batches = trainBatches;
+  if (unroll.mode === "truncated") {
+    const k = Math.min(unroll.truncateTo ?? 1, trainBatches.length);
+    if (!phiValue) throw new Error("truncated unrolling needs phi's value for the early steps");
+    for (const batch of trainBatches.slice(0, trainBatches.length - k)) {
+      start = sgdUpdate(start, lossGradients(spec, loss, phiValue, start.params, batch), opt);
+    }
+    batches = trainBatches.slice(trainBatches.length - k);
+  }
   return (phi) => {
-    let state: SgdState = { params: theta0, velocity: [] };
-    for (const batch of trainBatches) {
-      state = sgdUpdate(state, lossGradients(spec, loss, phi, state.params, batch), opt);
+    let state = start;
+    for (const batch of batches) {
+      const at = unroll.mode === "first-order"
+        ? state.params.map((p) => stopGradient(p))
+        : state.params;
+      state = sgdUpdate(state, lossGradients(spec, loss, phi, at, batch), opt);
     }
     return taskLoss(task, forward(spec, state.params, validation.x), validation.y);
   };

@@ -9,7 +9,7 @@ import { tf } from "../core/tensor/tf.ts";
 import { logSoftmax, withTfjsOriginalGradient } from "../core/tensor/gradients.ts";
 import { type BatchLoss, compileLoss, type Task } from "../core/metaloss.ts";
 import { initialValues, type ModelSpec, toParams } from "../core/models.ts";
-import { type Batch, type InnerOptimizer, unrolledTaskLoss } from "../core/train.ts";
+import { type Batch, hypergradient, type InnerOptimizer, unrolledTaskLoss } from "../core/train.ts";
 import { BINARY_OPS, type Tree, UNARY_OPS } from "../core/expr/tree.ts";
 import {
   compareWithFiniteDifferences,
@@ -165,3 +165,85 @@ for (const kernel of ["Exp", "Tanh", "Sigmoid", "Softmax"]) {
     assert(r.relativeError > FD_TOLERANCE, `expected a mismatch, got ${JSON.stringify(r)}`);
   });
 }
+
+Deno.test("truncated unrolling: the last K steps' hypergradient matches finite differences", () => {
+  const fx = fixture("mlp", "classification");
+  const loss = compileLoss(RICH_TREE, "classification");
+  const phi0 = spreadPhi(RICH_TREE.length);
+  const phiValue = tf.tensor1d(phi0);
+  // The early steps run at phi0 and are constants: the function differentiated is the same one
+  // finite differences see, so they must agree.
+  const f = unrolledTaskLoss(
+    fx.spec,
+    fx.task,
+    loss,
+    PLAIN_SGD,
+    fx.theta0,
+    fx.batches,
+    fx.validation,
+    {
+      mode: "truncated",
+      truncateTo: 1,
+    },
+    phiValue,
+  );
+  const r = compareWithFiniteDifferences(f, phi0);
+  assertLess(r.relativeError, FD_TOLERANCE, JSON.stringify(r));
+  // Truncating to all T steps is the exact hypergradient.
+  const full = unrolledTaskLoss(
+    fx.spec,
+    fx.task,
+    loss,
+    PLAIN_SGD,
+    fx.theta0,
+    fx.batches,
+    fx.validation,
+    {
+      mode: "truncated",
+      truncateTo: 3,
+    },
+    phiValue,
+  );
+  const exact = check(fx, loss, phi0, 3);
+  assertLess(compareWithFiniteDifferences(full, phi0).relativeError, FD_TOLERANCE);
+  const g = tf.tidy(() => Array.from(hypergradient(full, tf.tensor1d(phi0)).grad.dataSync()));
+  const diff = Math.hypot(...g.map((v, i) => v - exact.analytic[i])) /
+    Math.hypot(...exact.analytic);
+  assertLess(diff, 1e-5);
+  phiValue.dispose();
+});
+
+Deno.test("first-order unrolling equals the exact hypergradient for T=1 and approximates it for T=3", () => {
+  const fx = fixture("mlp", "classification");
+  const loss = compileLoss(RICH_TREE, "classification");
+  const phi0 = spreadPhi(RICH_TREE.length);
+  const grad = (steps: number, mode: "exact" | "first-order") =>
+    tf.tidy(() => {
+      const f = unrolledTaskLoss(
+        fx.spec,
+        fx.task,
+        loss,
+        PLAIN_SGD,
+        fx.theta0,
+        fx.batches.slice(0, steps),
+        fx.validation,
+        {
+          mode,
+        },
+      );
+      return Array.from(hypergradient(f, tf.tensor1d(phi0)).grad.dataSync());
+    });
+  const rel = (a: number[], b: number[]) =>
+    Math.hypot(...a.map((v, i) => v - b[i])) / Math.hypot(...b);
+  assertLess(rel(grad(1, "first-order"), grad(1, "exact")), 1e-6);
+  const [approx, exact] = [grad(3, "first-order"), grad(3, "exact")];
+  const cosine = approx.reduce((a, v, i) => a + v * exact[i], 0) /
+    (Math.hypot(...approx) * Math.hypot(...exact));
+  console.log(
+    `T=3: first-order vs exact hypergradient: relative difference ${
+      rel(approx, exact).toFixed(3)
+    }, cosine ${cosine.toFixed(3)}`,
+  );
+  assert(rel(approx, exact) > 1e-4, "first-order should drop the second-order terms between steps");
+  assert(cosine > 0.5, `first-order direction far from exact: cosine ${cosine}`);
+});
