@@ -25,10 +25,8 @@ import * as tf from "@tensorflow/tfjs";
 
 type Info = tf.TensorInfo;
 type Shape4 = [number, number, number, number];
-type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [
-  number,
-  number,
-]];
+type Pair = [number, number];
+type Pad = "valid" | "same" | number | [Pair, Pair, Pair, Pair];
 
 interface ConvAttrs {
   strides: number | [number, number];
@@ -54,10 +52,9 @@ class Composer {
     return out;
   }
 
-  /** Frees every intermediate except `result`, which is returned to the engine. */
-  finish(result: Info): Info {
+  /** Frees every intermediate except `result`, which goes to the engine (none on an error). */
+  release(result?: Info): void {
     for (const t of this.#made) if (t !== result) this.backend.disposeData(t.dataId);
-    return result;
   }
 }
 
@@ -165,11 +162,15 @@ function composedKernel(
       }
       const c = new Composer(backendName, args.backend as tf.KernelBackend);
       const inputs = args.inputs as Record<string, Info>;
-      return c.finish(
-        kernelName === "Conv2DBackpropFilter"
+      let result: Info | undefined;
+      try {
+        result = kernelName === "Conv2DBackpropFilter"
           ? filterGradient(c, inputs.x, inputs.dy, a.filterShape, a)
-          : inputGradient(c, inputs.dy, inputs.filter, a.inputShape, a),
-      );
+          : inputGradient(c, inputs.dy, inputs.filter, a.inputShape, a);
+        return result;
+      } finally {
+        c.release(result);
+      }
     },
   };
 }

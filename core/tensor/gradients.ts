@@ -6,8 +6,8 @@
  * the outer tape then sees that output as a constant, so the second-order gradient silently
  * loses a term. Each gradient below is rewritten from the saved *input*, so every tensor it
  * builds stays connected to the tape. tests/hypergradient.test.ts and
- * tests/conv_hypergradient.test.ts check each against central
- * finite differences; the same test fails with tfjs's own gradients.
+ * tests/conv_hypergradient.test.ts check each against central finite differences; the same
+ * tests fail with tfjs's own gradients.
  *
  * Also here, for speed rather than correctness: BatchMatMul's gradient written with explicit
  * transposes, because the wasm backend runs a matMul with a transposed operand about ten times
@@ -17,7 +17,8 @@
  * their inputs and are right; Conv2DBackpropFilter (the filter gradient) has none, so a second
  * order through conv2d threw "gradient function not found for Conv2DBackpropFilter". MaxPool's
  * gradient is the MaxPoolGrad kernel, which has none either. DepthwiseConv2dNativeBackprop*,
- * AvgPoolGrad and the other pooling gradients have none too; no model here uses them.
+ * AvgPoolGrad and the other pooling gradients have none too; no model here uses them. The
+ * backward conv kernels themselves are replaced on cpu and wasm (conv_kernels.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerComposedConvKernels } from "./conv_kernels.ts";
@@ -209,10 +210,10 @@ function windowMaxMask(x: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
 /**
  * MaxPool's gradient for non-overlapping windows (filter size equal to the stride, no padding),
  * as dy spread over each window and masked to its maximum, from ops whose gradients are right:
- * differentiable twice, and on wasm about 4x faster than the MaxPoolGrad kernel. Ties: every
- * maximum of a window receives dy (tfjs's kernel picks one); after a ReLU, tied windows are
- * zeros whose ReLU gradient is zero anyway. Other window layouts keep tfjs's gradient, right to
- * first order only.
+ * differentiable twice, and on wasm about 4x faster than the MaxPoolGrad kernel (which is also
+ * wrong there when windows hold negative values). Ties: every maximum of a window receives dy
+ * (tfjs's kernel picks one); after a ReLU, tied windows are zeros whose ReLU gradient is zero
+ * anyway. Other window layouts keep tfjs's gradient, right to first order only.
  */
 const maxPool: Grad = {
   kernelName: "MaxPool",
