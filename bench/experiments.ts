@@ -2,9 +2,9 @@
  * Evidence for speed changes not yet in core/: applies a variant of bench/variants.ts to this
  * process, then times the workloads. One variant per process (the patches are global).
  *
- *   deno run -A bench/experiments.ts VARIANT [--workloads a,b] [--repeats N] [--blas PATH]
+ *   deno run -A bench/experiments.ts VARIANT [--workloads a,b] [--repeats N]
  *
- * VARIANT: base, or any of nocopy, blas, tgrad, cheapclone joined by "+" (see bench/variants.ts). Workloads
+ * VARIANT: base, or any of nocopy, cheapclone joined by "+" (see bench/variants.ts). Workloads
  * with a numeric result print it, to check that a variant computes the same thing.
  */
 import { parseArgs } from "node:util";
@@ -12,7 +12,7 @@ import { tf } from "../core/tensor/tf.ts";
 import { initBackend } from "../core/tensor/backend.ts";
 import { WORKLOADS } from "./workloads.ts";
 import { repeatsFor, timeWorkload } from "./timing.ts";
-import { applyVariant, DEFAULT_BLAS } from "./variants.ts";
+import { applyVariant } from "./variants.ts";
 
 const { values: args, positionals } = parseArgs({
   args: Deno.args,
@@ -20,11 +20,10 @@ const { values: args, positionals } = parseArgs({
   options: {
     workloads: { type: "string", default: "mlp_step,mlp_unroll5" },
     repeats: { type: "string", default: "30" },
-    blas: { type: "string", default: DEFAULT_BLAS },
   },
 });
 await initBackend("wasm");
-const variant = applyVariant(positionals[0] ?? "base", args.blas);
+const variant = applyVariant(positionals[0] ?? "base");
 
 for (const name of args.workloads.split(",")) {
   const info = WORKLOADS[name];

@@ -3,7 +3,7 @@
  * timings of one SGD step, and matMul variants at the MLP's shapes.
  *
  *   deno run -A bench/profile.ts [--backend wasm|cpu|webgpu|auto] [--repeats N]
- *                                [--variant V --blas PATH]   (wasm only; see bench/variants.ts)
+ *                                [--variant V]   (wasm only; see bench/variants.ts)
  */
 import { parseArgs } from "node:util";
 import { tf } from "../core/tensor/tf.ts";
@@ -11,10 +11,10 @@ import { type BackendChoice, initBackend } from "../core/tensor/backend.ts";
 import { forward } from "../core/models.ts";
 import { lossGradients, sgdUpdate, taskLoss } from "../core/train.ts";
 import { BatchSource } from "../core/batches.ts";
-import { B, C, D, H, mlpStep, mlpUnroll, OPT, randomRows, SPEC, TRAIN_ROWS } from "./workloads.ts";
+import { B, C, D, H, OPT, randomRows, SPEC, TRAIN_ROWS, trainStep, unroll } from "./workloads.ts";
 import { initialValues, toParams } from "../core/models.ts";
 import { Rng } from "../core/rng.ts";
-import { applyVariant, DEFAULT_BLAS } from "./variants.ts";
+import { applyVariant } from "./variants.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -22,13 +22,12 @@ const { values: args } = parseArgs({
     backend: { type: "string", default: "wasm" },
     repeats: { type: "string", default: "50" },
     variant: { type: "string", default: "base" },
-    blas: { type: "string", default: DEFAULT_BLAS },
   },
 });
 const N = Number(args.repeats);
 const backend = await initBackend(args.backend as BackendChoice);
 if (args.variant !== "base" && backend.name !== "wasm") throw new Error("variants are for wasm");
-const variant = applyVariant(args.variant, args.blas);
+const variant = applyVariant(args.variant);
 console.log(
   `backend ${backend.name}, variant ${variant}, ${N} repeats per figure (mean ms; min in brackets)\n`,
 );
@@ -97,7 +96,12 @@ async function kernelProfile(name: string, run: () => Promise<void>): Promise<vo
   console.log();
 }
 
-for (const [name, make] of [["mlp_step", mlpStep], ["mlp_unroll5", () => mlpUnroll(5)]] as const) {
+for (
+  const [name, make] of [["mlp_step", () => trainStep(SPEC)], [
+    "mlp_unroll5",
+    () => unroll(SPEC, 5),
+  ]] as const
+) {
   const rep = make();
   await kernelProfile(name, rep.run);
   rep.dispose();

@@ -27,6 +27,14 @@ export const B = 128, D = 784, H = 100, C = 10;
 /** Rows of training data, as the PyTorch reference (8 batches). */
 export const TRAIN_ROWS = 8 * B;
 export const SPEC: ModelSpec = { kind: "mlp", inputs: D, outputs: C, hidden: [H] };
+/** LeNet-5 of WORKLOADS.md on 28x28 grey images. */
+export const LENET_SPEC: ModelSpec = {
+  kind: "lenet5",
+  inputs: D,
+  outputs: C,
+  hidden: [],
+  imageShape: [28, 28, 1],
+};
 export const OPT = DEFAULT_INNER_OPTIMIZER; // plain SGD, lr 0.01
 
 /**
@@ -86,9 +94,9 @@ export function randomRows(n: number, seed: number): LabeledRows {
   return { x, y, n, d: D };
 }
 
-function freshParams(seed: number): Params {
+function freshParams(seed: number, spec = SPEC): Params {
   const rng = new Rng(seed);
-  return toParams(SPEC, initialValues(SPEC, () => rng.next()));
+  return toParams(spec, initialValues(spec, () => rng.next()));
 }
 
 /** Unshuffled batches: batch t is rows [tB, (t+1)B) for t < 7, as the reference slices. */
@@ -96,17 +104,17 @@ function batchSource(): BatchSource {
   return new BatchSource("classification", randomRows(TRAIN_ROWS, 1), C, B);
 }
 
-/** One SGD step of the MLP under cross-entropy; the parameters persist across repetitions. */
-export function mlpStep(): Repetition {
+/** One SGD step under cross-entropy; the parameters persist across repetitions. */
+export function trainStep(spec: ModelSpec): Repetition {
   const source = batchSource();
   const loss = standardLoss("classification");
   const phi = tf.tensor1d([1]); // ignored by the standard loss
-  let params = freshParams(2);
+  let params = freshParams(2, spec);
   return {
     run: async () => {
       const batch = source.batch(0);
       const next = tidyKeep(() =>
-        sgdUpdate({ params, velocity: [] }, lossGradients(SPEC, loss, phi, params, batch), OPT)
+        sgdUpdate({ params, velocity: [] }, lossGradients(spec, loss, phi, params, batch), OPT)
           .params
       );
       tf.dispose([...params, batch.x, batch.y]);
@@ -121,16 +129,16 @@ export function mlpStep(): Repetition {
 }
 
 /** d CE(validation batch) / d phi through `inner` differentiable SGD steps from fixed weights. */
-export function mlpUnroll(inner: number): Repetition {
+export function unroll(spec: ModelSpec, inner: number): Repetition {
   const source = batchSource();
   const loss = compileLoss(LEARNED_TREE, "classification");
   const phi = tf.tensor1d(LEARNED_PHI);
-  const theta0 = freshParams(2);
+  const theta0 = freshParams(2, spec);
   const once = async () => {
     const { value, grad } = tidyKeep(() => {
       const batches = Array.from({ length: inner }, (_, t) => source.batch(t));
       const validation = source.batch(inner);
-      const f = unrolledTaskLoss(SPEC, "classification", loss, OPT, theta0, batches, validation);
+      const f = unrolledTaskLoss(spec, "classification", loss, OPT, theta0, batches, validation);
       return hypergradient(f, phi);
     });
     const g = await grad.data();
@@ -181,12 +189,12 @@ export function mlpCandidate(): Repetition {
 }
 
 export const WORKLOADS: Record<string, WorkloadInfo> = {
-  mlp_step: { slow: false, target: 2, make: mlpStep, torch: true },
-  mlp_unroll5: { slow: false, target: 2, make: () => mlpUnroll(5), torch: true },
+  mlp_step: { slow: false, target: 2, make: () => trainStep(SPEC), torch: true },
+  mlp_unroll5: { slow: false, target: 2, make: () => unroll(SPEC, 5), torch: true },
   mlp_fitness500: { slow: true, target: 2, make: mlpFitness500, torch: true },
   mlp_candidate: { slow: true, make: mlpCandidate, torch: true },
-  lenet_step: { slow: false, target: 3, note: "not implemented yet", torch: true },
-  lenet_unroll1: { slow: false, target: 3, note: "not implemented yet", torch: true },
+  lenet_step: { slow: false, target: 3, make: () => trainStep(LENET_SPEC), torch: true },
+  lenet_unroll1: { slow: false, target: 3, make: () => unroll(LENET_SPEC, 1), torch: true },
   /**
    * Placeholder hook for the whole-search figure (one complete search at default settings).
    * Not defined yet: give it a `make` once the search runner's timed unit is agreed. The
