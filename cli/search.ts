@@ -2,12 +2,10 @@
 import { initBackend } from "../core/tensor/backend.ts";
 import { tf } from "../core/tensor/tf.ts";
 import { describeRef, loadDataset, prepare } from "../core/prepare.ts";
-import { type CandidateRunner, InProcessRunner } from "../core/runner.ts";
-import { runSearch } from "../core/search.ts";
-import { type FinalComparison, finalEvaluation } from "../core/final.ts";
-import { buildResult, LOSSMITH_VERSION, type SearchResult, type Versions } from "../core/result.ts";
-import { outputCount } from "../core/batches.ts";
-import type { ModelSpec } from "../core/models.ts";
+import { InProcessRunner } from "../core/runner.ts";
+import { type FinalComparison, finalSeedRuns } from "../core/final.ts";
+import { LOSSMITH_VERSION, type SearchResult, type Versions } from "../core/result.ts";
+import { modelSpecFor, searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { clock, ProgressPrinter } from "./progress.ts";
 import { writeReport } from "../report/html.ts";
@@ -74,12 +72,7 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
   const log = (s: string) => opts.quiet || console.error(s);
   const backend = await initBackend(opts.backend);
   const data = prepare(await loadDataset(config.dataset), config.seed, config.split);
-  const spec: ModelSpec = {
-    kind: config.model.kind,
-    inputs: data.inputs,
-    outputs: outputCount(data.task, data.nClasses),
-    hidden: config.model.hidden,
-  };
+  const spec = modelSpecFor(config, data);
   log(
     `Lossmith ${LOSSMITH_VERSION}: ${
       describeRef(config.dataset)
@@ -93,15 +86,31 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
       `${opts.workers > 0 ? `${opts.workers} workers` : "main thread"}`,
   );
   const evaluatorConfig = { model: spec, evaluation: config.evaluation, seed: config.seed };
-  const runner: CandidateRunner = opts.workers > 0
-    ? await WorkerPool.start({
-      size: opts.workers,
-      backend: opts.backend,
+  let platform: SearchPlatform;
+  let pool: WorkerPool | undefined;
+  if (opts.workers > 0) {
+    pool = await WorkerPool.start({ size: opts.workers, backend: opts.backend });
+    const runner = pool.forJob({
+      id: "cli",
       dataset: config.dataset,
       split: config.split,
       config: evaluatorConfig,
-    })
-    : new InProcessRunner(data, evaluatorConfig);
+    });
+    platform = {
+      runner,
+      finalRuns: runner.finalRuns,
+      backend: { name: backend.name, adapter: backend.adapter, workers: opts.workers },
+      versions: versions(),
+    };
+  } else {
+    platform = {
+      runner: new InProcessRunner(data, evaluatorConfig),
+      finalRuns: (tree, phi, settings, seed) =>
+        finalSeedRuns(data, spec, tree, phi, settings, seed),
+      backend: { name: backend.name, adapter: backend.adapter, workers: 0 },
+      versions: versions(),
+    };
+  }
 
   const controller = new AbortController();
   const onInterrupt = () => {
@@ -111,52 +120,28 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
   const progress = new ProgressPrinter(opts.quiet);
-  let outcome;
+  const tty = !opts.quiet && Deno.stderr.isTerminal();
   try {
-    outcome = await runSearch(config, runner, {
+    const { result } = await searchAndEvaluate(config, data, platform, {
       onProgress: (p) => progress.update(p),
       signal: controller.signal,
-    });
+      onFinalStart: (seeds) => {
+        progress.done();
+        log(
+          `Final evaluation: ${seeds} seeds x ${config.final.steps} steps, learned and standard loss...`,
+        );
+      },
+      onFinalSeed: (done, total) =>
+        tty && Deno.stderr.writeSync(new TextEncoder().encode(`\r  ${done}/${total} seeds`)),
+    }, { finalWhenCancelled: true });
+    if (tty && result.final) console.error();
+    if (!result.final) progress.done();
+    return result;
   } finally {
-    await runner.close();
+    await platform.runner.close();
+    await pool?.close();
     Deno.removeSignalListener("SIGINT", onInterrupt);
   }
-  progress.done();
-
-  const best = outcome.state.hallOfFame.entries[0];
-  let final: FinalComparison | undefined;
-  if (best && config.final.seeds > 0) {
-    log(
-      `Final evaluation: ${config.final.seeds} seeds x ${config.final.steps} steps, learned and standard loss...`,
-    );
-    final = await finalEvaluation(
-      data,
-      spec,
-      best.tree,
-      [...(best.phi ?? best.tree.map(() => 1))],
-      {
-        steps: config.final.steps,
-        seeds: config.final.seeds,
-        inner: config.evaluation.inner,
-        batchSize: config.evaluation.batchSize,
-        baseSeed: config.seed,
-      },
-      (done, total) =>
-        opts.quiet ||
-        Deno.stderr.isTerminal() &&
-          Deno.stderr.writeSync(new TextEncoder().encode(`\r  ${done}/${total} runs`)),
-    );
-    if (!opts.quiet && Deno.stderr.isTerminal()) console.error();
-  }
-  return buildResult({
-    config,
-    state: outcome.state,
-    stopped: outcome.stopped,
-    data,
-    versions: versions(),
-    backend: { name: backend.name, adapter: backend.adapter, workers: opts.workers },
-    final,
-  });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -13,15 +13,22 @@ import {
   fitTargetScaler,
   loadBundled,
   loadCsvFile,
+  loadIdxFiles,
   splitDataset,
   type TargetScaler,
   type Task,
 } from "./data/mod.ts";
 import type { LabeledRows } from "./batches.ts";
 
+/**
+ * Where a dataset comes from: plain data, so it can be posted to a worker or stored. `name`, where
+ * given, is what results call the dataset (the service names uploads by their id, not by the
+ * temporary file they sit in).
+ */
 export type DatasetRef =
   | { kind: "bundled"; name: BundledName }
-  | { kind: "csv"; path: string; target: string; task?: Task };
+  | { kind: "csv"; path: string; target: string; task?: Task; name?: string }
+  | { kind: "idx"; images: string; labels: string; name?: string };
 
 export interface SplitSettings {
   testFraction: number;
@@ -59,12 +66,25 @@ export function parseDatasetRef(text: string, target?: string): DatasetRef {
 }
 
 export function describeRef(ref: DatasetRef): string {
-  return ref.kind === "bundled" ? ref.name : `${ref.path} (target ${ref.target})`;
+  switch (ref.kind) {
+    case "bundled":
+      return ref.name;
+    case "csv":
+      return `${ref.name ?? ref.path} (target ${ref.target})`;
+    case "idx":
+      return ref.name ?? `${ref.images} + ${ref.labels}`;
+  }
 }
 
 export async function loadDataset(ref: DatasetRef): Promise<Dataset> {
-  if (ref.kind === "bundled") return await loadBundled(ref.name);
-  return await loadCsvFile(ref.path, { target: ref.target, task: ref.task });
+  switch (ref.kind) {
+    case "bundled":
+      return await loadBundled(ref.name);
+    case "csv":
+      return await loadCsvFile(ref.path, { target: ref.target, task: ref.task, name: ref.name });
+    case "idx":
+      return await loadIdxFiles(ref.images, ref.labels, ref.name);
+  }
 }
 
 function rows(ds: Dataset): LabeledRows {

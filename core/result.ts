@@ -81,11 +81,19 @@ export function rankLosses(state: SearchState, digits = 4): RankedLoss[] {
   });
 }
 
+/** What a result says about the data: PreparedData has it, and so does a summary made elsewhere
+ * (the service describes data prepared inside its workers). */
+export type DataSummary = Pick<PreparedData, "name" | "task" | "inputs" | "nClasses"> & {
+  train: { n: number };
+  validation: { n: number };
+  test: { n: number };
+};
+
 export function buildResult(args: {
   config: SearchConfig;
   state: SearchState;
   stopped: StopReason;
-  data: PreparedData;
+  data: DataSummary;
   versions: Versions;
   backend: { name: string; adapter?: string; workers: number };
   final?: FinalComparison;

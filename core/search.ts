@@ -16,6 +16,7 @@ import {
   type GpSettings,
   HallOfFame,
   type HallOfFameJson,
+  hasBothInputs,
   initialPopulation,
   vary,
 } from "./gp/mod.ts";
@@ -232,6 +233,18 @@ export async function runGeneration(
   const screens = new Map<string, TimedScreen | Error>();
   await Promise.all(fresh.map(async (k) => {
     throwIfAborted(hooks.signal);
+    // Simplification can leave a form without y or f(x) (e.g. `y - y` folds to 0): such a
+    // loss gives no training signal, and a loss without f(x) has no gradient at all.
+    if (!hasBothInputs(canonical.get(k)!)) {
+      screens.set(k, {
+        rejected: true,
+        reason: "its canonical form does not depend on both y and f(x)",
+        metricBefore: NaN,
+        metricAfter: NaN,
+        screenMs: 0,
+      });
+      return;
+    }
     try {
       const s = await runner.screen(canonical.get(k)!);
       times.screenMs += s.screenMs;
@@ -329,6 +342,7 @@ export async function runGeneration(
       done++;
     }
   }
+  report();
 
   const fitness = keys.map((k) => archive[k].fitness);
   const hall = HallOfFame.fromJSON(state.hallOfFame);

@@ -5,7 +5,7 @@ import { InProcessRunner } from "../core/runner.ts";
 import { newSearchState, runGeneration, runSearch, type SearchConfig } from "../core/search.ts";
 import { rankLosses } from "../core/result.ts";
 import { prepared, smallConfig } from "./support/search_fixture.ts";
-import { isWellFormed } from "../core/expr/tree.ts";
+import { isWellFormed, type Tree } from "../core/expr/tree.ts";
 import { canonicalKey } from "../core/expr/canonical.ts";
 
 await tf.setBackend("cpu");
@@ -119,6 +119,32 @@ Deno.test("cancelling returns the last finished generation", async () => {
     });
     assertEquals(stopped, "cancelled");
     assertEquals(state.generation, 1);
+  } finally {
+    await runner.close();
+  }
+});
+
+Deno.test("a canonical form without y or f(x) is rejected without tensor work", async () => {
+  // y - y folds to 0 (a constant): no gradient at all; repair only guarantees the raw tree.
+  const config = smallConfig(1);
+  const { data, spec } = await prepared(config);
+  const runner = new InProcessRunner(data, { model: spec, evaluation: config.evaluation, seed: 1 });
+  try {
+    const state = {
+      ...newSearchState(config),
+      generation: 1,
+      population: [["add", "sub", "y", "y", "mul", "fx", 0] as Tree],
+      fitness: [null],
+    };
+    const { state: next, stats } = await runGeneration(
+      { ...config, gp: { ...config.gp, populationSize: 1, elites: 1 } },
+      state,
+      runner,
+    );
+    const entry = Object.values(next.archive)[0];
+    assertEquals(entry.outcome, "rejected");
+    assertEquals(stats.failed, 0);
+    assert(/does not depend on both/.test(entry.reason ?? ""), entry.reason);
   } finally {
     await runner.close();
   }

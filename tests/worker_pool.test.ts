@@ -1,7 +1,7 @@
 /**
- * The worker pool against the in-process runner (cpu backend, so results are bit-identical),
- * a worker killed mid-request, and close() with work pending. Deno's sanitizers check that no
- * worker or op outlives a test.
+ * The shared worker pool against the in-process runner (cpu backend, so results are
+ * bit-identical), a worker killed mid-request, jobs sharing the pool fairly, cancellation, and
+ * close() with work pending. Deno's sanitizers check that no worker or op outlives a test.
  */
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { tf } from "../core/tensor/tf.ts";
@@ -10,7 +10,7 @@ import { DEFAULT_SPLIT, loadDataset, prepare } from "../core/prepare.ts";
 import { type EvaluatorConfig, InProcessRunner } from "../core/runner.ts";
 import { DEFAULT_EVALUATION } from "../core/settings.ts";
 import type { Tree } from "../core/expr/tree.ts";
-import { WorkerPool } from "../workers/pool.ts";
+import { type JobContext, type JobRunner, WorkerPool } from "../workers/pool.ts";
 
 const DATASET = { kind: "bundled", name: "iris" } as const;
 
@@ -31,14 +31,17 @@ const TREES: Tree[] = [
   ["add", "y", "fx"],
 ];
 
-function startPool(size: number, evaluation = CONFIG.evaluation): Promise<WorkerPool> {
-  return WorkerPool.start({
-    size,
-    backend: "cpu",
-    dataset: DATASET,
-    split: DEFAULT_SPLIT,
-    config: { ...CONFIG, evaluation },
-  });
+function context(id: string, evaluation = CONFIG.evaluation): JobContext {
+  return { id, dataset: DATASET, split: DEFAULT_SPLIT, config: { ...CONFIG, evaluation } };
+}
+
+/** A pool and one job's runner on it, as the CLI uses them. */
+async function startPool(
+  size: number,
+  evaluation = CONFIG.evaluation,
+): Promise<{ pool: WorkerPool; job: JobRunner }> {
+  const pool = await WorkerPool.start({ size, backend: "cpu" });
+  return { pool, job: pool.forJob(context("job", evaluation)) };
 }
 
 /** The parts of the results that must not depend on where they ran (timings do). */
@@ -64,17 +67,17 @@ Deno.test("worker pool gives the in-process results, whatever the scheduling", a
   }
   await local.close();
 
-  const pool = await startPool(2);
+  const { pool, job } = await startPool(2);
   try {
     assertEquals(pool.backend, "cpu");
     assertEquals(pool.parallelism, 2);
     // Everything submitted at once: six requests over two workers.
-    const screens = Promise.all(TREES.map((t) => pool.screen(t)));
-    const tunes = Promise.all(TREES.map((t, i) => pool.tune(t, 100 + i)));
+    const screens = Promise.all(TREES.map((t) => job.screen(t)));
+    const tunes = Promise.all(TREES.map((t, i) => job.tune(t, 100 + i)));
     const [s, t] = [await screens, await tunes];
     assertEquals(TREES.map((_, i) => essentials(s[i], t[i])), expected);
     assert(expected.every((e) => Number.isFinite(e.fitness)), "fixture trees should train");
-    assertEquals(pool.counters, { retries: 0, restarts: 0 });
+    assertEquals(pool.counters, { retries: 0, restarts: 0, abandoned: 0 });
   } finally {
     await pool.close();
   }
@@ -83,19 +86,19 @@ Deno.test("worker pool gives the in-process results, whatever the scheduling", a
 
 Deno.test("a worker killed mid-request is replaced and the request retried", async () => {
   // Longer fitness training, so that the request is surely still running when it is killed.
-  const pool = await startPool(2, { ...CONFIG.evaluation, fitnessSteps: 100 });
+  const { pool, job } = await startPool(2, { ...CONFIG.evaluation, fitnessSteps: 100 });
   try {
     // The same request on both workers: the survivor's answer is the reference.
-    const [killed, survivor] = [pool.tune(TREES[1], 5), pool.tune(TREES[1], 5)];
+    const [killed, survivor] = [job.tune(TREES[1], 5), job.tune(TREES[1], 5)];
     await new Promise((r) => setTimeout(r, 20));
     assertEquals(pool.busyWorkers(), [0, 1], "both requests should still be running");
     pool.terminateWorker(0);
     const [retried, reference] = [await killed, await survivor];
     assertEquals(retried.local, reference.local);
     assertEquals(retried.fitness, reference.fitness);
-    assertEquals(pool.counters, { retries: 1, restarts: 1 });
+    assertEquals(pool.counters, { retries: 1, restarts: 1, abandoned: 0 });
     // The pool still serves on both workers.
-    const after = await Promise.all([pool.screen(TREES[0]), pool.screen(TREES[2])]);
+    const after = await Promise.all([job.screen(TREES[0]), job.screen(TREES[2])]);
     assert(after.every((r) => r.gradientSignature !== undefined));
   } finally {
     await pool.close();
@@ -103,39 +106,110 @@ Deno.test("a worker killed mid-request is replaced and the request retried", asy
 });
 
 Deno.test("a request that fails twice rejects with both reasons; others are unaffected", async () => {
-  const pool = await startPool(1);
+  const { pool, job } = await startPool(1);
   try {
-    const bad = pool.screen(["nosuchop", "y"] as unknown as Tree);
-    const good = pool.screen(TREES[1]);
+    const bad = job.screen(["nosuchop", "y"] as unknown as Tree);
+    const good = job.screen(TREES[1]);
     await assertRejects(() => bad, /failed twice: first worker 0: .*; then worker 0: /);
     assert((await good).gradientSignature !== undefined);
-    assertEquals(pool.counters, { retries: 1, restarts: 0 });
+    assertEquals(pool.counters, { retries: 1, restarts: 0, abandoned: 0 });
   } finally {
     await pool.close();
   }
 });
 
 Deno.test("close() rejects queued and in-flight work and stops every worker", async () => {
-  const pool = await startPool(1);
-  const pending = [pool.tune(TREES[0], 1), pool.tune(TREES[1], 2), pool.screen(TREES[2])];
+  const { pool, job } = await startPool(1);
+  const pending = [job.tune(TREES[0], 1), job.tune(TREES[1], 2), job.screen(TREES[2])];
   // Handlers first: the rejections happen inside close().
   const rejections = pending.map((p) => assertRejects(() => p, /worker pool closed/));
   await pool.close();
   await Promise.all(rejections);
-  await assertRejects(() => pool.screen(TREES[0]), /worker pool is closed/);
+  await assertRejects(() => job.screen(TREES[0]), /worker pool is closed/);
   assertEquals(pool.busyWorkers(), []);
 });
 
-Deno.test("start() rejects with the worker's init error", async () => {
+Deno.test("start() rejects when the backend cannot start", async () => {
   await assertRejects(
-    () =>
-      WorkerPool.start({
-        size: 2,
-        backend: "cpu",
-        dataset: { kind: "csv", path: "/nonexistent/data.csv", target: "y" },
-        split: DEFAULT_SPLIT,
-        config: CONFIG,
-      }),
+    () => WorkerPool.start({ size: 2, backend: "nosuch" as "cpu" }),
     /worker \d failed to start: /,
   );
+});
+
+Deno.test("a job whose data cannot be prepared fails at once, without retries or harm to others", async () => {
+  const pool = await WorkerPool.start({ size: 1, backend: "cpu" });
+  try {
+    const failures: Error[] = [];
+    const broken = pool.forJob({
+      ...context("broken"),
+      dataset: { kind: "csv", path: "/nonexistent/data.csv", target: "y" },
+    }, (e) => failures.push(e));
+    const healthy = pool.forJob(context("healthy"));
+    const lost = [broken.screen(TREES[0]), broken.screen(TREES[1])];
+    const fine = healthy.screen(TREES[1]);
+    for (const p of lost) await assertRejects(() => p, /could not prepare the data of job broken/);
+    assertEquals(failures.length, 1, "onFailure is called once");
+    assert(broken.failure !== undefined);
+    await assertRejects(() => broken.tune(TREES[0], 1), /could not prepare/);
+    assert((await fine).gradientSignature !== undefined);
+    assertEquals(pool.counters, { retries: 0, restarts: 0, abandoned: 0 });
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("two jobs share one pool in turn, and each gets the answers it would get alone", async () => {
+  const pool = await WorkerPool.start({ size: 1, backend: "cpu" });
+  const order: string[] = [];
+  try {
+    const a = pool.forJob(context("a"));
+    const b = pool.forJob({ ...context("b"), config: { ...CONFIG, seed: 12 } });
+    // Job a queues four requests before job b queues any: b must not wait for all of them.
+    const track = (name: string, p: Promise<unknown>) => p.then(() => order.push(name));
+    const work = [
+      ...TREES.concat([TREES[0]]).map((t) => track("a", a.screen(t))),
+      ...TREES.slice(0, 2).map((t) => track("b", b.screen(t))),
+    ];
+    await Promise.all(work);
+    // One worker: a's first request starts at once; then the jobs alternate while both wait.
+    assertEquals(order, ["a", "b", "a", "b", "a", "a"]);
+    // A job on its own pool gives the same answers: evaluators are per job, not shared.
+    const alone = await WorkerPool.start({ size: 1, backend: "cpu" });
+    try {
+      const solo = alone.forJob({ ...context("solo"), config: { ...CONFIG, seed: 12 } });
+      assertEquals(
+        (await solo.screen(TREES[1])).gradientSignature,
+        (await b.screen(TREES[1])).gradientSignature,
+      );
+    } finally {
+      await alone.close();
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("cancelling a job drops its queue and abandons its work in flight within milliseconds", async () => {
+  const pool = await WorkerPool.start({ size: 1, backend: "cpu" });
+  try {
+    const slow = pool.forJob(context("slow", { ...CONFIG.evaluation, fitnessSteps: 2000 }));
+    const other = pool.forJob(context("other"));
+    const inFlight = slow.tune(TREES[1], 1);
+    const queued = slow.tune(TREES[0], 2);
+    const rejected = [inFlight, queued].map((p) => assertRejects(() => p, /was cancelled/));
+    await new Promise((r) => setTimeout(r, 50));
+    assertEquals(pool.busyWorkers(), [0]);
+    const t0 = performance.now();
+    await slow.close();
+    await Promise.all(rejected);
+    const ms = performance.now() - t0;
+    console.log(`cancel -> requests settled: ${ms.toFixed(1)} ms`);
+    assert(ms < 1000, `cancellation took ${ms} ms`);
+    assertEquals(pool.counters.abandoned, 1);
+    await assertRejects(() => slow.screen(TREES[0]), /was cancelled/);
+    // The replacement worker serves the other job.
+    assert((await other.screen(TREES[1])).gradientSignature !== undefined);
+  } finally {
+    await pool.close();
+  }
 });

@@ -1,33 +1,49 @@
 /**
- * A CandidateRunner over Deno Web Workers: each worker rebuilds the same data and evaluator, and
- * the pool hands queued requests (FIFO) to idle workers. Results depend only on the tree, the
- * configuration and the seed, so they equal InProcessRunner's whichever worker runs them.
+ * One pool of Deno Web Workers shared by every job. A job asks for a runner (`forJob`), which is
+ * a CandidateRunner bound to the job's context; its requests wait in the job's own queue, and
+ * the dispatcher hands idle workers the next request of each job in turn (round robin), so a job
+ * with a large generation cannot starve a small one. Results depend only on the tree, the job's
+ * configuration and its seed, so they equal InProcessRunner's whichever worker runs them.
  *
  * Failures stay local to one request. A request that fails (the worker answered with an error,
- * or the worker died) is retried once, ahead of the queue, on the next idle worker; a dead worker
- * is replaced by a fresh one. A second failure rejects only that request, with both reasons.
+ * or the worker died) is retried once, ahead of its job's queue, on the next idle worker; a dead
+ * worker is replaced by a fresh one. A second failure rejects only that request, with both
+ * reasons. A job whose data cannot be prepared at all fails as a whole, without retries.
+ *
+ * Cancelling a job (closing its runner) rejects its queued requests at once and abandons its
+ * requests in flight: their workers are terminated and replaced, so the CPU goes to other jobs
+ * within milliseconds rather than when a long candidate would have finished.
  *
  * Workers inherit the main thread's permissions (Deno's default), which is what they need to
- * read the npm packages, the wasm binaries and CSV files.
+ * read the npm packages, the wasm binaries and data files.
  */
 import type { Tree } from "../core/expr/tree.ts";
-import type { DatasetRef, SplitSettings } from "../core/prepare.ts";
-import type { CandidateRunner, EvaluatorConfig, TimedScreen, TuneResult } from "../core/runner.ts";
+import type { CandidateRunner, TimedScreen, TuneResult } from "../core/runner.ts";
+import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
+import type { DataSummary } from "../core/result.ts";
 import type { BackendChoice, BackendInfo, BackendName } from "../core/tensor/backend.ts";
 import type {
   CandidateRequest,
   FromWorker,
-  InitMessage,
+  JobContext,
+  RequestKind,
   ResultPayload,
   ToWorker,
 } from "./protocol.ts";
 
+export type { JobContext } from "./protocol.ts";
+
+export interface PoolObserver {
+  /** Called when a request settles, with its wall time on the worker. */
+  requestDone?(kind: RequestKind, ms: number, ok: boolean): void;
+}
+
 export interface PoolOptions {
   size: number;
   backend: BackendChoice;
-  dataset: DatasetRef;
-  split: SplitSettings;
-  config: EvaluatorConfig;
+  /** Job evaluators each worker caches (default 4). */
+  maxContexts?: number;
+  observer?: PoolObserver;
 }
 
 export interface PoolCounters {
@@ -35,6 +51,31 @@ export interface PoolCounters {
   retries: number;
   /** Dead workers replaced by fresh ones. */
   restarts: number;
+  /** Workers terminated because the job of their request was cancelled. */
+  abandoned: number;
+}
+
+export interface PoolStats {
+  size: number;
+  busy: number;
+  queued: number;
+  jobs: number;
+  /** Worker time spent on requests since the pool started, summed over workers. */
+  busyMs: number;
+  uptimeMs: number;
+}
+
+/** A CandidateRunner bound to one job; closing it cancels the job's outstanding work. */
+export interface JobRunner extends CandidateRunner {
+  readonly contextId: string;
+  /** Prepares the job's data on a worker (failing fast if it cannot) and describes it. */
+  describe(): Promise<DataSummary>;
+  /** Both final trainings of one seed. */
+  finalRuns(tree: Tree, phi: number[], settings: FinalSettings, seed: number): Promise<
+    FinalSeedRuns
+  >;
+  /** Set when the job's data could not be prepared; every request then rejects with it. */
+  readonly failure: Error | undefined;
 }
 
 /**
@@ -45,11 +86,20 @@ export function defaultPoolSize(): number {
   return Math.max(1, navigator.hardwareConcurrency || 1);
 }
 
-interface Job {
+interface JobQueue {
+  context: JobContext;
+  pending: Request[];
+  closed: boolean;
+  failure?: Error;
+  onFailure?: (error: Error) => void;
+}
+
+interface Request {
+  job: JobQueue;
   request: CandidateRequest;
   resolve: (result: ResultPayload) => void;
   reject: (error: Error) => void;
-  /** Why the first attempt failed; set once the job has been retried. */
+  /** Why the first attempt failed; set once the request has been retried. */
   firstFailure?: string;
 }
 
@@ -60,22 +110,33 @@ interface Slot {
   index: number;
   worker: Worker;
   state: SlotState;
-  job?: Job;
-  /** Id of the request in flight, so that a stale answer can never settle another job. */
-  jobId?: number;
+  request?: Request;
+  /** Id of the request in flight, so that a stale answer can never settle another request. */
+  requestId?: number;
+  startedAt: number;
   /** Settles when the worker answers its init message. */
-  ready: Promise<BackendInfo>;
+  ready: Promise<BackendInfo & { tfjs: string }>;
 }
 
 const WORKER_URL = new URL("./candidate_worker.ts", import.meta.url).href;
 
-export class WorkerPool implements CandidateRunner {
+function cancelled(contextId: string): Error {
+  const e = new Error(`job ${contextId} was cancelled`);
+  e.name = "AbortError";
+  return e;
+}
+
+export class WorkerPool {
   readonly parallelism: number;
-  #backend: BackendInfo = { name: "cpu" };
-  readonly #init: InitMessage;
+  #backend: BackendInfo & { tfjs: string } = { name: "cpu", tfjs: "" };
+  readonly #opts: Required<Omit<PoolOptions, "observer">> & { observer?: PoolObserver };
   readonly #slots: Slot[] = [];
-  readonly #queue: Job[] = [];
-  readonly #counters: PoolCounters = { retries: 0, restarts: 0 };
+  /** Jobs with a runner open, in round-robin order. */
+  #jobs: JobQueue[] = [];
+  #cursor = 0;
+  readonly #counters: PoolCounters = { retries: 0, restarts: 0, abandoned: 0 };
+  readonly #started = performance.now();
+  #busyMs = 0;
   #nextId = 1;
   #closed = false;
 
@@ -84,8 +145,7 @@ export class WorkerPool implements CandidateRunner {
       throw new Error(`pool size must be a positive integer, got ${opts.size}`);
     }
     this.parallelism = opts.size;
-    const { backend, dataset, split, config } = opts;
-    this.#init = { type: "init", backend, dataset, split, config };
+    this.#opts = { maxContexts: 4, ...opts };
   }
 
   /** Starts every worker and waits until all are ready; rejects with the first init error. */
@@ -112,8 +172,26 @@ export class WorkerPool implements CandidateRunner {
     return this.#backend.adapter;
   }
 
+  /** The TensorFlow.js version the workers run. */
+  get tfjsVersion(): string {
+    return this.#backend.tfjs;
+  }
+
   get counters(): PoolCounters {
     return { ...this.#counters };
+  }
+
+  stats(): PoolStats {
+    const now = performance.now();
+    const busy = this.#slots.filter((s) => s.state === "busy");
+    return {
+      size: this.parallelism,
+      busy: busy.length,
+      queued: this.#jobs.reduce((n, j) => n + j.pending.length, 0),
+      jobs: this.#jobs.length,
+      busyMs: this.#busyMs + busy.reduce((t, s) => t + (now - s.startedAt), 0),
+      uptimeMs: now - this.#started,
+    };
   }
 
   /** Indices of workers with a request in flight. */
@@ -121,12 +199,34 @@ export class WorkerPool implements CandidateRunner {
     return this.#slots.filter((s) => s.state === "busy").map((s) => s.index);
   }
 
-  screen(tree: Tree): Promise<TimedScreen> {
-    return this.#submit({ kind: "screen", tree }) as Promise<TimedScreen>;
-  }
-
-  tune(tree: Tree, phiSeed: number): Promise<TuneResult> {
-    return this.#submit({ kind: "tune", tree, phiSeed }) as Promise<TuneResult>;
+  /**
+   * A runner for one job. `onFailure` is called once if the job's data cannot be prepared, so
+   * that the job can stop instead of failing every candidate.
+   */
+  forJob(context: JobContext, onFailure?: (error: Error) => void): JobRunner {
+    if (this.#jobs.some((j) => j.context.id === context.id)) {
+      throw new Error(`job ${context.id} already has a runner`);
+    }
+    const job: JobQueue = { context, pending: [], closed: false, onFailure };
+    this.#jobs.push(job);
+    const submit = (request: CandidateRequest) => this.#submit(job, request);
+    return {
+      contextId: context.id,
+      parallelism: this.parallelism,
+      get failure() {
+        return job.failure;
+      },
+      describe: () => submit({ kind: "describe" }) as Promise<DataSummary>,
+      screen: (tree: Tree) => submit({ kind: "screen", tree }) as Promise<TimedScreen>,
+      tune: (tree: Tree, phiSeed: number) =>
+        submit({ kind: "tune", tree, phiSeed }) as Promise<TuneResult>,
+      finalRuns: (tree: Tree, phi: number[], settings: FinalSettings, seed: number) =>
+        submit({ kind: "final", tree, phi, settings, seed }) as Promise<FinalSeedRuns>,
+      close: () => {
+        this.#closeJob(job);
+        return Promise.resolve();
+      },
+    };
   }
 
   /** Really terminates one worker, as a crash would: an operator and test hook. */
@@ -142,38 +242,65 @@ export class WorkerPool implements CandidateRunner {
     this.#closed = true;
     const error = () => new Error("worker pool closed before the request finished");
     for (const slot of this.#slots) {
-      const job = slot.job;
+      const request = slot.request;
       this.#retire(slot);
-      job?.reject(error());
+      request?.reject(error());
     }
-    for (const job of this.#queue.splice(0)) job.reject(error());
+    for (const job of this.#jobs) {
+      job.closed = true;
+      for (const r of job.pending.splice(0)) r.reject(error());
+    }
+    this.#jobs = [];
     return Promise.resolve();
   }
 
-  #submit(request: CandidateRequest): Promise<ResultPayload> {
+  #submit(job: JobQueue, request: CandidateRequest): Promise<ResultPayload> {
     if (this.#closed) return Promise.reject(new Error("worker pool is closed"));
+    if (job.failure) return Promise.reject(job.failure);
+    if (job.closed) return Promise.reject(cancelled(job.context.id));
     if (this.#slots.every((s) => s.state === "dead")) {
       return Promise.reject(new Error("no worker left: every replacement failed to start"));
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ request, resolve, reject });
+      job.pending.push({ job, request, resolve, reject });
       this.#dispatch();
     });
   }
 
+  #closeJob(job: JobQueue): void {
+    if (job.closed) return;
+    job.closed = true;
+    const index = this.#jobs.indexOf(job);
+    this.#jobs.splice(index, 1);
+    if (index < this.#cursor) this.#cursor--;
+    for (const r of job.pending.splice(0)) r.reject(cancelled(job.context.id));
+    if (this.#closed) return;
+    for (const slot of this.#slots) {
+      if (slot.state === "busy" && slot.request?.job === job) {
+        const request = slot.request;
+        this.#counters.abandoned++;
+        this.#replace(slot);
+        request.reject(cancelled(job.context.id));
+      } else if (slot.state !== "dead") {
+        slot.worker.postMessage({ type: "release", contextId: job.context.id } satisfies ToWorker);
+      }
+    }
+    this.#dispatch();
+  }
+
   #spawn(index: number): Slot {
     const worker = new Worker(WORKER_URL, { type: "module" });
-    let settle!: { ok: (b: BackendInfo) => void; fail: (e: Error) => void };
-    const ready = new Promise<BackendInfo>((ok, fail) => settle = { ok, fail });
+    let settle!: { ok: (b: BackendInfo & { tfjs: string }) => void; fail: (e: Error) => void };
+    const ready = new Promise<BackendInfo & { tfjs: string }>((ok, fail) => settle = { ok, fail });
     // A replacement's failed start is handled in #startFailed; keep it from going unhandled.
     ready.catch(() => {});
-    const slot: Slot = { index, worker, state: "starting", ready };
+    const slot: Slot = { index, worker, state: "starting", ready, startedAt: 0 };
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (slot.state === "dead") return; // retired: anything still in the pipe is stale
       const msg = event.data;
       if (msg.type === "ready") {
         slot.state = "idle";
-        settle.ok({ name: msg.backend, adapter: msg.adapter });
+        settle.ok({ name: msg.backend, adapter: msg.adapter, tfjs: msg.tfjs });
         this.#dispatch();
       } else if (msg.type === "init-error") {
         const error = new Error(`worker ${index} failed to start: ${msg.error}`);
@@ -201,72 +328,123 @@ export class WorkerPool implements CandidateRunner {
       lost(`worker ${index} crashed: ${event.message}`);
     };
     worker.onmessageerror = () => lost(`worker ${index} sent an unreadable message`);
-    worker.postMessage(this.#init satisfies ToWorker);
+    const init: ToWorker = {
+      type: "init",
+      backend: this.#opts.backend,
+      maxContexts: this.#opts.maxContexts,
+    };
+    worker.postMessage(init);
     return slot;
   }
 
   #answered(slot: Slot, msg: Extract<FromWorker, { type: "response" }>): void {
-    if (msg.id !== slot.jobId) return;
-    const job = slot.job;
-    slot.job = undefined;
+    if (msg.id !== slot.requestId) return;
+    const request = slot.request;
+    const ms = this.#release(slot);
     slot.state = "idle";
-    if (job) {
-      if (msg.ok) job.resolve(msg.result);
-      else this.#failed(job, `worker ${slot.index}: ${msg.error}`);
+    if (request) {
+      this.#opts.observer?.requestDone?.(request.request.kind, ms, msg.ok);
+      if (msg.ok) request.resolve(msg.result);
+      else if (msg.contextFailed) this.#jobFailed(request.job, new Error(msg.error), request);
+      else this.#failed(request, `worker ${slot.index}: ${msg.error}`);
     }
     this.#dispatch();
+  }
+
+  /** Ends the busy period of a slot; returns its length. */
+  #release(slot: Slot): number {
+    const ms = slot.state === "busy" ? performance.now() - slot.startedAt : 0;
+    this.#busyMs += ms;
+    slot.request = undefined;
+    return ms;
   }
 
   /** Terminates a worker and forgets it; its handlers ignore anything that still arrives. */
   #retire(slot: Slot): void {
+    this.#release(slot);
     slot.state = "dead";
-    slot.job = undefined;
     slot.worker.terminate();
+  }
+
+  /** Retires a worker and starts a fresh one at its index. */
+  #replace(slot: Slot): void {
+    this.#retire(slot);
+    if (this.#closed) return;
+    this.#slots[slot.index] = this.#spawn(slot.index);
   }
 
   #died(slot: Slot, reason: string): void {
     if (slot.state === "dead") return;
-    const job = slot.job;
-    this.#retire(slot);
+    const request = slot.request;
+    this.#replace(slot);
     if (this.#closed) return;
     this.#counters.restarts++;
-    this.#slots[slot.index] = this.#spawn(slot.index);
-    if (job) this.#failed(job, reason);
+    if (request) this.#failed(request, reason);
   }
 
-  #failed(job: Job, reason: string): void {
-    if (job.firstFailure !== undefined) {
-      job.reject(
-        new Error(
-          `${job.request.kind} failed twice: first ${job.firstFailure}; then ${reason}`,
-        ),
+  #failed(r: Request, reason: string): void {
+    if (r.job.closed) return r.reject(r.job.failure ?? cancelled(r.job.context.id));
+    if (r.firstFailure !== undefined) {
+      r.reject(
+        new Error(`${r.request.kind} failed twice: first ${r.firstFailure}; then ${reason}`),
       );
       return;
     }
-    job.firstFailure = reason;
+    r.firstFailure = reason;
     this.#counters.retries++;
-    this.#queue.unshift(job);
+    r.job.pending.unshift(r);
     this.#dispatch();
+  }
+
+  /** The job's data cannot be prepared: every request of the job fails with the reason. */
+  #jobFailed(job: JobQueue, error: Error, request: Request): void {
+    request.reject(error);
+    if (job.failure) return;
+    job.failure = error;
+    for (const r of job.pending.splice(0)) r.reject(error);
+    job.onFailure?.(error);
   }
 
   /** A replacement could not start: the pool shrinks; with no worker left, nothing can run. */
   #startFailed(error: Error): void {
     if (this.#closed || this.#slots.some((s) => s.state !== "dead")) return;
-    for (const job of this.#queue.splice(0)) {
-      job.reject(new Error(`no worker left to run the request: ${error.message}`));
+    for (const job of this.#jobs) {
+      for (const r of job.pending.splice(0)) {
+        r.reject(new Error(`no worker left to run the request: ${error.message}`));
+      }
     }
+  }
+
+  /** The next request in round-robin order over the jobs with work waiting. */
+  #next(): Request | undefined {
+    const n = this.#jobs.length;
+    for (let i = 0; i < n; i++) {
+      const k = (this.#cursor + i) % n;
+      const job = this.#jobs[k];
+      if (job.pending.length > 0) {
+        this.#cursor = (k + 1) % n;
+        return job.pending.shift();
+      }
+    }
+    return undefined;
   }
 
   #dispatch(): void {
     if (this.#closed) return;
     for (const slot of this.#slots) {
-      if (this.#queue.length === 0) return;
       if (slot.state !== "idle") continue;
-      const job = this.#queue.shift()!;
+      const request = this.#next();
+      if (!request) return;
       slot.state = "busy";
-      slot.job = job;
-      slot.jobId = this.#nextId++;
-      const msg: ToWorker = { ...job.request, type: "request", id: slot.jobId };
+      slot.request = request;
+      slot.requestId = this.#nextId++;
+      slot.startedAt = performance.now();
+      const msg: ToWorker = {
+        ...request.request,
+        type: "request",
+        id: slot.requestId,
+        context: request.job.context,
+      };
       slot.worker.postMessage(msg);
     }
   }

@@ -5,34 +5,70 @@
 import type { Tree } from "../core/expr/tree.ts";
 import type { DatasetRef, SplitSettings } from "../core/prepare.ts";
 import type { EvaluatorConfig, TimedScreen, TuneResult } from "../core/runner.ts";
+import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
+import type { DataSummary } from "../core/result.ts";
 import type { BackendChoice, BackendName } from "../core/tensor/backend.ts";
 
-/** First message to a worker: enough to rebuild the evaluator, never the data itself. */
-export interface InitMessage {
-  type: "init";
-  backend: BackendChoice;
+/**
+ * What a worker needs to evaluate candidates of one job: small plain data (never the data set
+ * itself). Every request carries it, so a worker that has never seen the job, or has evicted it,
+ * rebuilds the evaluator from the request alone; preparation is deterministic, so every worker
+ * holds identical data.
+ */
+export interface JobContext {
+  /** Unique per job: workers cache one evaluator per id. */
+  id: string;
   dataset: DatasetRef;
   split: SplitSettings;
   config: EvaluatorConfig;
 }
 
+/** First message to a worker: choose and start the tensor backend. */
+export interface InitMessage {
+  type: "init";
+  backend: BackendChoice;
+  /** Evaluators a worker keeps at once; the least recently used is disposed beyond that. */
+  maxContexts: number;
+}
+
 export type InitReply =
-  | { type: "ready"; backend: BackendName; adapter?: string; initMs: number }
+  | { type: "ready"; backend: BackendName; adapter?: string; tfjs: string; initMs: number }
   | { type: "init-error"; error: string };
 
 export type CandidateRequest =
+  | { kind: "describe" }
   | { kind: "screen"; tree: Tree }
-  | { kind: "tune"; tree: Tree; phiSeed: number };
+  | { kind: "tune"; tree: Tree; phiSeed: number }
+  | { kind: "final"; tree: Tree; phi: number[]; settings: FinalSettings; seed: number };
 
-export type RequestMessage = CandidateRequest & { type: "request"; id: number };
+export type RequestKind = CandidateRequest["kind"];
 
-export type ResultPayload = TimedScreen | TuneResult;
+export type RequestMessage = CandidateRequest & {
+  type: "request";
+  id: number;
+  context: JobContext;
+};
+
+/** The job is over: drop its evaluator now rather than when it is evicted. */
+export interface ReleaseMessage {
+  type: "release";
+  contextId: string;
+}
+
+export type ResultPayload = DataSummary | TimedScreen | TuneResult | FinalSeedRuns;
 
 export type ResponseMessage =
   | { type: "response"; id: number; ok: true; result: ResultPayload }
-  | { type: "response"; id: number; ok: false; error: string };
+  | {
+    type: "response";
+    id: number;
+    ok: false;
+    error: string;
+    /** The job's data could not be loaded or prepared: retrying cannot help, the job is lost. */
+    contextFailed?: boolean;
+  };
 
-export type ToWorker = InitMessage | RequestMessage;
+export type ToWorker = InitMessage | RequestMessage | ReleaseMessage;
 export type FromWorker = InitReply | ResponseMessage;
 
 export function errorMessage(e: unknown): string {

@@ -1,0 +1,47 @@
+/** Pieces every route definition uses. */
+import type { SchemaObject } from "openapi3-ts/oas31";
+import type { ResponseSpec } from "../route.ts";
+import { PROBLEM_TYPES } from "../problem.ts";
+import { ref } from "../schemas/common.ts";
+
+export const PROBLEM_JSON = "application/problem+json";
+
+/** The problem responses an operation may give, by status. */
+export function problems(...statuses: number[]): Record<string, ResponseSpec> {
+  const out: Record<string, ResponseSpec> = {};
+  for (const status of statuses) {
+    const kinds = Object.entries(PROBLEM_TYPES).filter(([, t]) => t.status === status);
+    out[String(status)] = {
+      description: kinds.map(([, t]) => t.when).join(" ") || "Problem.",
+      content: { [PROBLEM_JSON]: ref("Problem") },
+    };
+  }
+  return out;
+}
+
+export function json(schema: SchemaObject, description: string): ResponseSpec {
+  return { description, content: { "application/json": schema } };
+}
+
+export const idParam = (what: string): SchemaObject & { description: string } => ({
+  type: "string",
+  minLength: 1,
+  maxLength: 100,
+  description: `The ${what}'s id.`,
+});
+
+/** JSON with the given status and headers. */
+export function jsonResponse(body: unknown, status = 200, headers: HeadersInit = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+/** A Link header for the next page, keeping the other query parameters. */
+export function nextLink(url: string, cursor: string | undefined): HeadersInit {
+  if (!cursor) return {};
+  const next = new URL(url);
+  next.searchParams.set("cursor", cursor);
+  return { link: `<${next.pathname}${next.search}>; rel="next"` };
+}

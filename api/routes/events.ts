@@ -1,0 +1,94 @@
+/**
+ * Server-Sent Events of a search. Every event is stored with an increasing id, so a client that
+ * reconnects with `Last-Event-ID` (browsers do it by themselves) gets exactly what it missed;
+ * the stream replays from the store, then waits for new events, and ends after `finished`.
+ */
+import { streamSSE } from "hono/streaming";
+import type { Service } from "../../service/mod.ts";
+import { FINISHED_STATES } from "../../store/mod.ts";
+import type { RouteSpec } from "../route.ts";
+import { ref } from "../schemas/common.ts";
+import { idParam, problems } from "./common.ts";
+
+const BATCH = 500;
+const KEEPALIVE_MS = 15_000;
+
+export function eventRoutes(service: Service): RouteSpec[] {
+  return [{
+    method: "get",
+    path: "/v1/searches/{id}/events",
+    operationId: "searchEvents",
+    summary: "Follow a search as Server-Sent Events",
+    description: "Events `state`, `progress`, `generation`, `best` and `finished` (then the " +
+      "stream closes); each `data` is JSON. Resume with the `Last-Event-ID` header (or the " +
+      "`after` parameter) set to the last id received. A comment is sent every 15 s to keep " +
+      "proxies from closing an idle stream.",
+    tag: "searches",
+    params: {
+      path: { id: idParam("search") },
+      query: {
+        after: { type: "integer", minimum: 0, description: "Replay events after this id." },
+      },
+      header: {
+        "Last-Event-ID": {
+          type: "integer",
+          minimum: 0,
+          description: "As `after`; sent by browsers.",
+        },
+      },
+    },
+    responses: {
+      "200": {
+        description: "An event stream.",
+        content: { "text/event-stream": ref("SearchEvent") },
+      },
+      ...problems(401, 404, 422),
+    },
+    handler: (c, input) => {
+      const id = input.path.id;
+      service.jobs.get(input.owner, id); // 404 before the stream starts
+      let last = (input.headers["Last-Event-ID"] as number | undefined) ??
+        (input.query.after as number | undefined) ?? 0;
+      return streamSSE(c, async (stream) => {
+        const closed = new AbortController();
+        stream.onAbort(() => closed.abort());
+        // Removed when the stream ends (closed aborts in finally), so none accumulate.
+        service.closing.addEventListener("abort", () => closed.abort(), {
+          once: true,
+          signal: closed.signal,
+        });
+        try {
+          await follow(closed.signal);
+        } finally {
+          closed.abort();
+        }
+
+        async function follow(signal: AbortSignal): Promise<void> {
+          while (!signal.aborted) {
+            const events = service.store.jobs.eventsAfter(id, last, BATCH);
+            for (const e of events) {
+              await stream.writeSSE({
+                id: String(e.id),
+                event: e.type,
+                data: JSON.stringify(e.data),
+              });
+              last = e.id;
+              if (e.type === "finished") return;
+            }
+            if (events.length === BATCH) continue;
+            if (events.length === 0) {
+              // Resumed after the end: nothing more will come.
+              const job = service.store.jobs.getById(id);
+              if (!job || FINISHED_STATES.includes(job.state)) return;
+            }
+            const before = last;
+            await service.hub.wait(id, KEEPALIVE_MS, signal);
+            if (!signal.aborted && service.store.jobs.eventsAfter(id, before, 1).length === 0) {
+              await stream.write(": keep-alive\n\n");
+            }
+          }
+        }
+      });
+    },
+  }];
+}

@@ -1,0 +1,80 @@
+/** Health, metrics, and the API's own description (OpenAPI document and reference page). */
+import type { OpenAPIObject } from "openapi3-ts/oas31";
+import type { Service } from "../../service/mod.ts";
+import { JOB_STATES } from "../../store/mod.ts";
+import type { RouteSpec } from "../route.ts";
+import { ref } from "../schemas/common.ts";
+import { json, jsonResponse } from "./common.ts";
+import { docsPage } from "../docs_page.ts";
+
+export function systemRoutes(service: Service, document: () => OpenAPIObject): RouteSpec[] {
+  return [
+    {
+      method: "get",
+      path: "/healthz",
+      operationId: "health",
+      summary: "Liveness and readiness",
+      tag: "service",
+      public: true,
+      responses: { "200": json(ref("Health"), "The service is up and its workers are ready.") },
+      handler: () =>
+        jsonResponse({
+          status: "ok",
+          version: service.version,
+          workers: service.pool.parallelism,
+          backend: service.pool.backend,
+          auth: service.authRequired() ? "api-keys" : "local",
+        }),
+    },
+    {
+      method: "get",
+      path: "/metrics",
+      operationId: "metrics",
+      summary: "Prometheus metrics",
+      description: "Jobs by state, evaluations and their latency, worker utilisation, HTTP " +
+        "requests, in the Prometheus text format.",
+      tag: "service",
+      public: true,
+      responses: {
+        "200": {
+          description: "Prometheus text exposition format 0.0.4.",
+          content: { "text/plain": { type: "string" } },
+        },
+      },
+      handler: () =>
+        new Response(
+          service.metrics.render(
+            service.store.jobs.countByState(),
+            JOB_STATES,
+            service.pool.stats(),
+          ),
+          { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
+        ),
+    },
+    {
+      method: "get",
+      path: "/openapi.json",
+      operationId: "openapi",
+      summary: "This API's OpenAPI 3.1 document",
+      tag: "service",
+      public: true,
+      responses: { "200": json({ type: "object" }, "The OpenAPI document.") },
+      handler: () => jsonResponse(document()),
+    },
+    {
+      method: "get",
+      path: "/docs",
+      operationId: "docs",
+      summary: "A readable reference of this API",
+      tag: "service",
+      public: true,
+      responses: {
+        "200": { description: "HTML.", content: { "text/html": { type: "string" } } },
+      },
+      handler: () =>
+        new Response(docsPage(document()), {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        }),
+    },
+  ];
+}

@@ -1,0 +1,73 @@
+/**
+ * JSON Schemas (2020-12, as OpenAPI 3.1 uses them) shared by several routes. The same objects
+ * validate requests (api/validate.ts) and go into the OpenAPI document (openapi/document.ts).
+ */
+import type { SchemaObject } from "openapi3-ts/oas31";
+
+export const ref = (name: string): SchemaObject => ({ $ref: `#/components/schemas/${name}` });
+
+export const Problem: SchemaObject = {
+  type: "object",
+  description: "An RFC 9457 problem document (media type application/problem+json).",
+  required: ["type", "title", "status", "detail"],
+  properties: {
+    type: { type: "string", description: "A URI naming the kind of problem." },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string", description: "What went wrong and what to change." },
+    instance: { type: "string", description: "The request path." },
+    errors: {
+      type: "array",
+      description: "Each invalid field: a JSON pointer into the body, or a parameter name; " +
+        "for data files, the row (1-based line, header = 1) and column.",
+      items: {
+        type: "object",
+        required: ["detail"],
+        properties: {
+          detail: { type: "string" },
+          pointer: { type: "string" },
+          parameter: { type: "string" },
+          row: { type: "integer" },
+          column: { type: "string" },
+        },
+      },
+    },
+  },
+};
+
+export const pageOf = (item: string): SchemaObject => ({
+  type: "object",
+  required: ["items"],
+  properties: {
+    items: { type: "array", items: ref(item) },
+    nextCursor: {
+      type: "string",
+      description: "Pass as `cursor` for the next page; absent on the last page.",
+    },
+  },
+});
+
+export const limitParam: SchemaObject = {
+  type: "integer",
+  minimum: 1,
+  maximum: 100,
+  default: 20,
+  description: "Items per page.",
+};
+
+export const cursorParam: SchemaObject = {
+  type: "string",
+  description: "The `nextCursor` of the previous page.",
+};
+
+export const Health: SchemaObject = {
+  type: "object",
+  required: ["status"],
+  properties: {
+    status: { type: "string", enum: ["ok"] },
+    version: { type: "string" },
+    workers: { type: "integer" },
+    backend: { type: "string" },
+    auth: { type: "string", enum: ["api-keys", "local"] },
+  },
+};

@@ -1,0 +1,65 @@
+/**
+ * The documents the API returns, made from store records. Server-side details stay inside: file
+ * paths in dataset references become dataset ids.
+ */
+import type { DatasetRecord, JobRecord } from "../store/mod.ts";
+import type { SearchResult } from "../core/result.ts";
+
+export function datasetView(d: DatasetRecord) {
+  return {
+    id: d.id,
+    name: d.name,
+    source: d.source,
+    format: d.format,
+    task: d.info.task,
+    rows: d.info.rows,
+    features: d.info.features,
+    classes: d.info.classes,
+    classNames: d.info.classNames,
+    featureNames: d.info.featureNames,
+    imageShape: d.info.imageShape,
+    target: d.info.target,
+    bytes: d.bytes,
+    url: d.url,
+    createdAt: d.createdAt,
+  };
+}
+
+/** The configuration with the dataset named by its id (not by where its files are). */
+export function publicConfig(config: JobRecord["config"], datasetId: string) {
+  return { ...config, dataset: datasetId };
+}
+
+export function searchLinks(id: string) {
+  const self = `/v1/searches/${id}`;
+  return {
+    self,
+    events: `${self}/events`,
+    losses: `${self}/losses`,
+    result: `${self}/result`,
+    cancel: `${self}:cancel`,
+  };
+}
+
+export function searchView(j: JobRecord) {
+  const { failures, ...progress } = j.progress;
+  return {
+    id: j.id,
+    state: j.state,
+    dataset: j.datasetId,
+    task: j.dataInfo.task,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    cancelRequested: j.cancelRequested,
+    progress,
+    failures: failures ?? [],
+    error: j.error,
+    config: publicConfig(j.config, j.datasetId),
+    links: searchLinks(j.id),
+  };
+}
+
+export function resultView(r: SearchResult, datasetId: string) {
+  return { ...r, config: publicConfig(r.config, datasetId) };
+}

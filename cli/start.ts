@@ -1,0 +1,56 @@
+/**
+ * `lossmith start`: the service. Listens on 127.0.0.1:8000 by default, with the database in
+ * ./lossmith.sqlite; see service/config.ts (or --help) for every setting. SIGINT or SIGTERM stop it
+ * gracefully: running searches are checkpointed per generation and resume at the next start.
+ */
+import { loadConfig, Service } from "../service/mod.ts";
+import { isLoopbackHost, USAGE } from "../service/config.ts";
+import { createApp } from "../api/app.ts";
+
+export async function main(argv: string[]): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(argv);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (config === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  const service = await Service.start(config);
+  const keys = service.store.keys.activeCount();
+  if (!isLoopbackHost(config.host) && keys === 0) {
+    console.error(
+      `warning: listening on ${config.host} with no API key: every /v1 request will be refused ` +
+        `until one is created ('deno task keys create NAME --db ${config.db}').`,
+    );
+  }
+  const { app } = createApp(service);
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) => {
+      console.log(
+        `Lossmith ${service.version} listening on http://${hostname}:${port} ` +
+          `(database ${config.db}, ${service.pool.parallelism} ${service.pool.backend} workers, ` +
+          `${service.authRequired() ? "API keys required" : "local mode: no API key needed"})`,
+      );
+    },
+  }, app.fetch);
+
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => stopped.resolve();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, stop);
+  await stopped.promise;
+  console.log(
+    "Stopping: running searches will resume from their last generation at the next start.",
+  );
+  service.beginShutdown();
+  await server.shutdown();
+  await service.close();
+  for (const s of signals) Deno.removeSignalListener(s, stop);
+  return 0;
+}

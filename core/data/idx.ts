@@ -1,0 +1,164 @@
+/**
+ * IDX files (the format MNIST ships in): an images file and a labels file, plain or gzip.
+ *
+ * Layout: two zero bytes, a type byte (0x08 = unsigned byte, the only type image datasets use),
+ * a dimension count, then one big-endian uint32 per dimension, then the values row-major.
+ * Images are [n, rows, cols] (or [n, rows, cols, channels]); labels are [n]. Every check names
+ * the file and what it expected, because a user's download is the usual culprit (a truncated
+ * file, the two files swapped, an HTML error page saved under the right name).
+ */
+import type { Dataset } from "./dataset.ts";
+import { DataError } from "./errors.ts";
+import { validateDataset } from "./validate.ts";
+
+const UBYTE = 0x08;
+const GZIP = [0x1f, 0x8b];
+/** A sanity bound on labels: more distinct classes than this is not an image dataset. */
+export const MAX_IDX_CLASSES = 1000;
+
+export interface IdxArray {
+  dims: number[];
+  values: Uint8Array;
+}
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === GZIP[0] && bytes[1] === GZIP[1];
+}
+
+/** Inflates gzip data with the web-standard DecompressionStream, stopping past `maxBytes`. */
+export async function gunzip(
+  bytes: Uint8Array,
+  what: string,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
+    new DecompressionStream("gzip"),
+  );
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      total += chunk.length;
+      // Checked while inflating: a small bomb must not fill memory before we notice.
+      if (total > maxBytes) {
+        throw new DataError(`${what} inflates to more than ${maxBytes} bytes, the limit`);
+      }
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(`${what} is not valid gzip data: ${(e as Error).message}`);
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/** Parses one IDX array of unsigned bytes; `what` names the file in errors. */
+export function parseIdx(bytes: Uint8Array, what: string): IdxArray {
+  if (bytes.length < 4) throw new DataError(`${what} is too short to be an IDX file`);
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    throw new DataError(
+      `${what} does not start with the IDX magic number (two zero bytes); got 0x${hex(bytes[0])}${
+        hex(bytes[1])
+      }`,
+    );
+  }
+  if (bytes[2] !== UBYTE) {
+    throw new DataError(
+      `${what} holds IDX type 0x${hex(bytes[2])}; only unsigned bytes (0x08) are supported`,
+    );
+  }
+  const rank = bytes[3];
+  if (rank < 1 || rank > 4) throw new DataError(`${what} declares ${rank} dimensions`);
+  const header = 4 + 4 * rank;
+  if (bytes.length < header) throw new DataError(`${what} ends inside its header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
+  const expected = dims.reduce((a, b) => a * b, 1);
+  const actual = bytes.length - header;
+  if (actual !== expected) {
+    throw new DataError(
+      `${what} declares dimensions [${dims.join(", ")}] = ${expected} values but holds ${actual}`,
+    );
+  }
+  return { dims, values: bytes.subarray(header) };
+}
+
+function hex(b: number): string {
+  return b.toString(16).padStart(2, "0");
+}
+
+/** Images in [0, 1] (pixel / 255) and integer labels; classes are 0..max(label). */
+export function idxDataset(
+  images: IdxArray,
+  labels: IdxArray,
+  name = "idx",
+): Dataset {
+  if (images.dims.length < 3) {
+    throw new DataError(
+      `the images file has ${images.dims.length} dimension(s); expected [n, rows, cols] (are the two files swapped?)`,
+    );
+  }
+  if (labels.dims.length !== 1) {
+    throw new DataError(
+      `the labels file has dimensions [${labels.dims.join(", ")}]; expected [n]`,
+    );
+  }
+  const [n, rows, cols, channels = 1] = images.dims;
+  if (labels.dims[0] !== n) {
+    throw new DataError(`the images file holds ${n} images but the labels file ${labels.dims[0]}`);
+  }
+  const d = rows * cols * channels;
+  const x = new Float32Array(n * d);
+  for (let i = 0; i < x.length; i++) x[i] = images.values[i] / 255;
+  const y = Float32Array.from(labels.values);
+  let k = 0;
+  for (const label of labels.values) k = Math.max(k, label + 1);
+  if (k > MAX_IDX_CLASSES) throw new DataError(`labels go up to ${k - 1}`);
+  return validateDataset({
+    name,
+    task: "classification",
+    x,
+    y,
+    n,
+    d,
+    nClasses: k,
+    classNames: Array.from({ length: k }, (_, i) => String(i)),
+    imageShape: [rows, cols, channels],
+  });
+}
+
+/** Decodes an images/labels pair held in memory (gzip or not, each on its own). */
+export async function decodeIdxPair(
+  imagesBytes: Uint8Array,
+  labelsBytes: Uint8Array,
+  opts: { name?: string; maxBytes?: number } = {},
+): Promise<Dataset> {
+  const max = opts.maxBytes ?? 1 << 30;
+  const inflate = (b: Uint8Array, what: string) => isGzip(b) ? gunzip(b, what, max) : b;
+  const images = parseIdx(await inflate(imagesBytes, "the images file"), "the images file");
+  const labels = parseIdx(await inflate(labelsBytes, "the labels file"), "the labels file");
+  return idxDataset(images, labels, opts.name);
+}
+
+/** Reads an images/labels pair from disk. */
+export async function loadIdxFiles(
+  imagesPath: string,
+  labelsPath: string,
+  name?: string,
+): Promise<Dataset> {
+  const read = async (path: string) => {
+    try {
+      return await Deno.readFile(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw new DataError(`file not found: ${path}`);
+      throw e;
+    }
+  };
+  return decodeIdxPair(await read(imagesPath), await read(labelsPath), { name });
+}

@@ -1,0 +1,175 @@
+/**
+ * The service's settings: each one a flag of `main.ts start` and an environment variable (the
+ * flag wins), with the defaults of a safe local service. docs/service.md lists them; `USAGE`
+ * below is the same list for `--help`.
+ */
+import { parseArgs } from "node:util";
+import type { BackendChoice } from "../core/tensor/backend.ts";
+
+// Spelled out rather than imported from core/tensor/backend.ts, whose import loads TensorFlow.js:
+// the service's main thread never does. The type keeps the two lists in step.
+const BACKENDS: readonly BackendChoice[] = ["auto", "webgpu", "wasm", "cpu"];
+
+export interface Limits {
+  maxPopulation: number;
+  maxGenerations: number;
+  maxEvaluations: number;
+  /** Longest time budget a search may ask for. */
+  maxSeconds: number;
+  maxFinalSteps: number;
+  maxFinalSeeds: number;
+  /** Request bodies (uploads included) and URL downloads. */
+  maxUploadBytes: number;
+  maxRows: number;
+  /** Queued plus running searches per API key. */
+  maxActiveJobsPerKey: number;
+}
+
+export interface ServiceConfig {
+  host: string;
+  port: number;
+  /** SQLite file; uploaded files go beside it, in dataDir. */
+  db: string;
+  dataDir: string;
+  workers: number;
+  backend: BackendChoice;
+  /** Searches that run at once (they share the worker pool fairly); the rest wait queued. */
+  maxRunningJobs: number;
+  limits: Limits;
+  url: {
+    timeoutMs: number;
+    /** Allow URLs that resolve to loopback, private or link-local addresses. */
+    allowPrivate: boolean;
+  };
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxPopulation: 200,
+  maxGenerations: 1000,
+  maxEvaluations: 100_000,
+  maxSeconds: 7 * 24 * 3600,
+  maxFinalSteps: 200_000,
+  maxFinalSeeds: 20,
+  maxUploadBytes: 64 * 1024 * 1024,
+  maxRows: 1_000_000,
+  maxActiveJobsPerKey: 8,
+};
+
+/** Flag name, environment variable, and what it sets. */
+const SETTINGS = [
+  ["port", "PORT", "port to listen on (default 8000; 0 picks a free one)"],
+  ["host", "LOSSMITH_HOST", "address to listen on (default 127.0.0.1; others need API keys)"],
+  ["db", "LOSSMITH_DB", "SQLite database file (default ./lossmith.sqlite)"],
+  ["data-dir", "LOSSMITH_DATA_DIR", "where uploaded files are kept (default DB + '.files')"],
+  ["workers", "LOSSMITH_WORKERS", "evaluation workers (default: number of cores)"],
+  ["backend", "LOSSMITH_BACKEND", `tensor backend: ${BACKENDS.join("|")} (default auto)`],
+  ["max-running", "LOSSMITH_MAX_RUNNING", "searches running at once (default 4)"],
+  ["max-jobs-per-key", "LOSSMITH_MAX_JOBS_PER_KEY", "queued + running searches per key (8)"],
+  ["max-population", "LOSSMITH_MAX_POPULATION", "largest population (default 200)"],
+  ["max-generations", "LOSSMITH_MAX_GENERATIONS", "most generations (default 1000)"],
+  ["max-upload-bytes", "LOSSMITH_MAX_UPLOAD_BYTES", "largest upload or download (64 MiB)"],
+  ["max-rows", "LOSSMITH_MAX_ROWS", "most rows in a dataset (default 1000000)"],
+  ["url-timeout", "LOSSMITH_URL_TIMEOUT_S", "seconds allowed to download a URL (default 30)"],
+  [
+    "allow-private-urls",
+    "LOSSMITH_ALLOW_PRIVATE_URLS",
+    "allow dataset URLs on loopback/private/link-local addresses (default false)",
+  ],
+] as const;
+
+export const USAGE = `Usage: deno task start [flags]
+
+Runs the Lossmith service. Every flag has an environment variable; the flag wins.
+
+${
+  SETTINGS.map(([flag, env, what]) => `  --${flag.padEnd(20)} ${env.padEnd(28)} ${what}`).join("\n")
+}
+`;
+
+function integer(name: string, text: string | undefined, fallback: number, min = 0): number {
+  if (text === undefined || text === "") return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    throw new Error(`${name} must be an integer >= ${min}, got '${text}'`);
+  }
+  return n;
+}
+
+function boolean(name: string, text: string | undefined): boolean {
+  if (text === undefined || text === "") return false;
+  if (/^(1|true|yes|on)$/i.test(text)) return true;
+  if (/^(0|false|no|off)$/i.test(text)) return false;
+  throw new Error(`${name} must be true or false, got '${text}'`);
+}
+
+/** Settings from flags and environment (`env` is injectable for tests). */
+export function loadConfig(
+  argv: string[],
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): ServiceConfig | "help" {
+  const options = Object.fromEntries(
+    SETTINGS.map(([flag]) => [flag, { type: "string" as const }]),
+  );
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { ...options, help: { type: "boolean" } },
+  });
+  if (values.help) return "help";
+  const v = (flag: typeof SETTINGS[number][0]): string | undefined => {
+    const entry = SETTINGS.find(([f]) => f === flag)!;
+    return (values as Record<string, string | undefined>)[flag] ?? env(entry[1]);
+  };
+  const db = v("db") || "lossmith.sqlite";
+  const backend = (v("backend") || "auto") as BackendChoice;
+  if (!BACKENDS.includes(backend)) {
+    throw new Error(`backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
+  }
+  const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+  return {
+    host: v("host") || "127.0.0.1",
+    port: integer("port", v("port"), 8000),
+    db,
+    dataDir: v("data-dir") || `${db}.files`,
+    workers: integer("workers", v("workers"), cores, 1),
+    backend,
+    maxRunningJobs: integer("max-running", v("max-running"), 4, 1),
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxActiveJobsPerKey: integer(
+        "max-jobs-per-key",
+        v("max-jobs-per-key"),
+        DEFAULT_LIMITS.maxActiveJobsPerKey,
+        1,
+      ),
+      maxPopulation: integer(
+        "max-population",
+        v("max-population"),
+        DEFAULT_LIMITS.maxPopulation,
+        1,
+      ),
+      maxGenerations: integer(
+        "max-generations",
+        v("max-generations"),
+        DEFAULT_LIMITS.maxGenerations,
+        1,
+      ),
+      maxUploadBytes: integer(
+        "max-upload-bytes",
+        v("max-upload-bytes"),
+        DEFAULT_LIMITS.maxUploadBytes,
+        1,
+      ),
+      maxRows: integer("max-rows", v("max-rows"), DEFAULT_LIMITS.maxRows, 10),
+    },
+    url: {
+      timeoutMs: 1000 * integer("url-timeout", v("url-timeout"), 30, 1),
+      allowPrivate: boolean("allow-private-urls", v("allow-private-urls")),
+    },
+  };
+}
+
+/** Loopback names and addresses: the only ones the service listens on without API keys. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+}

@@ -1,0 +1,106 @@
+/** What the store keeps, as plain data. The API turns these into its own documents. */
+import type { DatasetRef } from "../core/prepare.ts";
+import type { SearchConfig } from "../core/search.ts";
+import type { Task } from "../core/data/dataset.ts";
+
+/** What inspecting a dataset found: enough to describe it and to size a model for it. */
+export interface DatasetInfo {
+  name: string;
+  task: Task;
+  rows: number;
+  features: number;
+  classes?: number;
+  classNames?: string[];
+  featureNames?: string[];
+  imageShape?: [number, number, number];
+  target?: string;
+}
+
+export type DatasetSource = "bundled" | "upload" | "url";
+export type DatasetFormat = "bundled" | "csv" | "idx";
+
+export interface DatasetRecord {
+  id: string;
+  /** null for the bundled datasets, which everyone sees. */
+  owner: string | null;
+  name: string;
+  source: DatasetSource;
+  format: DatasetFormat;
+  ref: DatasetRef;
+  info: DatasetInfo;
+  bytes: number;
+  url?: string;
+  createdAt: string;
+}
+
+export const JOB_STATES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type JobState = typeof JOB_STATES[number];
+export const FINISHED_STATES: readonly JobState[] = ["succeeded", "failed", "cancelled"];
+
+export interface FilterCounts {
+  cacheHits: number;
+  rejected: number;
+  equivalent: number;
+  diverged: number;
+  failed: number;
+}
+
+export interface JobProgress {
+  phase: "queued" | "search" | "final" | "done";
+  /** Generations finished (each one checkpointed). */
+  generation: number;
+  generations: number;
+  /** The generation being evaluated: candidates finished of those new to the archive. */
+  current?: { generation: number; done: number; pending: number };
+  evaluations: number;
+  bestFitness: number | null;
+  /** Over the finished generations. */
+  filters: FilterCounts;
+  elapsedMs: number;
+  etaMs: number | null;
+  /** Set when the job was resumed from a checkpoint after a restart. */
+  resumedFrom?: number;
+  final?: { done: number; total: number };
+  /** Candidates whose evaluation failed twice (the latest ones), with the reason. */
+  failures?: { generation: number; loss: string; reason: string }[];
+}
+
+export interface JobError {
+  title: string;
+  detail: string;
+}
+
+export interface JobRecord {
+  id: string;
+  owner: string;
+  state: JobState;
+  datasetId: string;
+  /** The dataset as this search reads it (its task may differ from the upload's). */
+  dataInfo: DatasetInfo;
+  /** The request body as submitted. */
+  request: unknown;
+  /** Every setting the search runs with: the request resolved against the defaults. */
+  config: SearchConfig;
+  requestHash: string;
+  idempotencyKey: string | null;
+  progress: JobProgress;
+  error: JobError | null;
+  cancelRequested: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface StoredEvent {
+  id: number;
+  jobId: string;
+  type: string;
+  data: unknown;
+  createdAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; absent on the last page. */
+  nextCursor?: string;
+}

@@ -1,0 +1,393 @@
+// deno-lint-ignore-file no-explicit-any
+/**
+ * Bad input at every endpoint gets an RFC 9457 problem (with the JSON pointer, parameter, or row
+ * and column at fault) and leaves the store as it was; uploads of CSV and IDX data; URL
+ * registration refused for loopback, private and link-local addresses unless allowed.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { postJson, startTestService, tableCounts, type TestService } from "./support/service.ts";
+
+const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
+
+async function problemOf(res: Response): Promise<any> {
+  assertEquals(res.headers.get("content-type"), "application/problem+json", `${res.status}`);
+  const p = await res.json();
+  assertEquals(p.status, res.status);
+  assert(typeof p.type === "string" && typeof p.title === "string" && p.detail, JSON.stringify(p));
+  return p;
+}
+
+async function expectProblem(
+  t: TestService,
+  path: string,
+  init: RequestInit,
+  status: number,
+  where?: { pointer?: string; parameter?: string; row?: number; column?: string },
+): Promise<any> {
+  const res = await t.request(path, init);
+  assertEquals(res.status, status, `${init.method ?? "GET"} ${path}`);
+  const p = await problemOf(res);
+  if (where) {
+    const match = (p.errors ?? []).some((e: any) =>
+      Object.entries(where).every(([k, v]) => e[k] === v)
+    );
+    assert(match, `expected an error at ${JSON.stringify(where)}: ${JSON.stringify(p)}`);
+  }
+  return p;
+}
+
+const IRIS_CSV = [
+  "a,b,c,d,species",
+  ...Array.from(
+    { length: 30 },
+    (_, i) => `${i % 7},${i % 5}.5,${i % 3},${i},${["x", "y", "z"][i % 3]}`,
+  ),
+].join("\n");
+
+function form(fields: Record<string, string | Blob>): RequestInit {
+  const f = new FormData();
+  for (const [k, v] of Object.entries(fields)) f.append(k, v);
+  return { method: "POST", body: f };
+}
+
+/** A tiny IDX pair: n images of rows x cols, labels 0..classes-1 in turn. */
+function idxPair(
+  n: number,
+  rows = 4,
+  cols = 4,
+  classes = 2,
+): { images: Uint8Array; labels: Uint8Array } {
+  const header = (type: number, dims: number[]) => {
+    const h = new Uint8Array(4 + 4 * dims.length);
+    h[2] = type;
+    h[3] = dims.length;
+    const v = new DataView(h.buffer);
+    dims.forEach((d, i) => v.setUint32(4 + 4 * i, d, false));
+    return h;
+  };
+  const pixels = Uint8Array.from({ length: n * rows * cols }, (_, i) => (i * 37) % 256);
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % classes);
+  return {
+    images: new Uint8Array([...header(8, [n, rows, cols]), ...pixels]),
+    labels: new Uint8Array([...header(8, [n]), ...labels]),
+  };
+}
+
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+Deno.test({
+  name:
+    "bad input at every endpoint gets problem+json with the field at fault; the store is intact",
+  ...SERVICE_TEST,
+  fn: async () => {
+    const t = await startTestService({
+      limits: { ...(await import("../service/config.ts")).DEFAULT_LIMITS, maxUploadBytes: 4096 },
+    });
+    try {
+      const before = tableCounts(t.service);
+      const S = "/v1/searches";
+      // POST /v1/searches
+      await expectProblem(
+        t,
+        S,
+        { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" },
+        400,
+        { pointer: "" },
+      );
+      await expectProblem(t, S, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "",
+      }, 400);
+      await expectProblem(t, S, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "{}",
+      }, 415);
+      await expectProblem(t, S, postJson({ dataset: 5 }), 422, { pointer: "/dataset" });
+      await expectProblem(t, S, postJson({}), 422, { pointer: "/dataset" });
+      await expectProblem(
+        t,
+        S,
+        postJson({ dataset: "iris", budget: { population: "many" } }),
+        422,
+        { pointer: "/budget/population" },
+      );
+      const limit = await expectProblem(
+        t,
+        S,
+        postJson({ dataset: "iris", budget: { population: 100_000 } }),
+        422,
+        { pointer: "/budget/population" },
+      );
+      assert(/at most 200 \(this service's limit\)/.test(limit.detail), limit.detail);
+      await expectProblem(t, S, postJson({ dataset: "iris", budget: { generations: 0 } }), 422, {
+        pointer: "/budget/generations",
+      });
+      await expectProblem(t, S, postJson({ dataset: "iris", bogus: 1 }), 422, {
+        pointer: "/bogus",
+      });
+      await expectProblem(
+        t,
+        S,
+        postJson({ dataset: "iris", method: { inner: { momentum: 2 } } }),
+        422,
+        { pointer: "/method/inner/momentum" },
+      );
+      await expectProblem(
+        t,
+        S,
+        postJson({
+          dataset: "iris",
+          method: { gp: { crossoverProb: 0.5, mutationProb: 0.5, reproductionProb: 0.5 } },
+        }),
+        422,
+        { pointer: "/method/gp" },
+      );
+      await expectProblem(t, S, postJson({ dataset: "iris", task: "regression" }), 422, {
+        pointer: "/task",
+      });
+      const unknown = await expectProblem(t, S, postJson({ dataset: "nosuch" }), 422, {
+        pointer: "/dataset",
+      });
+      assert(unknown.detail.includes("iris"), "names the datasets that exist");
+      await expectProblem(t, S, postJson({ dataset: "iris" }, { "idempotency-key": "" }), 422, {
+        parameter: "Idempotency-Key",
+      });
+      // GET /v1/searches
+      await expectProblem(t, `${S}?state=bogus`, {}, 422, { parameter: "state" });
+      await expectProblem(t, `${S}?limit=0`, {}, 422, { parameter: "limit" });
+      await expectProblem(t, `${S}?limit=abc`, {}, 422, { parameter: "limit" });
+      await expectProblem(t, `${S}?cursor=garbage`, {}, 422, { parameter: "cursor" });
+      // One search, and the operations on searches
+      for (
+        const path of [
+          `${S}/srch_nosuch`,
+          `${S}/srch_nosuch/losses`,
+          `${S}/srch_nosuch/result`,
+          `${S}/srch_nosuch/events`,
+          `${S}/srch_nosuch/losses/1/json`,
+        ]
+      ) {
+        await expectProblem(t, path, {}, 404);
+      }
+      await expectProblem(t, `${S}/srch_nosuch:cancel`, { method: "POST" }, 404);
+      await expectProblem(t, `${S}/srch_nosuch/events?after=-1`, {}, 422, { parameter: "after" });
+      await expectProblem(t, `${S}/srch_nosuch/losses/0/json`, {}, 422, { parameter: "rank" });
+      await expectProblem(t, `${S}/srch_nosuch/losses/1/excel`, {}, 422, { parameter: "format" });
+      await expectProblem(t, "/v1/nothing", {}, 404);
+      // Datasets
+      const D = "/v1/datasets";
+      await expectProblem(t, `${D}?limit=1000`, {}, 422, { parameter: "limit" });
+      await expectProblem(t, `${D}/ds_nosuch`, {}, 404);
+      await expectProblem(t, `${D}/ds_nosuch`, { method: "DELETE" }, 404);
+      await expectProblem(t, `${D}/iris`, { method: "DELETE" }, 409);
+      await expectProblem(t, D, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "[1,",
+      }, 400);
+      await expectProblem(t, D, postJson({ url: 5 }), 422, { pointer: "/url" });
+      await expectProblem(t, D, postJson({ url: "http://example.invalid/x.csv" }), 422, {
+        pointer: "/target",
+      });
+      await expectProblem(t, D, postJson({ imagesUrl: "https://example.invalid/i" }), 422, {
+        pointer: "/labelsUrl",
+      });
+      await expectProblem(t, D, form({ file: new Blob([IRIS_CSV]) }), 422, { parameter: "target" });
+      await expectProblem(
+        t,
+        D,
+        form({ file: new Blob([IRIS_CSV]), target: "species", extra: "1" }),
+        422,
+        { parameter: "extra" },
+      );
+      await expectProblem(t, D, form({ target: "species" }), 422, { parameter: "file" });
+      const badCell = IRIS_CSV.replace("\n3,3.5,0,3,x", "\n3,oops,0,3,x");
+      const cell = await expectProblem(
+        t,
+        D,
+        form({ file: new Blob([badCell]), target: "species" }),
+        422,
+        { row: 5, column: "b" },
+      );
+      assert(cell.detail.includes('line 5, column "b"'), cell.detail);
+      await expectProblem(t, D, form({ file: new Blob([IRIS_CSV]), target: "nosuch" }), 422, {
+        column: "nosuch",
+      });
+      const big = await expectProblem(
+        t,
+        D,
+        form({ file: new Blob(["x".repeat(10_000)]), target: "a" }),
+        413,
+      );
+      assert(big.detail.includes("4096 bytes"), big.detail);
+      const pair = idxPair(20);
+      await expectProblem(
+        t,
+        D,
+        form({
+          images: new Blob([pair.labels as BlobPart]),
+          labels: new Blob([pair.labels as BlobPart]),
+        }),
+        422,
+      );
+      const badMagic = await expectProblem(
+        t,
+        D,
+        form({
+          images: new Blob([new Uint8Array([1, 2, 3, 4, 5]) as BlobPart]),
+          labels: new Blob([pair.labels as BlobPart]),
+        }),
+        422,
+      );
+      assert(badMagic.detail.includes("magic"), badMagic.detail);
+      await expectProblem(
+        t,
+        D,
+        form({
+          images: new Blob([pair.images.slice(0, -3) as BlobPart]),
+          labels: new Blob([pair.labels as BlobPart]),
+        }),
+        422,
+      );
+
+      assertEquals(tableCounts(t.service), before, "no bad request wrote anything");
+      const files = [...Deno.readDirSync(t.service.config.dataDir)];
+      assertEquals(files, [], "no file was left behind");
+    } finally {
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "CSV and IDX (plain and gzip) uploads are read, described, listed and deleted",
+  ...SERVICE_TEST,
+  fn: async () => {
+    const t = await startTestService();
+    try {
+      const csv = await t.request(
+        "/v1/datasets",
+        form({ file: new Blob([IRIS_CSV]), target: "species", name: "toy" }),
+      );
+      assertEquals(csv.status, 201);
+      const d = await csv.json();
+      assertEquals([d.name, d.task, d.rows, d.features, d.classes], [
+        "toy",
+        "classification",
+        30,
+        4,
+        3,
+      ]);
+      assertEquals(csv.headers.get("location"), `/v1/datasets/${d.id}`);
+      const pair = idxPair(40, 3, 5, 2);
+      const idx = await t.json(
+        "/v1/datasets",
+        form({
+          images: new Blob([await gzip(pair.images) as BlobPart]),
+          labels: new Blob([pair.labels as BlobPart]),
+        }),
+      );
+      assertEquals(idx.status, 201);
+      assertEquals([idx.body.format, idx.body.rows, idx.body.features, idx.body.imageShape], [
+        "idx",
+        40,
+        15,
+        [3, 5, 1],
+      ]);
+      const list = await t.json("/v1/datasets");
+      assertEquals(list.body.items.map((x: any) => x.id), [
+        "mnist",
+        "boston",
+        "iris",
+        d.id,
+        idx.body.id,
+      ]);
+      assertEquals((await t.json(`/v1/datasets/${d.id}`)).body, d);
+      // A search on the upload, read as regression: the text labels cannot be numbers.
+      await expectProblem(t, "/v1/searches", postJson({ dataset: d.id, task: "regression" }), 422, {
+        pointer: "/task",
+        column: "species",
+      });
+      assertEquals(
+        (await t.request(`/v1/datasets/${idx.body.id}`, { method: "DELETE" })).status,
+        204,
+      );
+      assertEquals((await t.request(`/v1/datasets/${idx.body.id}`)).status, 404);
+    } finally {
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "URLs on loopback, private and link-local addresses are refused unless the operator allows them",
+  ...SERVICE_TEST,
+  fn: async () => {
+    // A real file server on loopback: the only address these tests send traffic to.
+    const files = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (req) =>
+        new URL(req.url).pathname === "/big.csv"
+          ? new Response("a,b\n" + "1,2\n".repeat(5000))
+          : new Response(IRIS_CSV),
+    );
+    const url = `http://127.0.0.1:${files.addr.port}/iris.csv`;
+    const refusing = await startTestService();
+    try {
+      let hits = 0;
+      for (
+        const u of [
+          url,
+          `http://localhost:${files.addr.port}/x.csv`,
+          "http://10.1.2.3/x.csv",
+          "http://192.168.0.1/x.csv",
+          "http://169.254.169.254/latest",
+          "http://[::1]/x.csv",
+          "http://[::ffff:127.0.0.1]/x.csv",
+          "http://0.0.0.0/x.csv",
+          "ftp://example.invalid/x.csv",
+        ]
+      ) {
+        const p = await expectProblem(
+          refusing,
+          "/v1/datasets",
+          postJson({ url: u, target: "species" }),
+          422,
+          { pointer: "/url" },
+        );
+        assert(/loopback|private|link-local|unspecified|only http/.test(p.detail), p.detail);
+        hits++;
+      }
+      assertEquals(hits, 9);
+      assertEquals(tableCounts(refusing.service).datasets, 0);
+    } finally {
+      await refusing.close();
+    }
+    const allowing = await startTestService({
+      url: { timeoutMs: 5000, allowPrivate: true },
+      limits: { ...(await import("../service/config.ts")).DEFAULT_LIMITS, maxUploadBytes: 10_000 },
+    });
+    try {
+      const ok = await allowing.json("/v1/datasets", postJson({ url, target: "species" }));
+      assertEquals(ok.status, 201);
+      assertEquals([ok.body.source, ok.body.rows, ok.body.url], ["url", 30, url]);
+      const big = await expectProblem(
+        allowing,
+        "/v1/datasets",
+        postJson({ url: url.replace("iris", "big"), target: "b" }),
+        413,
+        { pointer: "/url" },
+      );
+      assert(big.detail.includes("10000 bytes"), big.detail);
+    } finally {
+      await allowing.close();
+      await files.shutdown();
+    }
+  },
+});

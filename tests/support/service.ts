@@ -1,0 +1,129 @@
+// deno-lint-ignore-file no-explicit-any
+/**
+ * A real service for tests: a temporary SQLite file and data directory, a real worker pool, the
+ * Hono app served by Deno.serve on a free loopback port. Requests go over TCP like any client's.
+ */
+import { Service } from "../../service/mod.ts";
+import { DEFAULT_LIMITS, type ServiceConfig } from "../../service/config.ts";
+import { createApp } from "../../api/app.ts";
+
+export interface TestService {
+  base: string;
+  service: Service;
+  dir: string;
+  /** fetch relative to the service, with an optional API key. */
+  request(path: string, init?: RequestInit & { key?: string }): Promise<Response>;
+  json(path: string, init?: RequestInit & { key?: string }): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export function testConfig(dir: string, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    db: `${dir}/lossmith.sqlite`,
+    dataDir: `${dir}/files`,
+    workers: 1,
+    backend: "wasm",
+    maxRunningJobs: 4,
+    limits: { ...DEFAULT_LIMITS },
+    url: { timeoutMs: 5000, allowPrivate: false },
+    ...overrides,
+  };
+}
+
+export async function startTestService(
+  overrides: Partial<ServiceConfig> = {},
+  dir?: string,
+): Promise<TestService> {
+  dir ??= await Deno.makeTempDir({ prefix: "lossmith-test-" });
+  const service = await Service.start(testConfig(dir, overrides));
+  const { app } = createApp(service);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const request = (path: string, init: RequestInit & { key?: string } = {}) => {
+    const { key, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (key) headers.set("authorization", `Bearer ${key}`);
+    return fetch(base + path, { ...rest, headers });
+  };
+  return {
+    base,
+    service,
+    dir,
+    request,
+    async json(path, init) {
+      const res = await request(path, init);
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async close() {
+      service.beginShutdown();
+      await server.shutdown();
+      await service.close();
+    },
+  };
+}
+
+/** POST a JSON body. */
+export function postJson(body: unknown, headers: HeadersInit = {}): RequestInit {
+  return {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The smallest real search: Iris or Boston, population 4, tiny inner budgets. */
+export function tinySearch(dataset = "iris", overrides: Record<string, unknown> = {}) {
+  return {
+    dataset,
+    model: { hidden: [8] },
+    budget: { population: 4, generations: 2 },
+    method: { screen: { steps: 20 }, localSearch: { metaSteps: 5 }, fitnessSteps: 20 },
+    final: { steps: 40, seeds: 2 },
+    seed: 3,
+    ...overrides,
+  };
+}
+
+/** Polls a search until it is in one of the states (or the time runs out). */
+export async function waitFor(
+  t: TestService,
+  id: string,
+  until: (s: any) => boolean,
+  timeoutMs = 120_000,
+  key?: string,
+): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const { body } = await t.json(`/v1/searches/${id}`, { key });
+    if (until(body)) return body;
+    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const finished = (s: { state: string }) =>
+  ["succeeded", "failed", "cancelled"].includes(s.state);
+
+/** Reads a whole SSE stream into events (it ends after `finished`). */
+export async function readEvents(
+  res: Response,
+): Promise<{ id: number; event: string; data: any }[]> {
+  const text = await res.text();
+  return text.split("\n\n").filter((b) => b.includes("data:")).map((block) => {
+    const field = (name: string) =>
+      block.split("\n").find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+    return { id: Number(field("id")), event: field("event")!, data: JSON.parse(field("data")!) };
+  });
+}
+
+/** Row counts of every table: a failed request must leave them as they were. */
+export function tableCounts(service: Service): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of ["api_keys", "datasets", "jobs", "checkpoints", "results", "events"]) {
+    out[t] = service.store.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`)!.n;
+  }
+  return out;
+}
