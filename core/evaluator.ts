@@ -6,7 +6,7 @@
  */
 import { tf } from "./tensor/tf.ts";
 import { compute, read } from "./tensor/backend.ts";
-import { compileLoss, initialPhi } from "./metaloss.ts";
+import { type BatchLoss, compileLoss, initialPhi } from "./metaloss.ts";
 import { forward, initialValues, type ModelSpec, type Params, toParams } from "./models.ts";
 import { hypergradient, taskMetric, tidyKeep, trainSgd, unrolledTaskLoss } from "./train.ts";
 import { BatchSource, type LabeledRows, outputCount } from "./batches.ts";
@@ -179,16 +179,27 @@ export class CandidateEvaluator {
    * number only, so every candidate sees the same sequence.
    */
   async localSearch(tree: Tree, phiSeed: number): Promise<LocalSearchResult> {
-    const { localSearch, inner } = this.settings;
     const noise = new Rng(phiSeed);
-    let phi = Array.from(initialPhi(tree.length, () => noise.normal()));
+    const phi = Array.from(initialPhi(tree.length, () => noise.normal()));
+    if (!this.settings.localSearch.enabled) {
+      return { phi: phi.map(() => 1), metaLosses: [], steps: 0 };
+    }
+    return await this.tune(compileLoss(tree, this.task), phi);
+  }
+
+  /**
+   * The local search loop for any parameterised loss (a symbolic tree's weights, or ML3's
+   * network): `metaSteps` hypergradient steps of Adam on phi from `phi0`, whatever
+   * `localSearch.enabled` says. Shared so that every learned loss is tuned the same way.
+   */
+  async tune(loss: BatchLoss, phi0: number[], metaSteps?: number): Promise<LocalSearchResult> {
+    const { localSearch, inner } = this.settings;
+    let phi = phi0;
     const metaLosses: number[] = [];
-    if (!localSearch.enabled) return { phi: phi.map(() => 1), metaLosses, steps: 0 };
-    const loss = compileLoss(tree, this.task);
     const adam = new HostAdam(phi.length, localSearch.metaLr);
     const T = localSearch.unrollSteps;
     let steps = 0;
-    for (let s = 0; s < localSearch.metaSteps; s++) {
+    for (let s = 0; s < (metaSteps ?? localSearch.metaSteps); s++) {
       const theta0 = toParams(
         this.spec,
         initialValues(this.spec, this.#uniform(this.seed + 7919 * (s + 1))),
@@ -219,8 +230,12 @@ export class CandidateEvaluator {
   }
 
   /** Fitness (method.md, step 5): partial training from the shared initialisation. */
-  async fitness(tree: Tree, phi: number[]): Promise<FitnessResult> {
-    const loss = compileLoss(tree, this.task);
+  fitness(tree: Tree, phi: number[]): Promise<FitnessResult> {
+    return this.fitnessOf(compileLoss(tree, this.task), phi);
+  }
+
+  /** Fitness of any parameterised loss, as `fitness` measures a tree's. */
+  async fitnessOf(loss: BatchLoss, phi: number[]): Promise<FitnessResult> {
     const phiT = tf.tensor1d(phi);
     const run = await trainSgd(
       this.spec,
