@@ -11,6 +11,8 @@ import { DEFAULT_SEARCH_CONFIG, type SearchConfig } from "../core/search.ts";
 import { defaultEvaluationFor } from "../core/settings.ts";
 import { validateGpSettings } from "../core/gp/mod.ts";
 import type { UnrollOptions } from "../core/train.ts";
+import { MODEL_KINDS, type ModelKind } from "../core/models.ts";
+import { PAPER_BUDGET, QUICK_BUDGET } from "./budgets.ts";
 
 export interface CliOptions {
   config: SearchConfig;
@@ -22,18 +24,13 @@ export interface CliOptions {
   quiet: boolean;
 }
 
-/** The quick default: a real search that ends in about ten minutes on 2 cores (see README). */
-export const QUICK_BUDGET = { population: 12, generations: 8, finalSteps: 2000, finalSeeds: 5 };
-/** The published budget (method.md). */
-export const PAPER_BUDGET = { population: 25, generations: 50, finalSteps: 10_000, finalSeeds: 5 };
-
 export const USAGE = `Usage: deno task search [flags]
 
 Data and model
   --dataset NAME|FILE.csv   mnist (default), boston, iris, or a CSV/TSV file
   --target COLUMN           target column of a CSV file
   --task classification|regression   for CSV files (inferred when absent)
-  --model linear|mlp        (default mlp)
+  --model linear|mlp|lenet5|allconv|resnet18   (default mlp; conv models need image data)
   --hidden 100[,50...]      MLP hidden widths (default 100)
 Budget
   --population N --generations N    (default ${QUICK_BUDGET.population} x ${QUICK_BUDGET.generations})
@@ -139,9 +136,9 @@ export function parseCli(argv: string[]): CliOptions | "help" {
     }
     dataset.task = v.task;
   }
-  const model = v.model ?? "mlp";
-  if (model !== "linear" && model !== "mlp") {
-    throw new Error(`--model must be linear or mlp, got '${model}'`);
+  const model = (v.model ?? "mlp") as ModelKind;
+  if (!(MODEL_KINDS as readonly string[]).includes(model)) {
+    throw new Error(`--model must be one of ${MODEL_KINDS.join(", ")}, got '${model}'`);
   }
   const hidden = v.hidden === undefined
     ? [100]

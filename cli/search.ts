@@ -3,11 +3,13 @@ import { initBackend } from "../core/tensor/backend.ts";
 import { tf } from "../core/tensor/tf.ts";
 import { describeRef, loadDataset, prepare } from "../core/prepare.ts";
 import { InProcessRunner } from "../core/runner.ts";
-import { type FinalComparison, finalSeedRuns } from "../core/final.ts";
+import { finalSeedRuns } from "../core/final.ts";
 import { LOSSMITH_VERSION, type SearchResult, type Versions } from "../core/result.ts";
 import { modelSpecFor, searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { WorkerPool } from "../workers/pool.ts";
-import { clock, ProgressPrinter } from "./progress.ts";
+import { ProgressPrinter } from "./progress.ts";
+import { DataError } from "../core/data/mod.ts";
+import { summary } from "./summary.ts";
 import { writeReport } from "../report/html.ts";
 import { type CliOptions, parseCli, USAGE } from "./args.ts";
 
@@ -19,52 +21,6 @@ export function versions(): Versions {
     typescript: Deno.version.typescript,
     tfjs: tf.version.tfjs,
   };
-}
-
-function describeFinal(f: FinalComparison, standardName: string): string {
-  const fmt = (m: number | null, s: number | null) =>
-    m === null ? "diverged" : `${m.toFixed(4)} ± ${(s ?? 0).toFixed(4)}`;
-  const diff = f.difference === null
-    ? "n/a"
-    : `${f.difference > 0 ? "+" : ""}${f.difference.toFixed(4)} (${
-      f.difference < 0 ? "learned loss better" : f.difference > 0 ? "standard loss better" : "equal"
-    })`;
-  return [
-    `Final evaluation: test ${f.metric}, ${f.steps} steps from scratch, ${f.seeds.length} seeds`,
-    `  learned loss   ${fmt(f.learned.mean, f.learned.std)}`,
-    `  ${standardName.padEnd(14)} ${fmt(f.standard.mean, f.standard.std)}`,
-    `  difference     ${diff}`,
-  ].join("\n");
-}
-
-export function summary(result: SearchResult): string {
-  const lines = [
-    `Ranked losses (${result.dataset.name}, ${result.config.model.kind}, validation ${
-      result.dataset.task === "classification" ? "error rate" : "MSE (standardised targets)"
-    }):`,
-  ];
-  for (const l of result.losses.slice(0, 5)) {
-    lines.push(`  ${l.rank}. ${l.fitness.toFixed(4)}  ${l.structure.infix}`);
-    lines.push(`     learned: ${l.infix}`);
-  }
-  if (result.losses.length === 0) lines.push("  (none: every candidate was rejected or diverged)");
-  const t = result.totals;
-  lines.push(
-    `Search: ${t.generations} generations, ${t.evaluations} evaluations, ${t.cacheHits} cache hits, ` +
-      `${t.rejected} rejected, ${t.equivalent} equivalent, ${t.diverged} diverged, ${t.failed} failed, ${
-        clock(t.wallMs)
-      }` +
-      ` (stopped: ${result.stopped})`,
-  );
-  if (result.final) {
-    lines.push(
-      describeFinal(
-        result.final,
-        result.dataset.task === "classification" ? "cross-entropy" : "MSE",
-      ),
-    );
-  }
-  return lines.join("\n");
 }
 
 export async function runCli(opts: CliOptions): Promise<SearchResult> {
@@ -156,7 +112,22 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const result = await runCli(opts);
+  let result: SearchResult;
+  try {
+    result = await runCli(opts);
+  } catch (e) {
+    // Bad data or settings are the user's to fix: a clear message, not a stack trace.
+    if (e instanceof DataError || (e instanceof Error && e.constructor === Error)) {
+      const where = e instanceof DataError
+        ? [e.row && `row ${e.row}`, e.column && `column '${e.column}'`].filter(Boolean).join(", ")
+        : "";
+      console.error(
+        `error: ${e.message}${where && !e.message.includes("row") ? ` (${where})` : ""}`,
+      );
+      return 1;
+    }
+    throw e;
+  }
   await Deno.writeTextFile(opts.out, JSON.stringify(result, null, 2) + "\n");
   console.log(summary(result));
   console.log(`Result written to ${opts.out}`);

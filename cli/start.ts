@@ -6,6 +6,7 @@
 import { loadConfig, Service } from "../service/mod.ts";
 import { isLoopbackHost, USAGE } from "../service/config.ts";
 import { createApp } from "../api/app.ts";
+import { followSearch, submitDefaultSearch } from "./default_search.ts";
 
 export async function main(argv: string[]): Promise<number> {
   let config;
@@ -41,9 +42,29 @@ export async function main(argv: string[]): Promise<number> {
   }, app.fetch);
 
   const stopped = Promise.withResolvers<void>();
-  const stop = () => stopped.resolve();
+  const following = new AbortController();
+  const stop = () => {
+    following.abort();
+    stopped.resolve();
+  };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, stop);
+  if (config.defaultSearch) {
+    const job = await submitDefaultSearch(service);
+    if (job) {
+      const base = `http://${config.host}:${server.addr.port}`;
+      console.log(
+        `New database: running the default search ${job.id} (bundled MNIST, MLP, ` +
+          `${job.config.gp.populationSize} x ${job.config.gp.generations}). Follow it with\n` +
+          `  curl -N ${base}/v1/searches/${job.id}/events\n` +
+          `and fetch its losses from ${base}/v1/searches/${job.id}/losses ` +
+          `(--default-search false skips it).`,
+      );
+      followSearch(service, job.id, following.signal).catch((e) =>
+        console.error(`default search: ${(e as Error).message}`)
+      );
+    }
+  }
   await stopped.promise;
   console.log(
     "Stopping: running searches will resume from their last generation at the next start.",

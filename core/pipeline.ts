@@ -52,13 +52,23 @@ export interface PipelineOptions {
 /** Outputs (classes, or 1 for regression) and inputs of the model a search trains. */
 export function modelSpecFor(
   config: Pick<SearchConfig, "model">,
-  data: { task: Task; inputs: number; nClasses?: number },
+  data: { task: Task; inputs: number; nClasses?: number; imageShape?: [number, number, number] },
 ): ModelSpec {
+  const kind = config.model.kind;
+  // Not models.ts's CONV_KINDS: importing a value from there would load tfjs, and the service's
+  // main thread (which calls this) must stay free of tensor code.
+  const convolutional = kind !== "mlp" && kind !== "linear";
+  if (convolutional && !data.imageShape) {
+    throw new Error(
+      `model '${kind}' needs image data (a dataset with an image shape, such as mnist)`,
+    );
+  }
   return {
-    kind: config.model.kind,
+    kind,
     inputs: data.inputs,
     outputs: data.task === "classification" ? data.nClasses ?? 2 : 1,
-    hidden: config.model.kind === "mlp" ? config.model.hidden : [],
+    hidden: kind === "mlp" ? config.model.hidden : [],
+    ...(convolutional ? { imageShape: data.imageShape } : {}),
   };
 }
 

@@ -49,6 +49,8 @@ export interface PreparedData {
   test: LabeledRows;
   /** Regression: targets were standardised with this; MSE is reported back in original units. */
   targetScaler?: TargetScaler;
+  /** [height, width, channels] of image data, which convolutional models need. */
+  imageShape?: [number, number, number];
 }
 
 export function parseDatasetRef(text: string, target?: string): DatasetRef {
@@ -118,5 +120,6 @@ export function prepare(
     validation: rows(validation),
     test: rows(test),
     targetScaler,
+    imageShape: ds.imageShape,
   };
 }

@@ -41,6 +41,8 @@ export interface ServiceConfig {
     /** Allow URLs that resolve to loopback, private or link-local addresses. */
     allowPrivate: boolean;
   };
+  /** On a database with no search yet, `deno task start` submits the embedded default search. */
+  defaultSearch: boolean;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -75,6 +77,11 @@ const SETTINGS = [
     "LOSSMITH_ALLOW_PRIVATE_URLS",
     "allow dataset URLs on loopback/private/link-local addresses (default false)",
   ],
+  [
+    "default-search",
+    "LOSSMITH_DEFAULT_SEARCH",
+    "on a new database, run the default search: MNIST, MLP, 12 x 8 (default true)",
+  ],
 ] as const;
 
 export const USAGE = `Usage: deno task start [flags]
@@ -95,8 +102,8 @@ function integer(name: string, text: string | undefined, fallback: number, min =
   return n;
 }
 
-function boolean(name: string, text: string | undefined): boolean {
-  if (text === undefined || text === "") return false;
+function boolean(name: string, text: string | undefined, fallback = false): boolean {
+  if (text === undefined || text === "") return fallback;
   if (/^(1|true|yes|on)$/i.test(text)) return true;
   if (/^(0|false|no|off)$/i.test(text)) return false;
   throw new Error(`${name} must be true or false, got '${text}'`);
@@ -166,6 +173,7 @@ export function loadConfig(
       timeoutMs: 1000 * integer("url-timeout", v("url-timeout"), 30, 1),
       allowPrivate: boolean("allow-private-urls", v("allow-private-urls")),
     },
+    defaultSearch: boolean("default-search", v("default-search"), true),
   };
 }
 

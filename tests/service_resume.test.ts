@@ -31,6 +31,8 @@ async function startServer(db: string): Promise<Server> {
       "1",
       "--backend",
       "wasm",
+      "--default-search",
+      "false",
     ],
     stdout: "piped",
     stderr: "inherit",

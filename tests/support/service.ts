@@ -28,6 +28,7 @@ export function testConfig(dir: string, overrides: Partial<ServiceConfig> = {}):
     maxRunningJobs: 4,
     limits: { ...DEFAULT_LIMITS },
     url: { timeoutMs: 5000, allowPrivate: false },
+    defaultSearch: false,
     ...overrides,
   };
 }

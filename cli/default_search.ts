@@ -1,0 +1,69 @@
+/**
+ * The embedded default of `deno task start`: on a database with no search yet, the service runs
+ * a real search on bundled MNIST (an MLP, the quick budget of `deno task search`), so that one
+ * command shows the whole product working; its progress is printed here and its events, losses
+ * and exports are served like any other search's.
+ */
+import type { Service } from "../service/mod.ts";
+import type { SearchRequest } from "../service/search_request.ts";
+import type { JobProgress, JobRecord } from "../store/mod.ts";
+import type { SearchResult } from "../core/result.ts";
+import { QUICK_BUDGET } from "./budgets.ts";
+import { clock } from "./progress.ts";
+import { summary } from "./summary.ts";
+
+export const DEFAULT_REQUEST: SearchRequest = {
+  dataset: "mnist",
+  model: { kind: "mlp", hidden: [100] },
+  budget: { population: QUICK_BUDGET.population, generations: QUICK_BUDGET.generations },
+  final: { steps: QUICK_BUDGET.finalSteps, seeds: QUICK_BUDGET.finalSeeds },
+  seed: 1,
+};
+
+const OWNER = "local";
+const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+
+export function describeProgress(p: JobProgress): string {
+  const best = p.bestFitness === null ? "-" : p.bestFitness.toFixed(4);
+  const eta = p.etaMs === null ? "--:--" : clock(p.etaMs);
+  const current = p.current ? `  candidates ${p.current.done}/${p.current.pending}` : "";
+  const final = p.final ? `  final runs ${p.final.done}/${p.final.total}` : "";
+  return `${p.phase}: gen ${p.generation}/${p.generations}${current}  evaluations ${p.evaluations}` +
+    `  best ${best}  cache hits ${p.filters.cacheHits}  rejected ${p.filters.rejected}` +
+    `${final}  elapsed ${clock(p.elapsedMs)}  ETA ${eta}`;
+}
+
+/** Submits the default search when the database has none; returns it, or undefined. */
+export async function submitDefaultSearch(service: Service): Promise<JobRecord | undefined> {
+  const total = Object.values(service.store.jobs.countByState()).reduce((a, n) => a + n, 0);
+  if (total > 0) return undefined;
+  const { job } = await service.jobs.submit(OWNER, DEFAULT_REQUEST);
+  return job;
+}
+
+/** Prints the search's progress until it ends or `signal` fires, then its summary. */
+export async function followSearch(
+  service: Service,
+  id: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const tty = Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  let lastLine = "";
+  while (!signal.aborted) {
+    const job = service.jobs.get(OWNER, id);
+    const line = describeProgress(job.progress);
+    if (line !== lastLine) {
+      Deno.stderr.writeSync(encoder.encode(tty ? `\r\x1b[2K${line}` : `${line}\n`));
+      lastLine = line;
+    }
+    if (FINISHED.has(job.state)) {
+      if (tty) Deno.stderr.writeSync(encoder.encode("\n"));
+      const { result } = service.jobs.result(OWNER, id);
+      if (result) console.log(summary(result as SearchResult));
+      else console.log(`default search ${job.state}${job.error ? `: ${job.error}` : ""}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
