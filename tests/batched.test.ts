@@ -1,0 +1,125 @@
+/**
+ * Batched fitness (core/batched.ts) against one candidate at a time (CandidateEvaluator.fitness),
+ * on the cpu backend with bundled data.
+ *
+ * Equality is exact, not within a tolerance: on cpu, the stacked products run the same kernel
+ * loops as the candidate's own, and each output element is accumulated over the same terms in the
+ * same order, whatever the width of the product or the number of slices; every other op is
+ * element-wise or per slice. So the trajectories are bitwise equal and so are the fitnesses,
+ * including the regression MSEs, which would show any rounding difference. (Not so on wasm, where
+ * XNNPACK's rounding depends on the product's width: there the two agree to float rounding.)
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { tf } from "../core/tensor/tf.ts";
+import { batchedFitness, type StackedProducts } from "../core/batched.ts";
+import { CandidateEvaluator, type FitnessResult, WORST_FITNESS } from "../core/evaluator.ts";
+import { initialValues, toParams } from "../core/models.ts";
+import { Rng } from "../core/rng.ts";
+import type { BundledName } from "../core/data/mod.ts";
+import type { Tree } from "../core/expr/tree.ts";
+import { prepared, smallConfig } from "./support/search_fixture.ts";
+
+await tf.setBackend("cpu");
+
+/** Checks at steps 100 and 120: a diverged slice is cut out at 100 and the rest train on. */
+const STEPS = 120;
+
+const TREES: Tree[] = [
+  ["mul", -1, "mul", "y", "log", "fx"], // cross-entropy
+  ["square", "sub", "fx", "y"], // squared error
+  ["mul", "y", "log", "fx"], // with PHI_BLOWUP below: diverges
+  ["add", "abs", "sub", "fx", "y", "tanh", "mul", "y", "fx"],
+];
+const DIVERGING = 2;
+/** Every weight of the diverging tree: its loss and gradients are ~1e30 times a sane one's, so
+ * the first SGD step overflows the weights to infinity and the loss is NaN from then on. */
+const PHI_BLOWUP = 1e30;
+
+function phisFor(trees: Tree[], diverging: number[]): number[][] {
+  return trees.map((t, i) => t.map(() => (diverging.includes(i) ? PHI_BLOWUP : 1)));
+}
+
+async function setUp(name: BundledName, kind: "mlp" | "linear", hidden: number[]) {
+  const config = smallConfig(1, {
+    dataset: { kind: "bundled", name },
+    model: { kind, hidden },
+  });
+  const settings = { ...config.evaluation, fitnessSteps: STEPS };
+  const { data, spec } = await prepared(config);
+  const evaluator = new CandidateEvaluator(data, spec, settings, config.seed);
+  // The evaluator's own shared initialisation, drawn as its constructor draws it.
+  const rng = new Rng(config.seed);
+  const init = toParams(spec, initialValues(spec, () => rng.next()));
+  const batched = (trees: Tree[], phis: number[][], products: StackedProducts) =>
+    batchedFitness(
+      spec,
+      data.task,
+      trees,
+      phis,
+      init,
+      evaluator.train,
+      evaluator.validation.all,
+      STEPS,
+      settings.inner,
+      { products },
+    );
+  const oneAtATime = async (trees: Tree[], phis: number[][]) => {
+    const out: FitnessResult[] = [];
+    for (let i = 0; i < trees.length; i++) out.push(await evaluator.fitness(trees[i], phis[i]));
+    return out;
+  };
+  const dispose = () => {
+    evaluator.dispose();
+    tf.dispose(init);
+  };
+  return { batched, oneAtATime, dispose, inner: settings.inner };
+}
+
+const CASES: [BundledName, "mlp" | "linear", number[]][] = [
+  ["iris", "mlp", [8, 5]],
+  ["boston", "mlp", [8]],
+  ["boston", "linear", []],
+];
+
+for (const [name, kind, hidden] of CASES) {
+  const model = `${kind} ${hidden.join("-") || "(no hidden)"}`;
+  Deno.test(`batched fitness equals one-at-a-time: ${name}, ${model}`, async () => {
+    const fx = await setUp(name, kind, hidden);
+    // The default inner optimiser: Nesterov momentum and weight decay, so velocities are stacked
+    // and cut out too.
+    assert(fx.inner.momentum > 0 && fx.inner.nesterov && fx.inner.weightDecay > 0);
+    const phis = phisFor(TREES, [DIVERGING]);
+    const expected = await fx.oneAtATime(TREES, phis);
+    assertEquals(expected.map((r) => r.diverged), [false, false, true, false]);
+    assertEquals(expected[DIVERGING].fitness, WORST_FITNESS);
+    const before = tf.memory().numTensors;
+    for (const products of ["split", "batched"] as const) {
+      assertEquals(await fx.batched(TREES, phis, products), expected, products);
+    }
+    assertEquals(tf.memory().numTensors, before, "live tensors");
+    fx.dispose();
+  });
+}
+
+Deno.test("batched fitness: one candidate, all diverged, none", async () => {
+  const fx = await setUp("iris", "mlp", [8]);
+  const before = tf.memory().numTensors;
+  for (const products of ["split", "batched"] as const) {
+    // K = 1 takes the size-1 path around tf.unstack's gradient.
+    const single = [TREES[1]];
+    assertEquals(
+      await fx.batched(single, phisFor(single, []), products),
+      await fx.oneAtATime(single, phisFor(single, [])),
+    );
+    const worst = { fitness: WORST_FITNESS, diverged: true };
+    assertEquals(await fx.batched(TREES, phisFor(TREES, [0, 1, 2, 3]), products), [
+      worst,
+      worst,
+      worst,
+      worst,
+    ]);
+    assertEquals(await fx.batched([], [], products), []);
+  }
+  assertEquals(tf.memory().numTensors, before, "live tensors");
+  fx.dispose();
+});
