@@ -18,6 +18,7 @@ import { datasetRoutes } from "./routes/datasets.ts";
 import { searchRoutes } from "./routes/searches.ts";
 import { resultRoutes } from "./routes/results.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { readAllLimited } from "../core/data/bytes.ts";
 
 /** Thrown inside the request pipeline; turned into its problem response. */
 class ProblemError extends Error {
@@ -92,20 +93,7 @@ async function readBody(c: Context, max: number): Promise<Uint8Array> {
   if (declared > max) throw tooLarge();
   const body = c.req.raw.body;
   if (!body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.length;
-    if (total > max) throw tooLarge();
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, o);
-    o += chunk.length;
-  }
-  return out;
+  return await readAllLimited(body, max, tooLarge);
 }
 
 export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } {

@@ -8,6 +8,7 @@
  * again, so a DNS server that answers differently the second time (rebinding) could slip
  * through. Operators who register untrusted URLs should also filter egress at the network level.
  */
+import { readAllLimited } from "../core/data/bytes.ts";
 
 export class UrlRefused extends Error {
   override name = "UrlRefused";
@@ -122,29 +123,12 @@ export async function checkUrl(url: URL, allowPrivate: boolean): Promise<void> {
 }
 
 /** Reads a body stream, failing as soon as it passes maxBytes. */
-async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<
-  Uint8Array
-> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new UrlTooLarge(`the download is larger than ${maxBytes} bytes, the limit`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  return readAllLimited(
+    body,
+    maxBytes,
+    () => new UrlTooLarge(`the download is larger than ${maxBytes} bytes, the limit`),
+  );
 }
 
 /** Downloads the URL within the limits; redirects are followed by hand and checked. */

@@ -19,11 +19,12 @@ import {
   taskLoss,
   unrolledTaskLoss,
 } from "../core/train.ts";
-import type { Tree } from "../core/expr/tree.ts";
 import {
   compareWithFiniteDifferences,
   FD_TOLERANCE,
   fixtureRandom,
+  RICH_TREE,
+  spreadPhi,
 } from "./support/finite_differences.ts";
 
 const BACKENDS = ["cpu", "wasm"] as const;
@@ -338,26 +339,7 @@ function disposeFixture(fx: Fixture): void {
   for (const b of fx.batches) tf.dispose([b.x, b.y]);
 }
 
-/** A tree with most primitives, as a search would produce (hypergradient.test.ts's). */
-const RICH_TREE: Tree = [
-  "add",
-  "mul",
-  "y",
-  "log",
-  "fx",
-  "div",
-  "square",
-  "sub",
-  "fx",
-  "y",
-  "max",
-  "tanh",
-  "fx",
-  "abs",
-  "sqrt",
-  "y",
-];
-const PHI0 = RICH_TREE.map((_, i) => 1 + 0.07 * ((i * 5) % 7) - 0.2);
+const PHI0 = spreadPhi(RICH_TREE.length);
 
 function check(fx: Fixture, steps: number) {
   const f = unrolledTaskLoss(

@@ -15,6 +15,8 @@ import {
   compareWithFiniteDifferences,
   FD_TOLERANCE,
   fixtureRandom,
+  RICH_TREE,
+  spreadPhi,
 } from "./support/finite_differences.ts";
 
 await tf.setBackend("cpu");
@@ -52,11 +54,6 @@ function fixture(kind: ModelSpec["kind"], task: Task, seed = 7): Fixture {
     validation: batch(),
     theta0: toParams(spec, initialValues(spec, random)),
   };
-}
-
-/** phi spread around 1 so that no two weights coincide and no symmetry hides an error. */
-function spreadPhi(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => 1 + 0.07 * ((i * 5) % 7) - 0.2);
 }
 
 function check(fx: Fixture, loss: BatchLoss, phi0: number[], steps: number, opt = PLAIN_SGD) {
@@ -112,26 +109,6 @@ for (const [kernel, loss] of Object.entries(RAW_OP_LOSSES)) {
     assertLess(r.relativeError, FD_TOLERANCE, JSON.stringify(r));
   });
 }
-
-/** A tree with most primitives, as a search would produce. */
-const RICH_TREE: Tree = [
-  "add",
-  "mul",
-  "y",
-  "log",
-  "fx",
-  "div",
-  "square",
-  "sub",
-  "fx",
-  "y",
-  "max",
-  "tanh",
-  "fx",
-  "abs",
-  "sqrt",
-  "y",
-];
 
 for (const task of ["classification", "regression"] as const) {
   for (const steps of [1, 3]) {

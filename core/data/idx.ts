@@ -10,6 +10,7 @@
 import type { Dataset } from "./dataset.ts";
 import { DataError } from "./errors.ts";
 import { validateDataset } from "./validate.ts";
+import { readAllLimited } from "./bytes.ts";
 
 const UBYTE = 0x08;
 const GZIP = [0x1f, 0x8b];
@@ -34,28 +35,14 @@ export async function gunzip(
   const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
     new DecompressionStream("gzip"),
   );
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  const tooLarge = () =>
+    new DataError(`${what} inflates to more than ${maxBytes} bytes, the limit`);
   try {
-    for await (const chunk of stream) {
-      total += chunk.length;
-      // Checked while inflating: a small bomb must not fill memory before we notice.
-      if (total > maxBytes) {
-        throw new DataError(`${what} inflates to more than ${maxBytes} bytes, the limit`);
-      }
-      chunks.push(chunk);
-    }
+    return await readAllLimited(stream, maxBytes, tooLarge);
   } catch (e) {
     if (e instanceof DataError) throw e;
     throw new DataError(`${what} is not valid gzip data: ${(e as Error).message}`);
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 /** Parses one IDX array of unsigned bytes; `what` names the file in errors. */

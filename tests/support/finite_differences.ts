@@ -8,6 +8,7 @@
  * (softmax, about 2%) and far below the others (8% to 30%).
  */
 import { tf } from "../../core/tensor/tf.ts";
+import type { Tree } from "../../core/expr/tree.ts";
 
 export const FD_STEP = 3e-3;
 export const FD_TOLERANCE = 1e-2;
@@ -49,4 +50,29 @@ export function fixtureRandom(seed: number): () => number {
     s = (s * 16807) % 2147483647;
     return s / 2147483647;
   };
+}
+
+/** A tree with most primitives, as a search would produce. */
+export const RICH_TREE: Tree = [
+  "add",
+  "mul",
+  "y",
+  "log",
+  "fx",
+  "div",
+  "square",
+  "sub",
+  "fx",
+  "y",
+  "max",
+  "tanh",
+  "fx",
+  "abs",
+  "sqrt",
+  "y",
+];
+
+/** phi spread around 1 so that no two weights coincide and no symmetry hides an error. */
+export function spreadPhi(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => 1 + 0.07 * ((i * 5) % 7) - 0.2);
 }
