@@ -27,9 +27,13 @@ export interface CliOptions {
 export const USAGE = `Usage: deno task search [flags]
 
 Data and model
-  --dataset NAME|FILE.csv   mnist (default), boston, iris, or a CSV/TSV file
-  --target COLUMN           target column of a CSV file
-  --task classification|regression   for CSV files (inferred when absent)
+  --dataset NAME|FILE       mnist (default), boston, iris, or a file, its format by extension:
+                            .csv/.tsv/.txt (needs --target), .json (rows as objects with a
+                            --target key, or {"x": [[...]], "y": [...]}), .npy/.npy.gz features
+                            or IDX images (.idx, -ubyte, .gz), each with --labels
+  --target COLUMN           target column of a CSV file, target key of JSON row objects
+  --labels FILE             labels file (.npy, or IDX) of a .npy or IDX features file
+  --task classification|regression   for CSV, JSON and .npy files (inferred when absent)
   --model linear|mlp|lenet5|allconv|resnet18   (default mlp; conv models need image data)
   --hidden 100[,50...]      MLP hidden widths (default 100)
 Budget
@@ -88,6 +92,7 @@ export function parseCli(argv: string[]): CliOptions | "help" {
       help: { ...bool, short: "h" },
       dataset: str,
       target: str,
+      labels: str,
       task: str,
       model: str,
       hidden: str,
@@ -129,12 +134,17 @@ export function parseCli(argv: string[]): CliOptions | "help" {
     },
   });
   if (v.help) return "help";
-  const dataset = parseDatasetRef(v.dataset ?? "mnist", v.target);
-  if (dataset.kind === "csv" && v.task) {
+  const dataset = parseDatasetRef(v.dataset ?? "mnist", v.target, v.labels);
+  if (v.labels && dataset.kind !== "npy" && dataset.kind !== "idx") {
+    throw new Error(`--labels is for .npy and IDX features files, not '${v.dataset ?? "mnist"}'`);
+  }
+  if (v.task) {
     if (v.task !== "classification" && v.task !== "regression") {
       throw new Error(`--task must be classification or regression, got '${v.task}'`);
     }
-    dataset.task = v.task;
+    if (dataset.kind === "csv" || dataset.kind === "json" || dataset.kind === "npy") {
+      dataset.task = v.task;
+    }
   }
   const model = (v.model ?? "mlp") as ModelKind;
   if (!(MODEL_KINDS as readonly string[]).includes(model)) {

@@ -14,6 +14,8 @@ import {
   loadBundled,
   loadCsvFile,
   loadIdxFiles,
+  loadJsonFile,
+  loadNpyPair,
   splitDataset,
   type TargetScaler,
   type Task,
@@ -28,7 +30,9 @@ import type { LabeledRows } from "./batches.ts";
 export type DatasetRef =
   | { kind: "bundled"; name: BundledName }
   | { kind: "csv"; path: string; target: string; task?: Task; name?: string }
-  | { kind: "idx"; images: string; labels: string; name?: string };
+  | { kind: "idx"; images: string; labels: string; name?: string }
+  | { kind: "npy"; features: string; labels: string; task?: Task; name?: string }
+  | { kind: "json"; path: string; target?: string; task?: Task; name?: string };
 
 export interface SplitSettings {
   testFraction: number;
@@ -53,15 +57,41 @@ export interface PreparedData {
   imageShape?: [number, number, number];
 }
 
-export function parseDatasetRef(text: string, target?: string): DatasetRef {
+/** The file formats parseDatasetRef tells apart by extension. */
+export const FILE_FORMATS =
+  "CSV/TSV (.csv, .tsv, .txt, with a target column), JSON (.json), NumPy (.npy, .npy.gz, " +
+  "with a labels file) or IDX (.idx, -ubyte, .gz, with a labels file)";
+
+/**
+ * A CLI dataset argument: a bundled name, or a file whose format its extension gives. CSV (and a
+ * file of any other extension, as before) needs a target column; .npy and IDX files need the
+ * labels file that goes with them.
+ */
+export function parseDatasetRef(text: string, target?: string, labels?: string): DatasetRef {
   if ((BUNDLED_NAMES as readonly string[]).includes(text)) {
     return { kind: "bundled", name: text as BundledName };
+  }
+  const lower = text.toLowerCase();
+  const pair = (format: string) => {
+    if (!labels) {
+      throw new Error(
+        `'${text}' is a ${format} features file; it needs a labels file (--labels FILE)`,
+      );
+    }
+    return labels;
+  };
+  if (lower.endsWith(".json")) return { kind: "json", path: text, ...(target ? { target } : {}) };
+  if (lower.endsWith(".npy") || lower.endsWith(".npy.gz")) {
+    return { kind: "npy", features: text, labels: pair(".npy") };
+  }
+  if (/(\.idx|-ubyte|\.idx\d)(\.gz)?$/.test(lower) || (lower.endsWith(".gz") && labels)) {
+    return { kind: "idx", images: text, labels: pair("IDX") };
   }
   if (!target) {
     throw new Error(
       `'${text}' is not a bundled dataset (${
         BUNDLED_NAMES.join(", ")
-      }); a CSV file needs a target column`,
+      }); a CSV file needs a target column (formats: ${FILE_FORMATS})`,
     );
   }
   return { kind: "csv", path: text, target };
@@ -75,6 +105,10 @@ export function describeRef(ref: DatasetRef): string {
       return `${ref.name ?? ref.path} (target ${ref.target})`;
     case "idx":
       return ref.name ?? `${ref.images} + ${ref.labels}`;
+    case "npy":
+      return ref.name ?? `${ref.features} + ${ref.labels}`;
+    case "json":
+      return `${ref.name ?? ref.path}${ref.target ? ` (target ${ref.target})` : ""}`;
   }
 }
 
@@ -86,6 +120,10 @@ export async function loadDataset(ref: DatasetRef): Promise<Dataset> {
       return await loadCsvFile(ref.path, { target: ref.target, task: ref.task, name: ref.name });
     case "idx":
       return await loadIdxFiles(ref.images, ref.labels, ref.name);
+    case "npy":
+      return await loadNpyPair(ref.features, ref.labels, { task: ref.task, name: ref.name });
+    case "json":
+      return await loadJsonFile(ref.path, { target: ref.target, task: ref.task, name: ref.name });
   }
 }
 

@@ -6,6 +6,16 @@ export { validateDataset, type ValidateOptions } from "./validate.ts";
 export { BUNDLED_NAMES, type BundledName, loadBundled } from "./bundled.ts";
 export { decodeIdxPair, idxDataset, loadIdxFiles, parseIdx } from "./idx.ts";
 export {
+  decodeNpyPair,
+  loadNpyPair,
+  MAX_NPY_CLASSES,
+  type NpyArray,
+  npyDataset,
+  type NpyOptions,
+  parseNpy,
+} from "./npy.ts";
+export { type JsonOptions, loadJsonFile, parseJsonDataset } from "./json.ts";
+export {
   inferTask,
   loadCsvFile,
   MAX_INFERRED_CLASSES,
