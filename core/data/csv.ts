@@ -2,6 +2,7 @@
 
 import type { Dataset, Task } from "./dataset.ts";
 import { DataError } from "./errors.ts";
+import { fileName, readDataText } from "./files.ts";
 import { detectDelimiter, tokenize } from "./tokenize.ts";
 import { validateDataset } from "./validate.ts";
 
@@ -174,13 +175,7 @@ export function inferTask(numbers: number[] | undefined): Task {
 
 /** Reads and parses a CSV/TSV file; the dataset is named after the file unless opts.name is set. */
 export async function loadCsvFile(path: string, opts: ParseOptions): Promise<Dataset> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new DataError(`file not found: ${path}`);
-    throw e;
-  }
-  const name = opts.name ?? path.split(/[\\/]/).pop() ?? path;
+  const text = await readDataText(path);
+  const name = opts.name ?? fileName(path);
   return parseDelimited(text, { ...opts, name });
 }

@@ -9,6 +9,7 @@
  */
 import type { Dataset } from "./dataset.ts";
 import { DataError } from "./errors.ts";
+import { readDataFile } from "./files.ts";
 import { validateDataset } from "./validate.ts";
 import { readAllLimited } from "./bytes.ts";
 
@@ -139,13 +140,5 @@ export async function loadIdxFiles(
   labelsPath: string,
   name?: string,
 ): Promise<Dataset> {
-  const read = async (path: string) => {
-    try {
-      return await Deno.readFile(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) throw new DataError(`file not found: ${path}`);
-      throw e;
-    }
-  };
-  return decodeIdxPair(await read(imagesPath), await read(labelsPath), { name });
+  return decodeIdxPair(await readDataFile(imagesPath), await readDataFile(labelsPath), { name });
 }

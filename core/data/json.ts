@@ -11,6 +11,7 @@
  */
 import type { Dataset, Task } from "./dataset.ts";
 import { DataError } from "./errors.ts";
+import { fileName, readDataText } from "./files.ts";
 import { inferTask } from "./csv.ts";
 import { validateDataset } from "./validate.ts";
 
@@ -216,13 +217,7 @@ function buildTarget(
 
 /** Reads and parses a JSON file; the dataset is named after the file unless opts.name is set. */
 export async function loadJsonFile(path: string, opts: JsonOptions = {}): Promise<Dataset> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new DataError(`file not found: ${path}`);
-    throw e;
-  }
-  const name = opts.name ?? path.split(/[\\/]/).pop() ?? path;
+  const text = await readDataText(path);
+  const name = opts.name ?? fileName(path);
   return parseJsonDataset(text, { ...opts, name });
 }

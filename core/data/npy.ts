@@ -14,6 +14,7 @@
  */
 import type { Dataset, Task } from "./dataset.ts";
 import { DataError } from "./errors.ts";
+import { fileName, readDataFile } from "./files.ts";
 import { validateDataset } from "./validate.ts";
 import { gunzip, isGzip } from "./idx.ts";
 
@@ -251,14 +252,9 @@ export async function loadNpyPair(
   labelsPath: string,
   opts: NpyOptions = {},
 ): Promise<Dataset> {
-  const read = async (path: string) => {
-    try {
-      return await Deno.readFile(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) throw new DataError(`file not found: ${path}`);
-      throw e;
-    }
-  };
-  const name = opts.name ?? featuresPath.split(/[\\/]/).pop() ?? featuresPath;
-  return decodeNpyPair(await read(featuresPath), await read(labelsPath), { ...opts, name });
+  const name = opts.name ?? fileName(featuresPath);
+  return decodeNpyPair(await readDataFile(featuresPath), await readDataFile(labelsPath), {
+    ...opts,
+    name,
+  });
 }
