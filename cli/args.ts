@@ -22,6 +22,8 @@ export interface CliOptions {
   out: string;
   reportDir?: string;
   quiet: boolean;
+  /** Allow dataset URLs on loopback, private or link-local hosts. */
+  allowPrivateUrls: boolean;
 }
 
 export const USAGE = `Usage: deno task search [flags]
@@ -30,7 +32,9 @@ Data and model
   --dataset NAME|FILE       mnist (default), boston, iris, or a file, its format by extension:
                             .csv/.tsv/.txt (needs --target), .json (rows as objects with a
                             --target key, or {"x": [[...]], "y": [...]}), .npy/.npy.gz features
-                            or IDX images (.idx, -ubyte, .gz), each with --labels
+                            or IDX images (.idx, -ubyte, .gz), each with --labels.
+                            Files may be http(s) URLs: downloaded once (60 s, 512 MiB limits),
+                            never from loopback/private hosts unless --allow-private-urls
   --target COLUMN           target column of a CSV file, target key of JSON row objects
   --labels FILE             labels file (.npy, or IDX) of a .npy or IDX features file
   --task classification|regression   for CSV, JSON and .npy files (inferred when absent)
@@ -130,6 +134,7 @@ export function parseCli(argv: string[]): CliOptions | "help" {
       out: str,
       report: str,
       "no-report": bool,
+      "allow-private-urls": bool,
       quiet: bool,
     },
   });
@@ -226,5 +231,8 @@ export function parseCli(argv: string[]): CliOptions | "help" {
     out,
     reportDir: v["no-report"] ? undefined : v.report ?? out.replace(/\.json$/, "") + "-report",
     quiet: v.quiet ?? false,
+    // The service's variable works here too, so its refusal message holds for both.
+    allowPrivateUrls: v["allow-private-urls"] ??
+      /^(1|true|yes|on)$/i.test(Deno.env.get("LOSSMITH_ALLOW_PRIVATE_URLS") ?? ""),
   };
 }

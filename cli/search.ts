@@ -9,6 +9,8 @@ import { modelSpecFor, searchAndEvaluate, type SearchPlatform } from "../core/pi
 import { WorkerPool } from "../workers/pool.ts";
 import { ProgressPrinter } from "./progress.ts";
 import { DataError } from "../core/data/mod.ts";
+import { UrlFetchFailed, UrlRefused, UrlTooLarge } from "../service/url_fetch.ts";
+import { CLI_FETCH_LIMITS, localizeRef } from "./fetch_dataset.ts";
 import { summary } from "./summary.ts";
 import { writeReport } from "../report/html.ts";
 import { type CliOptions, parseCli, USAGE } from "./args.ts";
@@ -27,6 +29,10 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
   const { config } = opts;
   const log = (s: string) => opts.quiet || console.error(s);
   const backend = await initBackend(opts.backend);
+  config.dataset = await localizeRef(config.dataset, {
+    ...CLI_FETCH_LIMITS,
+    allowPrivate: opts.allowPrivateUrls,
+  });
   const data = prepare(await loadDataset(config.dataset), config.seed, config.split);
   const spec = modelSpecFor(config, data);
   log(
@@ -117,7 +123,8 @@ export async function main(argv: string[]): Promise<number> {
     result = await runCli(opts);
   } catch (e) {
     // Bad data or settings are the user's to fix: a clear message, not a stack trace.
-    if (e instanceof DataError || (e instanceof Error && e.constructor === Error)) {
+    const userErrors = [DataError, UrlRefused, UrlTooLarge, UrlFetchFailed];
+    if (e instanceof Error && (userErrors.some((k) => e instanceof k) || e.constructor === Error)) {
       const where = e instanceof DataError
         ? [e.row && `row ${e.row}`, e.column && `column '${e.column}'`].filter(Boolean).join(", ")
         : "";
