@@ -32,8 +32,10 @@ RUN deno install --frozen --entrypoint main.ts
 
 # Everything the service keeps (SQLite database, uploaded files) lives in /data.
 VOLUME ["/data"]
+# A deployed service starts empty: no embedded default search on its first start.
 ENV LOSSMITH_DB=/data/lossmith.sqlite \
     LOSSMITH_HOST=0.0.0.0 \
+    LOSSMITH_DEFAULT_SEARCH=false \
     PORT=8000 \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics
