@@ -8,6 +8,7 @@
  *                            [--no-torch] [--device cpu|cuda] [--json-only] [--python PATH]
  */
 import { parseArgs } from "node:util";
+import { wholeSearch } from "./whole_search.ts";
 import { tf } from "../core/tensor/tf.ts";
 import { type BackendChoice, BACKENDS, initBackend } from "../core/tensor/backend.ts";
 import { DEFAULT_WORKLOADS, WORKLOADS } from "./workloads.ts";
@@ -15,7 +16,8 @@ import { repeatsFor, timeWorkload, type Timing } from "./timing.ts";
 import { runTorch, type TorchRun } from "./torch.ts";
 
 const USAGE = "usage: deno run -A bench/run.ts [--backend wasm|cpu|webgpu|auto] " +
-  "[--workloads a,b] [--repeats N] [--no-torch] [--device cpu|cuda] [--json-only] [--python PATH]";
+  "[--workloads a,b] [--repeats N] [--no-torch] [--device cpu|cuda] [--json-only] [--python PATH] " +
+  "[--whole-search]";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -28,6 +30,7 @@ const { values: args } = parseArgs({
     "json-only": { type: "boolean", default: false },
     python: { type: "string", default: "/usr/bin/python3" },
     help: { type: "boolean", default: false },
+    "whole-search": { type: "boolean", default: false },
   },
 });
 
@@ -137,5 +140,30 @@ for (const { name, info, t, r, ratio } of rows) {
     target: info.target ?? null,
     ...(t ? {} : { note: info.note ?? null }),
     ...(r ? {} : { torch_missing: torch.missing ?? "not in the reference" }),
+  }));
+}
+
+// The whole-search figure runs a complete search (minutes), so it is asked for explicitly.
+if (args["whole-search"]) {
+  log("  whole search: MNIST, MLP, population 25 x 10 generations, default settings ...");
+  const w = await wholeSearch(backend.name);
+  const perMinute = (n: number) => Number((n / (w.ms / 60_000)).toFixed(1));
+  if (!jsonOnly) {
+    console.log(
+      `whole search: ${(w.ms / 1000).toFixed(1)} s, ${w.individuals} individuals ` +
+        `(${perMinute(w.individuals)}/min), ${w.tuned} tuned (${perMinute(w.tuned)}/min), ` +
+        `${w.cacheHits} cache hits, ${w.rejected} rejected, ${w.equivalent} equivalent; ` +
+        `${w.workers} ${w.backend} workers`,
+    );
+  }
+  console.log(JSON.stringify({
+    workload: "search_whole",
+    ms: Number(w.ms.toFixed(0)),
+    torch_ms: null,
+    ratio: null,
+    backend: w.backend,
+    threads: w.workers,
+    individuals_per_min: perMinute(w.individuals),
+    tuned_per_min: perMinute(w.tuned),
   }));
 }

@@ -195,16 +195,6 @@ export const WORKLOADS: Record<string, WorkloadInfo> = {
   mlp_candidate: { slow: true, make: mlpCandidate, torch: true },
   lenet_step: { slow: false, target: 3, make: () => trainStep(LENET_SPEC), torch: true },
   lenet_unroll1: { slow: false, target: 3, make: () => unroll(LENET_SPEC, 1), torch: true },
-  /**
-   * Placeholder hook for the whole-search figure (one complete search at default settings).
-   * Not defined yet: give it a `make` once the search runner's timed unit is agreed. The
-   * reference has no counterpart, so it never gets a ratio.
-   */
-  search_whole: {
-    slow: true,
-    note: "placeholder: whole-search figure not defined yet",
-    torch: false,
-  },
 };
 
 export const DEFAULT_WORKLOADS = Object.keys(WORKLOADS);

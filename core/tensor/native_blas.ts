@@ -10,14 +10,16 @@
 import { tf } from "./tf.ts";
 import { useTransposedMatMulGradient } from "./gradients.ts";
 
-/** Places Debian and Ubuntu install OpenBLAS; LOSSMITH_BLAS overrides. */
+/**
+ * Places Debian and Ubuntu install the threaded OpenBLAS; LOSSMITH_BLAS overrides. Only the
+ * threaded build: the workers of a pool call it from several threads of one process at once,
+ * and the serial build (libopenblas0-serial) is not safe for that — two workers on it gave
+ * different losses for the same seed, while the threaded build (set to one thread per call)
+ * and tfjs's own kernel gave identical ones.
+ */
 const CANDIDATES = [
   "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-  "/usr/lib/x86_64-linux-gnu/openblas-serial/libopenblas.so.0",
-  "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
   "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
-  "/usr/lib/aarch64-linux-gnu/openblas-serial/libopenblas.so.0",
-  "/usr/lib64/libopenblas.so.0",
 ];
 
 const SYMBOLS = {
