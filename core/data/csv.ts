@@ -151,13 +151,23 @@ function buildTarget(
     return { ...base, task: "regression", y: Float32Array.from(numbers!) };
   }
   // Numeric labels: "1" and "1.0" are one class, ordered by value; text labels sort by code unit.
-  const keys = numbers ? numbers.map(String) : raw;
-  const distinct = [...new Set(keys)];
-  if (numbers) distinct.sort((a, b) => Number(a) - Number(b));
-  else distinct.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const index = new Map(distinct.map((k, i) => [k, i]));
-  const y = Float32Array.from(keys, (k) => index.get(k)!);
-  return { ...base, task: "classification", y, nClasses: distinct.length, classNames: distinct };
+  const { y, classNames } = encodeLabels(numbers ? numbers.map(String) : raw, !!numbers);
+  return { ...base, task: "classification", y, nClasses: classNames.length, classNames };
+}
+
+/**
+ * Class labels to indices 0..k-1. Numeric labels ("1" and "1.0" already one key) are ordered by
+ * value, text labels by code unit; the sorted keys become the class names. CSV and JSON share it.
+ */
+export function encodeLabels(
+  keys: string[],
+  numeric: boolean,
+): { y: Float32Array; classNames: string[] } {
+  const classNames = [...new Set(keys)];
+  if (numeric) classNames.sort((a, b) => Number(a) - Number(b));
+  else classNames.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const index = new Map(classNames.map((k, i) => [k, i]));
+  return { y: Float32Array.from(keys, (k) => index.get(k)!), classNames };
 }
 
 /**

@@ -12,7 +12,7 @@
 import type { Dataset, Task } from "./dataset.ts";
 import { DataError } from "./errors.ts";
 import { fileName, readDataText } from "./files.ts";
-import { inferTask } from "./csv.ts";
+import { encodeLabels, inferTask } from "./csv.ts";
 import { validateDataset } from "./validate.ts";
 
 export interface JsonOptions {
@@ -206,13 +206,8 @@ function buildTarget(
     return { ...base, task: "regression", y: Float32Array.from(numbers!) };
   }
   // As for CSV: numeric labels ordered by value, text labels by code unit; 1 and "1" are one class.
-  const keys = raw.map(String);
-  const distinct = [...new Set(keys)];
-  if (numbers) distinct.sort((a, b) => Number(a) - Number(b));
-  else distinct.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const index = new Map(distinct.map((k, i) => [k, i]));
-  const y = Float32Array.from(keys, (k) => index.get(k)!);
-  return { ...base, task: "classification", y, nClasses: distinct.length, classNames: distinct };
+  const { y, classNames } = encodeLabels(raw.map(String), !!numbers);
+  return { ...base, task: "classification", y, nClasses: classNames.length, classNames };
 }
 
 /** Reads and parses a JSON file; the dataset is named after the file unless opts.name is set. */
