@@ -2,17 +2,19 @@
  * Fitness of many candidates in one computation. The candidates of a generation share the model,
  * the initialisation and the training batches; only the loss differs. So K copies of the model are
  * stacked along a candidate axis and trained together: one forward pass gives K outputs, each
- * candidate's compiled loss is applied to its own slice, and the sum of the K losses is
- * differentiated once. The copies share no parameter, so the gradient of the sum with respect to
- * one copy is the gradient of that copy's own loss: each slice follows exactly the SGD trajectory
- * `CandidateEvaluator.fitness` gives it alone (tests/batched.test.ts compares them).
+ * candidate's compiled loss and its written-out gradient are applied to its own slice, and one
+ * backward pass (dense_backprop.ts's, for the stack) gives every slice its own gradient. No op mixes
+ * candidates, so each slice follows exactly the SGD trajectory `CandidateEvaluator.fitness` gives
+ * it alone (tests/batched.test.ts compares them).
  *
  * MLP and linear models only (`supportsBatching`); another kind would need its own stacked forward
  * pass (tfjs has no grouped convolution) and falls back to one candidate at a time.
  */
 import { tf } from "./tensor/tf.ts";
 import { read } from "./tensor/backend.ts";
-import { compileLoss } from "./metaloss.ts";
+import { compileLoss, type LossAndGradient } from "./metaloss.ts";
+import { outputGradient } from "./dense_backprop.ts";
+import { matMulT } from "./tensor/products.ts";
 import type { ModelSpec, Params } from "./models.ts";
 import {
   type Batch,
@@ -85,39 +87,118 @@ function unstack(t: tf.Tensor, axis = 0): tf.Tensor[] {
 }
 
 /**
- * The forward pass of K stacked MLPs on one shared batch x [B, in]: K outputs [B, out], each
- * computed with the same ops in the same order as `models.ts`'s forward on that candidate alone.
+ * The forward pass of K stacked MLPs on one shared batch x [B, in], with what backpropagation
+ * needs: each layer's input and pre-activation. Layer 0 runs as one [B, K * width] product; the
+ * later layers as one slice per candidate ("split") or as one rank-3 tensor [K, B, width]
+ * ("batched"). Each candidate's outputs come from the same ops in the same order as `models.ts`'s
+ * forward on that candidate alone.
  */
+interface StackedTrace {
+  z0: tf.Tensor2D;
+  /** Layers 1.. : per layer, its input and pre-activation, as slices or as one rank-3 tensor. */
+  inputs: (tf.Tensor[] | tf.Tensor)[];
+  pre: (tf.Tensor[] | tf.Tensor)[];
+  outputs: tf.Tensor2D[];
+}
+
+function traceForward(params: Params, x: tf.Tensor2D, products: StackedProducts): StackedTrace {
+  const [w0, b0] = params;
+  const [inputs, k, width] = w0.shape;
+  const b = x.shape[0];
+  const layers = params.length / 2;
+  const z0 = tf.add(
+    tf.matMul(x, tf.reshape(w0, [inputs, k * width])),
+    tf.reshape(b0, [k * width]),
+  ) as tf.Tensor2D;
+  const h0 = tf.reshape(layers > 1 ? tf.relu(z0) : z0, [b, k, width]);
+  const trace: StackedTrace = { z0, inputs: [], pre: [], outputs: [] };
+  if (products === "split") {
+    let hs = unstack(h0, 1);
+    for (let l = 1; l < layers; l++) {
+      const ws = unstack(params[2 * l]);
+      const bs = unstack(params[2 * l + 1]);
+      const zs = hs.map((h, j) => tf.add(tf.matMul(h as tf.Tensor2D, ws[j] as tf.Tensor2D), bs[j]));
+      trace.inputs.push(hs);
+      trace.pre.push(zs);
+      hs = l < layers - 1 ? zs.map((z) => tf.relu(z)) : zs;
+    }
+    trace.outputs = hs as tf.Tensor2D[];
+    return trace;
+  }
+  let h: tf.Tensor = tf.transpose(h0, [1, 0, 2]); // [K, B, width]
+  for (let l = 1; l < layers; l++) {
+    const bias = params[2 * l + 1];
+    const z = tf.add(
+      tf.matMul(h as tf.Tensor3D, params[2 * l] as tf.Tensor3D),
+      tf.reshape(bias, [k, 1, -1]),
+    );
+    trace.inputs.push(h);
+    trace.pre.push(z);
+    h = l < layers - 1 ? tf.relu(z) : z;
+  }
+  trace.outputs = (layers > 1 ? unstack(h) : unstack(h0, 1)) as tf.Tensor2D[];
+  return trace;
+}
+
+/** The K outputs [B, out] of the stacked MLPs on the shared batch x. */
 export function stackedForward(
   params: Params,
   x: tf.Tensor2D,
   products: StackedProducts = defaultProducts(),
 ): tf.Tensor2D[] {
-  const [w0, b0] = params;
+  return traceForward(params, x, products).outputs;
+}
+
+/**
+ * Each candidate's loss and its gradient with respect to the stacked parameters: the backward
+ * pass of `dense_backprop.ts` written for the stack, slice by slice the same ops (the products'
+ * columns and slices are independent), so a slice's gradient is its candidate's own.
+ */
+function stackedLossGradients(
+  params: Params,
+  batch: Batch,
+  lossOf: (slice: number, outputs: tf.Tensor2D) => LossAndGradient,
+  products: StackedProducts,
+): { values: () => tf.Tensor1D; grads: Params } {
+  const [w0] = params;
   const [inputs, k, width] = w0.shape;
-  const b = x.shape[0];
+  const b = batch.x.shape[0];
   const layers = params.length / 2;
-  const z0 = tf.add(tf.matMul(x, tf.reshape(w0, [inputs, k * width])), tf.reshape(b0, [k * width]));
-  const h0 = tf.reshape(layers > 1 ? tf.relu(z0) : z0, [b, k, width]);
-  if (products === "split") {
-    let hs = unstack(h0, 1) as tf.Tensor2D[];
-    for (let l = 1; l < layers; l++) {
-      const ws = unstack(params[2 * l]) as tf.Tensor2D[];
-      const bs = unstack(params[2 * l + 1]);
-      hs = hs.map((h, j) => {
-        const z = tf.add(tf.matMul(h, ws[j]), bs[j]) as tf.Tensor2D;
-        return l < layers - 1 ? tf.relu(z) : z;
-      });
+  const trace = traceForward(params, batch.x, products);
+  const top = trace.outputs.map((out, j) => lossOf(j, out));
+  const grads: Params = new Array(params.length);
+  const relu = (g: tf.Tensor, z: tf.Tensor) => tf.mul(g, tf.step(z));
+  let g0: tf.Tensor2D; // the gradient at layer 0's pre-activation, [B, K * width]
+  if (layers === 1) {
+    g0 = tf.reshape(tf.stack(top.map((t) => t.gradient), 1), [b, k * width]);
+  } else if (products === "split") {
+    let gs: tf.Tensor[] = top.map((t) => t.gradient);
+    for (let l = layers - 1; l >= 1; l--) {
+      const ins = trace.inputs[l - 1] as tf.Tensor[];
+      const ws = unstack(params[2 * l]);
+      grads[2 * l] = tf.stack(gs.map((g, j) => matMulT(ins[j], g, true, false)));
+      grads[2 * l + 1] = tf.stack(gs.map((g) => tf.sum(g, 0)));
+      const below = l > 1
+        ? trace.pre[l - 2] as tf.Tensor[]
+        : unstack(tf.reshape(trace.z0, [b, k, width]), 1);
+      gs = gs.map((g, j) => relu(matMulT(g, ws[j], false, true), below[j]));
     }
-    return hs;
+    g0 = tf.reshape(tf.stack(gs, 1), [b, k * width]);
+  } else {
+    let g: tf.Tensor = tf.stack(top.map((t) => t.gradient)); // [K, B, out]
+    for (let l = layers - 1; l >= 1; l--) {
+      grads[2 * l] = matMulT(trace.inputs[l - 1] as tf.Tensor, g, true, false);
+      grads[2 * l + 1] = tf.sum(g, 1);
+      const below = l > 1
+        ? trace.pre[l - 2] as tf.Tensor
+        : tf.transpose(tf.reshape(trace.z0, [b, k, width]), [1, 0, 2]);
+      g = relu(matMulT(g, params[2 * l], false, true), below);
+    }
+    g0 = tf.reshape(tf.transpose(g, [1, 0, 2]), [b, k * width]);
   }
-  let h = tf.transpose(h0, [1, 0, 2]) as tf.Tensor3D; // [K, B, width]
-  for (let l = 1; l < layers; l++) {
-    const bias = params[2 * l + 1];
-    const z = tf.add(tf.matMul(h, params[2 * l] as tf.Tensor3D), tf.reshape(bias, [k, 1, -1]));
-    h = (l < layers - 1 ? tf.relu(z) : z) as tf.Tensor3D;
-  }
-  return unstack(h) as tf.Tensor2D[];
+  grads[0] = tf.reshape(matMulT(batch.x, g0, true, false), [inputs, k, width]);
+  grads[1] = tf.reshape(tf.sum(g0, 0), [k, width]);
+  return { values: () => tf.stack(top.map((t) => t.value())) as tf.Tensor1D, grads };
 }
 
 export interface BatchedOptions {
@@ -133,8 +214,8 @@ export interface BatchedOptions {
  * Divergence is decided as in `trainSgd`: the losses are read every `checkEvery` steps and at the
  * last step, and a candidate whose loss is NaN or infinite gets the worst fitness. Its slice is
  * then cut out of the stack. In exact arithmetic a NaN slice cannot reach another (no op here
- * mixes candidates: the matMuls, bias sums and reshapes are all per column or per slice, and the
- * sum of losses passes a gradient of exactly 1 to each); cutting it also stops paying for it, and
+ * mixes candidates: the matMuls, bias sums and reshapes are all per column or per slice, and each
+ * slice's loss gradient is computed from that slice alone); cutting it also stops paying for it, and
  * keeps the guarantee independent of any kernel's internals.
  */
 export async function batchedFitness(
@@ -163,18 +244,13 @@ export async function batchedFitness(
       const check = (step + 1) % checkEvery === 0 || step === steps - 1;
       const { next, values } = tidyKeep(() => {
         const batch = batches.batch(step);
-        let perSlice: tf.Tensor1D | undefined;
-        const total = (...p: tf.Tensor[]) => {
-          const outs = stackedForward(p, batch.x, products);
-          const each = tf.stack(
-            outs.map((out, j) => losses[alive[j]](out, batch.y, phiT[alive[j]])),
-          ) as tf.Tensor1D;
-          // Kept past the gradient's own tidy scope, only when it will be read.
-          if (check) perSlice = tf.keep(each);
-          return tf.sum(each);
-        };
-        const grads = tf.grads(total)(state.params);
-        return { next: sgdUpdate(state, grads, opt), values: perSlice };
+        const { values, grads } = stackedLossGradients(
+          state.params,
+          batch,
+          (j, out) => outputGradient(losses[alive[j]], out, batch.y, phiT[alive[j]]),
+          products,
+        );
+        return { next: sgdUpdate(state, grads, opt), values: check ? values() : undefined };
       });
       tf.dispose([...state.params, ...state.velocity]);
       state = next;

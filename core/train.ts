@@ -60,19 +60,23 @@ export function sgdUpdate(state: SgdState, grads: tf.Tensor[], opt: InnerOptimiz
   return { params: state.params.map((p, i) => tf.sub(p, tf.mul(step[i], opt.lr))), velocity };
 }
 
-/** Value and gradient of the (learned) loss on a batch with respect to the model's parameters. */
+/**
+ * Value and gradient of the (learned) loss on a batch with respect to the model's parameters. The
+ * value is a thunk: the dense path computes it only when asked.
+ */
 export function lossValueAndGradients(
   spec: ModelSpec,
   loss: BatchLoss,
   phi: tf.Tensor1D,
   params: Params,
   batch: Batch,
-): { value: tf.Scalar; grads: tf.Tensor[] } {
+): { value: () => tf.Scalar; grads: tf.Tensor[] } {
   if (spec.kind === "mlp" || spec.kind === "linear") {
     return denseLossGradients(loss, phi, params, batch.x, batch.y);
   }
   const f = (...p: tf.Tensor[]) => loss(forward(spec, p, batch.x), batch.y, phi);
-  return tf.valueAndGrads(f)(params);
+  const { value, grads } = tf.valueAndGrads(f)(params);
+  return { value: () => value, grads };
 }
 
 /** Gradient of the (learned) loss on a batch with respect to the model's parameters. */
@@ -94,9 +98,21 @@ export function taskLoss(task: Task, outputs: tf.Tensor2D, targets: tf.Tensor2D)
   return tf.mean(tf.square(tf.sub(outputs, targets)));
 }
 
-/** The standard loss as a BatchLoss (phi ignored), for baselines. */
+/**
+ * The standard loss as a BatchLoss (phi ignored), for baselines, with its closed-form gradient:
+ * softmax(z) * sum(y) - y over the batch for cross-entropy (sum(y) = 1 for one-hot targets),
+ * 2 (z - y) over the elements for squared error.
+ */
 export function standardLoss(task: Task): BatchLoss {
-  return (outputs, targets) => taskLoss(task, outputs, targets);
+  const loss: BatchLoss = (outputs, targets) => taskLoss(task, outputs, targets);
+  loss.valueAndGradient = (outputs, targets) => {
+    const [rows, cols] = outputs.shape;
+    const gradient = task === "classification"
+      ? tf.div(tf.sub(tf.mul(tf.softmax(outputs), tf.sum(targets, 1, true)), targets), rows)
+      : tf.mul(tf.sub(outputs, targets), 2 / (rows * cols));
+    return { value: () => taskLoss(task, outputs, targets), gradient: gradient as tf.Tensor2D };
+  };
+  return loss;
 }
 
 /**
@@ -168,7 +184,11 @@ export function hypergradient(
   unrolled: (phi: tf.Tensor1D) => tf.Scalar,
   phi: tf.Tensor1D,
 ): { value: tf.Scalar; grad: tf.Tensor1D } {
-  const { value, grad } = tf.valueAndGrad(unrolled)(phi);
+  // When no step's gradient depends on phi (f(x) only under sign, whose written-out derivative
+  // is no tensor at all), tfjs finds no path from phi and throws instead of returning zeros: the
+  // zero term keeps a path, and its gradient is exactly zero.
+  const withPath = (p: tf.Tensor1D) => tf.add(unrolled(p), tf.mul(tf.sum(p), 0)) as tf.Scalar;
+  const { value, grad } = tf.valueAndGrad(withPath)(phi);
   return { value, grad: grad as tf.Tensor1D };
 }
 
@@ -212,7 +232,7 @@ export async function trainSgd(
       const batch = batches.batch(step);
       const { value, grads } = lossValueAndGradients(spec, loss, phi, state.params, batch);
       const next = sgdUpdate(state, grads, opt);
-      return { next, value: check ? tf.keep(value) : undefined };
+      return { next, value: check ? tf.keep(value()) : undefined };
     });
     tf.dispose([...state.params, ...state.velocity]);
     state = next;
