@@ -11,7 +11,8 @@
  *
  * Also here, for speed rather than correctness: BatchMatMul's gradient written with explicit
  * transposes, because the wasm backend runs a matMul with a transposed operand about ten times
- * slower than a transpose followed by a plain matMul (stack notes).
+ * slower than a transpose followed by a plain matMul (stack notes); Multiply's and RealDiv's
+ * without their same-dtype casts.
  *
  * Convolution and pooling: tfjs's gradients of Conv2D and Conv2DBackpropInput are written from
  * their inputs and are right; Conv2DBackpropFilter (the filter gradient) has none, so a second
@@ -109,6 +110,51 @@ export function plainMatMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, tra
   };
   return tf.matMul(transposeA ? lastTwo(a) : a, transposeB ? lastTwo(b) : b);
 }
+
+/** `t` as float32, with no kernel when it already is (tfjs's own gradients cast regardless). */
+function asFloat(t: tf.Tensor): tf.Tensor {
+  return t.dtype === "float32" ? t : tf.cast(t, "float32");
+}
+
+/** The gradient `res` of a broadcast operand, summed back to the operand's shape. */
+function unbroadcast(res: tf.Tensor, shape: number[], outShape: number[]): tf.Tensor {
+  const axes = tf.backend_util.getReductionAxes(shape, outShape);
+  return axes.length > 0 ? tf.reshape(tf.sum(res, axes), shape) : res;
+}
+
+/**
+ * Multiply and RealDiv as tfjs writes them, minus a Cast of each saved float32 operand: on wasm a
+ * cast to the same dtype is a copy and a kernel launch, and an unrolled MLP step ran ~50 of them
+ * (a quarter of its Casts and Multiplies were these).
+ */
+const multiply: Grad = {
+  kernelName: "Multiply",
+  inputsToSave: ["a", "b"],
+  gradFunc: (dy, saved) => {
+    const [a, b] = saved;
+    const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    return {
+      a: () => unbroadcast(tf.mul(dy as tf.Tensor, asFloat(b)), a.shape, out),
+      b: () => unbroadcast(tf.mul(dy as tf.Tensor, asFloat(a)), b.shape, out),
+    };
+  },
+};
+
+const realDiv: Grad = {
+  kernelName: "RealDiv",
+  inputsToSave: ["a", "b"],
+  gradFunc: (dy, saved) => {
+    const [a, b] = saved;
+    const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    return {
+      a: () => unbroadcast(tf.div(dy as tf.Tensor, asFloat(b)), a.shape, out),
+      b: () => {
+        const res = unbroadcast(tf.mul(dy as tf.Tensor, asFloat(a)), b.shape, out);
+        return tf.neg(tf.div(res, tf.square(asFloat(b))));
+      },
+    };
+  },
+};
 
 const batchMatMul: Grad = {
   kernelName: "BatchMatMul",
@@ -271,6 +317,8 @@ export const CORRECTED_GRADIENTS: Record<string, string> = {
   Less: "no gradient in tfjs: second order of maximum/minimum threw; zero",
   LessEqual: "no gradient in tfjs: second order of maximum/minimum threw; zero",
   BatchMatMul: "speed: explicit transposes instead of transposed-operand matMul on wasm",
+  Multiply: "speed: no cast of float32 operands (a copy and a kernel launch each on wasm)",
+  RealDiv: "speed: no cast of float32 operands (a copy and a kernel launch each on wasm)",
   Conv2DBackpropFilter: "no gradient in tfjs: second order through conv2d threw",
   MaxPool: "its MaxPoolGrad kernel has no gradient: second order threw; rewritten from " +
     "differentiable ops for non-overlapping windows (also faster on wasm)",
@@ -285,6 +333,8 @@ const CORRECTIONS: Grad[] = [
   reduceExtremum("Min"),
   ...["Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual"].map(comparison),
   batchMatMul,
+  multiply,
+  realDiv,
   conv2dBackpropFilter,
   maxPool,
 ];
