@@ -4,7 +4,7 @@
  *
  *   deno run -A bench/experiments.ts VARIANT [--workloads a,b] [--repeats N]
  *
- * VARIANT: base, or any of nocopy, cheapclone joined by "+" (see bench/variants.ts). Workloads
+ * VARIANT: base, or any of nocopy, copyclone joined by "+" (see bench/variants.ts). Workloads
  * with a numeric result print it, to check that a variant computes the same thing.
  */
 import { parseArgs } from "node:util";

@@ -7,10 +7,11 @@
  * (The native OpenBLAS matMul and the transposed-operand gradient that were measured here are
  * now core/tensor/native_blas.ts, on by default where OpenBLAS exists: LOSSMITH_BLAS=none turns
  * them off for a comparison.)
- *   cheapclone  the engine's clone of a saved tensor shares its buffer without running a kernel
- *             (same tape node, so second-order gradients are unchanged)
+ *   copyclone tfjs's own clone of each tensor saved for the backward pass (an Identity kernel, a
+ *             copy on wasm), instead of core/tensor/saved_tensors.ts's shared buffer
  */
 import { tf } from "../core/tensor/tf.ts";
+import { shareSavedTensors } from "../core/tensor/saved_tensors.ts";
 
 // deno-lint-ignore no-explicit-any
 type KernelArgs = any;
@@ -37,25 +38,12 @@ function noCopy(): void {
   replaceKernel("Cast", (a) => a.inputs.x.dtype === a.attrs.dtype ? share(a) : cast(a));
 }
 
-/** tfjs-core's Engine.clone without the Identity kernel run: the tensor shares the buffer. */
-function cheapClone(): void {
-  // deno-lint-ignore no-explicit-any
-  const engine = tf.engine() as any;
-  engine.clone = function (x: tf.Tensor) {
-    this.state.tensorInfo.get(x.dataId).backend.incRef(x.dataId);
-    const y = this.makeTensorFromTensorInfo({ dataId: x.dataId, shape: x.shape, dtype: x.dtype });
-    const grad = (dy: tf.Tensor) => ({ x: () => tf.cast(dy, "float32") });
-    this.addTapeNode(this.state.activeScope.name, { x }, [y], grad, [], {});
-    return y;
-  };
-}
-
 /** Applies a variant (after initBackend("wasm")); returns it normalised. */
 export function applyVariant(variant: string): string {
   const parts = new Set(variant.split("+"));
-  const known = new Set(["base", "nocopy", "cheapclone"]);
+  const known = new Set(["base", "nocopy", "copyclone"]);
   for (const p of parts) if (!known.has(p)) throw new Error(`unknown variant part '${p}'`);
   if (parts.has("nocopy")) noCopy();
-  if (parts.has("cheapclone")) cheapClone();
+  if (parts.has("copyclone")) shareSavedTensors(false);
   return [...parts].join("+");
 }
