@@ -235,8 +235,11 @@ export function parameterCount(spec: ModelSpec): number {
 export function initialValues(spec: ModelSpec, uniform01: () => number): Float32Array[] {
   return paramDefs(spec).map(({ shape, fanIn }) => {
     const bound = 1 / Math.sqrt(fanIn);
-    const size = shape.reduce((a, b) => a * b, 1);
-    return Float32Array.from({ length: size }, () => (2 * uniform01() - 1) * bound);
+    // A plain loop: Float32Array.from with a mapping function took ~6 ms for an MLP's 78,510
+    // values, half of a local-search meta-step.
+    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < values.length; i++) values[i] = (2 * uniform01() - 1) * bound;
+    return values;
   });
 }
 
