@@ -1,10 +1,12 @@
 /**
- * Batched against one-at-a-time fitness training (core/batched.ts): K candidates of one generation,
- * MNIST-shaped random data (784-100-10 MLP, batch 128), `--steps` SGD steps each. Prints the time
- * per candidate of each way and the speedup, and checks that both give the same fitnesses.
+ * Batched against one-at-a-time work on K candidates of one generation (core/batched.ts),
+ * MNIST-shaped random data (784-100-10 MLP, batch 128). `--phase fitness`: `--steps` SGD steps of
+ * fitness training each; `--phase meta`: `--steps` local-search meta-steps each (one hypergradient
+ * through one differentiable SGD step, as the default local search). Prints the time per
+ * candidate of each way and the speedup, and checks that both give the same results.
  *
  *   deno run -A bench/batched.ts [--backend wasm|cpu|webgpu] [--ks 1,4,16] [--steps 100]
- *                                [--repeats 3] [--products split,batched]
+ *                                [--repeats 3] [--products split,batched] [--phase fitness|meta]
  *
  * Repetitions alternate between the ways, so that a change in the machine's load hits all of
  * them alike; the figures are medians. Both wall time and the process's CPU time are reported:
@@ -16,7 +18,15 @@ import { parseArgs } from "node:util";
 import process from "node:process";
 import { tf } from "../core/tensor/tf.ts";
 import { type BackendChoice, initBackend } from "../core/tensor/backend.ts";
-import { batchedFitness, defaultProducts, type StackedProducts } from "../core/batched.ts";
+import {
+  batchedFitness,
+  defaultProducts,
+  stackedHypergradients,
+  type StackedProducts,
+} from "../core/batched.ts";
+import { read } from "../core/tensor/backend.ts";
+import { compileLoss } from "../core/metaloss.ts";
+import { EXACT_UNROLL, hypergradient, unrolledTaskLoss } from "../core/train.ts";
 import { CandidateEvaluator, type FitnessResult } from "../core/evaluator.ts";
 import { initialValues, toParams } from "../core/models.ts";
 import { initialPopulation } from "../core/gp/mod.ts";
@@ -32,12 +42,15 @@ const { values: args } = parseArgs({
     steps: { type: "string", default: "100" },
     repeats: { type: "string", default: "3" },
     products: { type: "string", default: "split,batched" },
+    phase: { type: "string", default: "fitness" },
   },
 });
 const ks = args.ks.split(",").map(Number);
 const steps = Number(args.steps);
 const repeats = Number(args.repeats);
 const modes = args.products.split(",") as StackedProducts[];
+if (args.phase !== "fitness" && args.phase !== "meta") throw new Error("--phase: fitness or meta");
+const phase = args.phase;
 
 const backend = await initBackend(args.backend as BackendChoice);
 const SEED = 0;
@@ -65,7 +78,56 @@ const population = initialPopulation(new Rng(5), {
 type Way = "one" | StackedProducts;
 const ways: Way[] = ["one", ...modes];
 
-async function run(way: Way, k: number): Promise<FitnessResult[]> {
+/** The hypergradients of `steps` meta-steps, flattened: one at a time or stacked. */
+async function metaSteps(way: Way, k: number): Promise<number[]> {
+  const trees = population.slice(0, k);
+  const losses = trees.map((t) => compileLoss(t, "classification"));
+  const out: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const batches = [evaluator.train.batch(s)];
+    const validation = evaluator.validation.batch(s);
+    const phis = trees.map((t) => tf.ones([t.length]) as tf.Tensor1D);
+    const grads = tf.tidy(() => {
+      if (way !== "one") {
+        const { values, grads } = stackedHypergradients(
+          "classification",
+          losses,
+          phis,
+          settings.inner,
+          init,
+          batches,
+          validation,
+          EXACT_UNROLL,
+          way,
+        );
+        values.dispose();
+        return tf.concat(grads);
+      }
+      return tf.concat(losses.map((loss, i) => {
+        const f = unrolledTaskLoss(
+          SPEC,
+          "classification",
+          loss,
+          settings.inner,
+          init,
+          batches,
+          validation,
+        );
+        return hypergradient(f, phis[i]).grad;
+      }));
+    });
+    out.push(...await read(grads));
+    tf.dispose([grads, ...phis, ...batches.flatMap((b) => [b.x, b.y]), validation.x, validation.y]);
+  }
+  return out;
+}
+
+async function run(way: Way, k: number): Promise<number[]> {
+  if (phase === "meta") return await metaSteps(way, k);
+  return (await fitnesses(way, k)).map((f) => f.fitness);
+}
+
+async function fitnesses(way: Way, k: number): Promise<FitnessResult[]> {
   const trees = population.slice(0, k);
   const phis = trees.map((t) => t.map(() => 1));
   if (way === "one") {
@@ -91,17 +153,20 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 console.log(
   `backend ${backend.name}${backend.adapter ? ` (${backend.adapter})` : ""}; mlp 784-100-10, ` +
-    `B ${B}, ${steps} steps, median of ${repeats}; default products here: ${defaultProducts()}`,
+    `B ${B}, ${steps} ${
+      phase === "meta" ? "meta-steps" : "fitness steps"
+    }, median of ${repeats}; ` +
+    `default products here: ${defaultProducts()}`,
 );
 console.log("ms per candidate, wall / cpu; speedup = one-at-a-time / batched, wall / cpu");
-const header = ["K", "one", ...modes.flatMap((m) => [m, "speedup"]), "fitness"];
+const header = ["K", "one", ...modes.flatMap((m) => [m, "speedup"]), "results"];
 console.log(header.join("\t"));
 for (const k of ks) {
   await run("one", 1); // warm-up (JIT, kernel set-up, shader compilation)
   for (const m of modes) await run(m, k);
   const wall = new Map<Way, number[]>(ways.map((w) => [w, []]));
   const cpu = new Map<Way, number[]>(ways.map((w) => [w, []]));
-  const results = new Map<Way, FitnessResult[]>();
+  const results = new Map<Way, number[]>();
   const before = tf.memory().numTensors;
   for (let r = 0; r < repeats; r++) {
     for (const way of ways) {
@@ -115,15 +180,15 @@ for (const k of ks) {
   const leaked = tf.memory().numTensors - before;
   const ms = (w: Way) => [median(wall.get(w)!), median(cpu.get(w)!)];
   const [oneWall, oneCpu] = ms("one");
-  // Same fitness: exactly on cpu; on wasm and webgpu matMul rounding depends on the product's
-  // width, so a few candidates may differ in the last digits (or more, for chaotic losses).
-  const ref = results.get("one")!.map((f) => f.fitness);
+  // Same results: exactly on cpu; on wasm and webgpu matMul rounding depends on the product's
+  // width, so a few may differ in the last digits (or more, for chaotic losses).
+  const ref = results.get("one")!;
   const agree = modes.map((m) => {
-    const got = results.get(m)!.map((f) => f.fitness);
+    const got = results.get(m)!;
     const maxDiff = Math.max(
       ...got.map((g, i) => (g === ref[i] ? 0 : Math.abs(g - ref[i]))),
     );
-    return `${m}: ${got.filter((g, i) => g === ref[i]).length}/${k} equal, max diff ${
+    return `${m}: ${got.filter((g, i) => g === ref[i]).length}/${got.length} equal, max diff ${
       maxDiff.toPrecision(2)
     }`;
   });
@@ -140,8 +205,8 @@ for (const k of ks) {
     agree.join("; ") + (leaked ? `; leaked ${leaked} tensors` : ""),
   ];
   console.log(row.join("\t"));
-  const diverged = results.get("one")!.filter((f) => f.diverged).length;
-  if (diverged) console.log(`  (${diverged} of ${k} candidates diverged)`);
+  const diverged = results.get("one")!.filter((f) => !Number.isFinite(f)).length;
+  if (diverged) console.log(`  (${diverged} of ${ref.length} results not finite)`);
 }
 evaluator.dispose();
 tf.dispose(init);

@@ -12,17 +12,21 @@
  */
 import { tf } from "./tensor/tf.ts";
 import { read } from "./tensor/backend.ts";
-import { compileLoss, type LossAndGradient } from "./metaloss.ts";
+import { type BatchLoss, compileLoss, type LossAndGradient } from "./metaloss.ts";
 import { outputGradient } from "./dense_backprop.ts";
 import { matMulT } from "./tensor/products.ts";
 import type { ModelSpec, Params } from "./models.ts";
 import {
   type Batch,
+  EXACT_UNROLL,
   type InnerOptimizer,
   type SgdState,
   sgdUpdate,
+  taskLoss,
   taskMetric,
   tidyKeep,
+  unrolledLoss,
+  type UnrollOptions,
 } from "./train.ts";
 // A cycle once the evaluator imports this module; WORST_FITNESS is only read at call time.
 import { type FitnessResult, WORST_FITNESS } from "./evaluator.ts";
@@ -199,6 +203,55 @@ function stackedLossGradients(
   grads[0] = tf.reshape(matMulT(batch.x, g0, true, false), [inputs, k, width]);
   grads[1] = tf.reshape(tf.sum(g0, 0), [k, width]);
   return { values: () => tf.stack(top.map((t) => t.value())) as tf.Tensor1D, grads };
+}
+
+/**
+ * The hypergradient of every candidate at once: `unrolledTaskLoss` for K losses, each with its own
+ * phi, through differentiable SGD steps of the stack of K copies of the shared theta0 (borrowed).
+ * The differentiated function is the sum of the K validation losses; no op mixes candidates, so
+ * its gradient with respect to phi k is candidate k's own hypergradient (tests/batched.test.ts).
+ * Returns the K validation losses (kept: the caller disposes them) and the K hypergradients; call
+ * inside a tidy scope.
+ */
+export function stackedHypergradients(
+  task: Task,
+  losses: BatchLoss[],
+  phis: tf.Tensor1D[],
+  opt: InnerOptimizer,
+  theta0: Params,
+  trainBatches: Batch[],
+  validation: Batch,
+  unroll: UnrollOptions = EXACT_UNROLL,
+  products: StackedProducts = defaultProducts(),
+): { values: tf.Tensor1D; grads: tf.Tensor1D[] } {
+  const stack = stackParams(theta0, losses.length);
+  let values: tf.Tensor | undefined;
+  const unrolled = unrolledLoss(
+    (params, batch, ps: tf.Tensor1D[]) =>
+      stackedLossGradients(
+        params,
+        batch,
+        (j, out) => outputGradient(losses[j], out, batch.y, ps[j]),
+        products,
+      ).grads,
+    (params) => {
+      const outs = stackedForward(params, validation.x, products);
+      // Kept past the gradient's own scope: the caller disposes it.
+      values = tf.keep(tf.stack(outs.map((out) => taskLoss(task, out, validation.y))));
+      return tf.sum(values);
+    },
+    opt,
+    stack,
+    trainBatches,
+    unroll,
+    // The steps that truncation leaves undifferentiated run at phi's value, not differentiated.
+    unroll.mode === "truncated" ? phis.map((p) => tf.clone(p)) : undefined,
+  );
+  // As `hypergradient`: a zero term keeps a path from every phi (see there).
+  const withPath = (...ps: tf.Tensor[]) =>
+    tf.add(unrolled(ps as tf.Tensor1D[]), tf.mul(tf.sum(tf.stack(ps.map((p) => tf.sum(p)))), 0));
+  const { grads } = tf.valueAndGrads(withPath as (...ps: tf.Tensor[]) => tf.Scalar)(phis);
+  return { values: values as tf.Tensor1D, grads: grads as tf.Tensor1D[] };
 }
 
 export interface BatchedOptions {

@@ -133,7 +133,7 @@ export interface UnrollOptions {
 export const EXACT_UNROLL: UnrollOptions = { mode: "exact" };
 
 /** The identity whose gradient is zero: tfjs has no stop-gradient op. */
-const stopGradient = tf.customGrad(
+export const stopGradient = tf.customGrad(
   ((x: tf.Tensor) => ({
     value: tf.clone(x),
     gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
@@ -157,13 +157,37 @@ export function unrolledTaskLoss(
   unroll: UnrollOptions = EXACT_UNROLL,
   phiValue?: tf.Tensor1D,
 ): (phi: tf.Tensor1D) => tf.Scalar {
+  return unrolledLoss(
+    (params, batch, phi: tf.Tensor1D) => lossGradients(spec, loss, phi, params, batch),
+    (params) => taskLoss(task, forward(spec, params, validation.x), validation.y),
+    opt,
+    theta0,
+    trainBatches,
+    unroll,
+    phiValue,
+  );
+}
+
+/**
+ * The unrolled steps of `unrolledTaskLoss`, whatever computes a step's gradient and the final
+ * loss: one model there, a stack of candidates with one phi each in batched.ts.
+ */
+export function unrolledLoss<Phi>(
+  stepGradients: (params: Params, batch: Batch, phi: Phi) => tf.Tensor[],
+  finalLoss: (params: Params) => tf.Scalar,
+  opt: InnerOptimizer,
+  theta0: Params,
+  trainBatches: Batch[],
+  unroll: UnrollOptions = EXACT_UNROLL,
+  phiValue?: Phi,
+): (phi: Phi) => tf.Scalar {
   let start: SgdState = { params: theta0, velocity: [] };
   let batches = trainBatches;
   if (unroll.mode === "truncated") {
     const k = Math.min(unroll.truncateTo ?? 1, trainBatches.length);
     if (!phiValue) throw new Error("truncated unrolling needs phi's value for the early steps");
     for (const batch of trainBatches.slice(0, trainBatches.length - k)) {
-      start = sgdUpdate(start, lossGradients(spec, loss, phiValue, start.params, batch), opt);
+      start = sgdUpdate(start, stepGradients(start.params, batch, phiValue), opt);
     }
     batches = trainBatches.slice(trainBatches.length - k);
   }
@@ -173,9 +197,9 @@ export function unrolledTaskLoss(
       const at = unroll.mode === "first-order"
         ? state.params.map((p) => stopGradient(p))
         : state.params;
-      state = sgdUpdate(state, lossGradients(spec, loss, phi, at, batch), opt);
+      state = sgdUpdate(state, stepGradients(at, batch, phi), opt);
     }
-    return taskLoss(task, forward(spec, state.params, validation.x), validation.y);
+    return finalLoss(state.params);
   };
 }
 

@@ -11,7 +11,14 @@
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { tf } from "../core/tensor/tf.ts";
-import { batchedFitness, type StackedProducts } from "../core/batched.ts";
+import { batchedFitness, stackedHypergradients, type StackedProducts } from "../core/batched.ts";
+import { compileLoss } from "../core/metaloss.ts";
+import {
+  EXACT_UNROLL,
+  hypergradient,
+  unrolledTaskLoss,
+  type UnrollOptions,
+} from "../core/train.ts";
 import { CandidateEvaluator, type FitnessResult, WORST_FITNESS } from "../core/evaluator.ts";
 import { initialValues, toParams } from "../core/models.ts";
 import { Rng } from "../core/rng.ts";
@@ -123,3 +130,86 @@ Deno.test("batched fitness: one candidate, all diverged, none", async () => {
   assertEquals(tf.memory().numTensors, before, "live tensors");
   fx.dispose();
 });
+
+/** Each candidate's hypergradient alone (train.ts), then all of them stacked (batched.ts). */
+async function hypergradientsBothWays(
+  hidden: number[],
+  unroll: UnrollOptions,
+  products: StackedProducts,
+): Promise<
+  { alone: number[][]; stacked: number[][]; valuesAlone: number[]; valuesStacked: number[] }
+> {
+  const config = smallConfig(1, {
+    dataset: { kind: "bundled", name: "iris" },
+    model: { kind: "mlp", hidden },
+  });
+  const { data, spec } = await prepared(config);
+  const evaluator = new CandidateEvaluator(data, spec, config.evaluation, config.seed);
+  const rng = new Rng(3);
+  const theta0 = toParams(spec, initialValues(spec, () => rng.next()));
+  const phis = TREES.map((t) => t.map(() => 0.8 + 0.4 * rng.next()));
+  const losses = TREES.map((t) => compileLoss(t, data.task));
+  const batches = [evaluator.train.batch(0), evaluator.train.batch(1), evaluator.train.batch(2)];
+  const validation = evaluator.validation.batch(0);
+  const inner = config.evaluation.inner;
+  const alone = phis.map((phi, i) =>
+    tf.tidy(() => {
+      const f = unrolledTaskLoss(
+        spec,
+        data.task,
+        losses[i],
+        inner,
+        theta0,
+        batches,
+        validation,
+        unroll,
+        tf.tensor1d(phi),
+      );
+      const { value, grad } = hypergradient(f, tf.tensor1d(phi));
+      return [value.dataSync()[0], ...grad.dataSync()];
+    })
+  );
+  const stacked = tf.tidy(() => {
+    const { values, grads } = stackedHypergradients(
+      data.task,
+      losses,
+      phis.map((phi) => tf.tensor1d(phi)),
+      inner,
+      theta0,
+      batches,
+      validation,
+      unroll,
+      products,
+    );
+    const v = Array.from(values.dataSync());
+    values.dispose();
+    return grads.map((g, i) => [v[i], ...g.dataSync()]);
+  });
+  tf.dispose([...theta0, ...batches.flatMap((b) => [b.x, b.y]), validation.x, validation.y]);
+  evaluator.dispose();
+  return {
+    alone: alone.map((r) => r.slice(1)),
+    stacked: stacked.map((r) => r.slice(1)),
+    valuesAlone: alone.map((r) => r[0]),
+    valuesStacked: stacked.map((r) => r[0]),
+  };
+}
+
+for (
+  const unroll of [EXACT_UNROLL, { mode: "truncated", truncateTo: 1 }, {
+    mode: "first-order",
+  }] as UnrollOptions[]
+) {
+  Deno.test(`stacked hypergradients equal one-at-a-time: 3 steps, ${unroll.mode}`, async () => {
+    const before = tf.memory().numTensors;
+    for (const products of ["split", "batched"] as const) {
+      for (const hidden of [[8, 5], []]) {
+        const r = await hypergradientsBothWays(hidden, unroll, products);
+        assert(r.alone.flat().some((g) => g !== 0), "hypergradients that are not all zero");
+        assertEquals(r.stacked, r.alone, `${products}, hidden ${hidden}: hypergradients`);
+        assertEquals(r.valuesStacked, r.valuesAlone, `${products}, hidden ${hidden}: losses`);
+      }
+    }
+    assertEquals(tf.memory().numTensors, before, "live tensors");
+  });
+}
