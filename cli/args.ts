@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { type BackendChoice, BACKENDS } from "../core/tensor/backend.ts";
 import { parseDatasetRef } from "../core/prepare.ts";
 import { DEFAULT_SEARCH_CONFIG, type SearchConfig } from "../core/search.ts";
-import { defaultEvaluationFor } from "../core/settings.ts";
+import { defaultEvaluationFor, type FitnessBatch, parseFitnessBatch } from "../core/settings.ts";
 import { validateGpSettings } from "../core/gp/mod.ts";
 import type { UnrollOptions } from "../core/train.ts";
 import { MODEL_KINDS, type ModelKind } from "../core/models.ts";
@@ -58,6 +58,9 @@ Run
   --workers N (default: number of cores; 0 = main thread)
   --out FILE (default result.json)  --report DIR (HTML and SVG charts; default FILE-report/)
   --no-report  --quiet
+  --fitness-batch auto|off|K   train up to K candidates' fitness together (MLP and linear
+                            models; same results, a speed setting). auto (default) batches
+                            when a short calibration on this model and data says it is faster
 `;
 
 function int(name: string, v: string | undefined, min = 0): number | undefined {
@@ -76,6 +79,15 @@ function num(name: string, v: string | undefined, min = 0): number | undefined {
     throw new Error(`--${name} must be a number >= ${min}, got '${v}'`);
   }
   return n;
+}
+
+function fitnessBatch(v: string | undefined, base: FitnessBatch): FitnessBatch {
+  if (v === undefined) return base;
+  try {
+    return parseFitnessBatch(v);
+  } catch (e) {
+    throw new Error(`--fitness-batch ${(e as Error).message}`);
+  }
 }
 
 function unrollOptions(mode: string | undefined, truncateTo: number | undefined): UnrollOptions {
@@ -112,6 +124,7 @@ export function parseCli(argv: string[]): CliOptions | "help" {
       "meta-lr": str,
       "fitness-steps": str,
       "batch-size": str,
+      "fitness-batch": str,
       "screen-steps": str,
       "no-screen": bool,
       "no-equivalence": bool,
@@ -189,6 +202,7 @@ export function parseCli(argv: string[]): CliOptions | "help" {
     },
     fitnessSteps: int("fitness-steps", v["fitness-steps"], 1) ?? base.fitnessSteps,
     batchSize: int("batch-size", v["batch-size"], 1) ?? base.batchSize,
+    fitnessBatch: fitnessBatch(v["fitness-batch"], base.fitnessBatch ?? "auto"),
   };
   const d = DEFAULT_SEARCH_CONFIG.gp;
   const crossoverProb = num("crossover", v.crossover) ?? d.crossoverProb;

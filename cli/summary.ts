@@ -2,6 +2,7 @@
  * tensor code, so the service's main thread can print it. */
 import type { FinalComparison } from "../core/final_summary.ts";
 import type { SearchResult } from "../core/result.ts";
+import { describeFitnessBatching } from "../core/fitness_plan.ts";
 import { clock } from "./progress.ts";
 
 function describeFinal(f: FinalComparison, standardName: string): string {
@@ -39,6 +40,8 @@ export function summary(result: SearchResult): string {
       }` +
       ` (stopped: ${result.stopped})`,
   );
+  const fitness = describeFitnessBatching(result.generations);
+  if (fitness) lines.push(fitness);
   if (result.final) {
     lines.push(
       describeFinal(

@@ -10,6 +10,7 @@ import { type BatchLoss, compileLoss, initialPhi } from "./metaloss.ts";
 import { forward, initialValues, type ModelSpec, type Params, toParams } from "./models.ts";
 import { hypergradient, taskMetric, tidyKeep, trainSgd, unrolledTaskLoss } from "./train.ts";
 import { BatchSource, type LabeledRows, outputCount } from "./batches.ts";
+import { batchedFitness } from "./batched.ts";
 import type { EvaluationSettings } from "./settings.ts";
 import type { Task } from "./data/dataset.ts";
 import type { Tree } from "./expr/tree.ts";
@@ -229,13 +230,42 @@ export class CandidateEvaluator {
     return { phi, metaLosses, steps };
   }
 
-  /** Fitness (method.md, step 5): partial training from the shared initialisation. */
-  fitness(tree: Tree, phi: number[]): Promise<FitnessResult> {
-    return this.fitnessOf(compileLoss(tree, this.task), phi);
+  /**
+   * Fitness (method.md, step 5): partial training from the shared initialisation. `steps` other
+   * than the setting's is for timing (the batching calibration), not for a search's fitness.
+   */
+  fitness(tree: Tree, phi: number[], steps = this.settings.fitnessSteps): Promise<FitnessResult> {
+    return this.fitnessOf(compileLoss(tree, this.task), phi, steps);
+  }
+
+  /**
+   * `fitness` of several candidates trained together (core/batched.ts): the same results, for
+   * the models `supportsBatching` accepts.
+   */
+  fitnessBatched(
+    trees: Tree[],
+    phis: number[][],
+    steps = this.settings.fitnessSteps,
+  ): Promise<FitnessResult[]> {
+    return batchedFitness(
+      this.spec,
+      this.task,
+      trees,
+      phis,
+      this.#fitnessInit,
+      this.train,
+      this.validation.all,
+      steps,
+      this.settings.inner,
+    );
   }
 
   /** Fitness of any parameterised loss, as `fitness` measures a tree's. */
-  async fitnessOf(loss: BatchLoss, phi: number[]): Promise<FitnessResult> {
+  async fitnessOf(
+    loss: BatchLoss,
+    phi: number[],
+    steps = this.settings.fitnessSteps,
+  ): Promise<FitnessResult> {
     const phiT = tf.tensor1d(phi);
     const run = await trainSgd(
       this.spec,
@@ -243,7 +273,7 @@ export class CandidateEvaluator {
       phiT,
       this.#fitnessInit,
       this.train,
-      this.settings.fitnessSteps,
+      steps,
       this.settings.inner,
     );
     phiT.dispose();

@@ -1,6 +1,7 @@
 /**
- * Where candidates are evaluated. The search asks a runner for two things per candidate and
- * does not care whether they run here (InProcessRunner) or in a pool of workers
+ * Where candidates are evaluated. The search asks a runner for a screen and a tuning per
+ * candidate (or, when the fitness phase is batched, a local search per candidate and fitness per
+ * batch) and does not care whether they run here (InProcessRunner) or in a pool of workers
  * (workers/pool.ts): results depend only on the tree, the configuration and the seed.
  */
 import {
@@ -13,6 +14,16 @@ import type { Tree } from "./expr/tree.ts";
 import type { ModelSpec } from "./models.ts";
 import type { PreparedData } from "./prepare.ts";
 import type { EvaluationSettings } from "./settings.ts";
+import {
+  calibrateFitnessBatching,
+  type FitnessItem,
+  fitnessOfItems,
+  type TimedFitness,
+} from "./fitness_batching.ts";
+import type { FitnessCalibration } from "./fitness_plan.ts";
+
+export type { FitnessItem, TimedFitness } from "./fitness_batching.ts";
+export type { FitnessCalibration } from "./fitness_plan.ts";
 
 export interface TuneResult {
   local: LocalSearchResult;
@@ -26,11 +37,25 @@ export interface TimedScreen extends ScreenResult {
   screenMs: number;
 }
 
+export interface TimedLocalSearch {
+  local: LocalSearchResult;
+  localSearchMs: number;
+}
+
 export interface CandidateRunner {
   /** Rejection screen and gradient signature. */
   screen(tree: Tree): Promise<TimedScreen>;
   /** Local search of phi, then fitness with the tuned phi. */
   tune(tree: Tree, phiSeed: number): Promise<TuneResult>;
+  /** Local search alone, for a fitness phase that is run in batches. */
+  localSearch(tree: Tree, phiSeed: number): Promise<TimedLocalSearch>;
+  /** Fitness of each (tree, phi), trained together where the model allows: the same results. */
+  fitness(items: FitnessItem[]): Promise<TimedFitness[]>;
+  /**
+   * Batched against one-at-a-time fitness on this job's model and data (MLP and linear only),
+   * measured at the first call; later calls return that measurement.
+   */
+  calibrateFitness(): Promise<FitnessCalibration>;
   /** How many candidates it evaluates at once. */
   readonly parallelism: number;
   close(): Promise<void>;
@@ -64,12 +89,22 @@ export async function tuneCandidate(
   return { local, fitness, localSearchMs, fitnessMs };
 }
 
+export async function localSearchCandidate(
+  ev: CandidateEvaluator,
+  tree: Tree,
+  phiSeed: number,
+): Promise<TimedLocalSearch> {
+  const [local, localSearchMs] = await timed(() => ev.localSearch(tree, phiSeed));
+  return { local, localSearchMs };
+}
+
 /** Evaluates one candidate at a time on this thread's backend. */
 export class InProcessRunner implements CandidateRunner {
   readonly parallelism = 1;
   readonly #evaluator: CandidateEvaluator;
   /** Requests run one after another: interleaved async tensor work would share one backend. */
   #queue: Promise<unknown> = Promise.resolve();
+  #calibration?: Promise<FitnessCalibration>;
 
   constructor(data: PreparedData, config: EvaluatorConfig) {
     this.#evaluator = new CandidateEvaluator(data, config.model, config.evaluation, config.seed);
@@ -87,6 +122,18 @@ export class InProcessRunner implements CandidateRunner {
 
   tune(tree: Tree, phiSeed: number): Promise<TuneResult> {
     return this.#serial(() => tuneCandidate(this.#evaluator, tree, phiSeed));
+  }
+
+  localSearch(tree: Tree, phiSeed: number): Promise<TimedLocalSearch> {
+    return this.#serial(() => localSearchCandidate(this.#evaluator, tree, phiSeed));
+  }
+
+  fitness(items: FitnessItem[]): Promise<TimedFitness[]> {
+    return this.#serial(() => fitnessOfItems(this.#evaluator, items));
+  }
+
+  calibrateFitness(): Promise<FitnessCalibration> {
+    return this.#calibration ??= this.#serial(() => calibrateFitnessBatching(this.#evaluator));
   }
 
   close(): Promise<void> {

@@ -7,7 +7,9 @@
  * canonical-form archive, rejection screen, gradient-equivalence reuse, local search, fitness.
  * Distinct candidates of a generation are screened and tuned concurrently by the runner; the
  * decisions that depend on order (which equivalent loss came first) are taken in population
- * order, so the result does not depend on scheduling.
+ * order, so the result does not depend on scheduling. When the fitness phase is batched
+ * (`fitnessBatch`), every local search of the generation runs first, then fitness in batches cut
+ * in population order.
  */
 import { canonicalize, canonicalKey } from "./expr/canonical.ts";
 import type { Tree } from "./expr/tree.ts";
@@ -21,8 +23,21 @@ import {
   vary,
 } from "./gp/mod.ts";
 import { Rng } from "./rng.ts";
-import type { CandidateRunner, TimedScreen, TuneResult } from "./runner.ts";
-import { DEFAULT_EVALUATION, type EvaluationSettings } from "./settings.ts";
+import type {
+  CandidateRunner,
+  FitnessCalibration,
+  TimedFitness,
+  TimedLocalSearch,
+  TimedScreen,
+} from "./runner.ts";
+import { DEFAULT_EVALUATION, type EvaluationSettings, fitnessBatchOf } from "./settings.ts";
+import {
+  AUTO_FITNESS_BATCH,
+  batchableKind,
+  chunkSize,
+  type FitnessBatchStats,
+  fitnessChunks,
+} from "./fitness_plan.ts";
 import type { ModelKind } from "./models.ts";
 import { type DatasetRef, DEFAULT_SPLIT, type SplitSettings } from "./prepare.ts";
 
@@ -111,6 +126,8 @@ export interface GenerationStats {
   bestFitness: number | null;
   medianFitness: number | null;
   times: StageTimes;
+  /** How the fitness phase ran (absent in generations checkpointed before it was recorded). */
+  fitnessBatch?: FitnessBatchStats;
 }
 
 export interface SearchState {
@@ -186,6 +203,39 @@ function median(values: number[]): number | null {
 
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new DOMException("search cancelled", "AbortError");
+}
+
+/**
+ * How many candidates one fitness request may hold this generation, from the setting: 1 means one
+ * request per candidate (local search and fitness together, as `tune`). "auto" calibrates at the
+ * first generation with something to batch; the runner keeps the measurement for the job.
+ */
+async function planFitness(
+  config: SearchConfig,
+  runner: CandidateRunner,
+  ready: number,
+): Promise<{ size: number; stats: FitnessBatchStats }> {
+  const setting = fitnessBatchOf(config.evaluation);
+  const stats: FitnessBatchStats = { setting, largest: 1, batches: 0 };
+  if (setting === "off") return { size: 1, stats };
+  if (!batchableKind(config.model.kind)) {
+    return { size: 1, stats: { ...stats, note: `${config.model.kind} models are never batched` } };
+  }
+  if (typeof setting === "number") {
+    return { size: chunkSize(ready, setting, runner.parallelism), stats };
+  }
+  // Nothing to batch (no more candidates than workers): do not spend a calibration on it yet.
+  if (chunkSize(ready, AUTO_FITNESS_BATCH, runner.parallelism) < 2) return { size: 1, stats };
+  let calibration: FitnessCalibration;
+  try {
+    calibration = await runner.calibrateFitness();
+  } catch (e) {
+    // Batching is only ever a speed-up: without a measurement, train one at a time.
+    if ((e as Error).name === "AbortError") throw e;
+    return { size: 1, stats: { ...stats, note: `calibration failed: ${(e as Error).message}` } };
+  }
+  const size = calibration.batch ? chunkSize(ready, AUTO_FITNESS_BATCH, runner.parallelism) : 1;
+  return { size, stats: { ...stats, calibration } };
 }
 
 /**
@@ -293,46 +343,98 @@ export async function runGeneration(
   report();
 
   // Local search and fitness for the rest (concurrently).
-  await Promise.all(toTune.map(async (k) => {
-    throwIfAborted(hooks.signal);
-    const tree = canonical.get(k)!;
+  const screenOf = (k: string) => {
     const s = screens.get(k) as TimedScreen;
-    const screen = { metricBefore: s.metricBefore, metricAfter: s.metricAfter };
-    let r: TuneResult;
-    try {
-      r = await runner.tune(tree, (hash32(k) ^ config.seed) >>> 0);
-    } catch (e) {
-      archive[k] = {
-        tree,
-        outcome: "failed",
-        fitness: null,
-        reason: (e as Error).message,
-        generation,
-        screen,
-      };
-      done++;
-      report();
-      return;
-    }
-    times.localSearchMs += r.localSearchMs;
-    times.fitnessMs += r.fitnessMs;
-    const losses = r.local.metaLosses;
+    return { metricBefore: s.metricBefore, metricAfter: s.metricAfter };
+  };
+  const phiSeed = (k: string) => (hash32(k) ^ config.seed) >>> 0;
+  const failed = (k: string, e: unknown) => {
     archive[k] = {
-      tree,
-      outcome: r.fitness.diverged ? "diverged" : "tuned",
-      fitness: toStored(r.fitness.fitness),
-      phi: r.local.phi,
-      reason: r.fitness.diverged ? "training produced NaN or infinity" : undefined,
+      tree: canonical.get(k)!,
+      outcome: "failed",
+      fitness: null,
+      reason: (e as Error).message,
       generation,
-      screen,
+      screen: screenOf(k),
+    };
+    done++;
+    report();
+  };
+  const tuned = (k: string, l: TimedLocalSearch, f: TimedFitness) => {
+    times.localSearchMs += l.localSearchMs;
+    times.fitnessMs += f.fitnessMs;
+    const losses = l.local.metaLosses;
+    archive[k] = {
+      tree: canonical.get(k)!,
+      outcome: f.fitness.diverged ? "diverged" : "tuned",
+      fitness: toStored(f.fitness.fitness),
+      phi: l.local.phi,
+      reason: f.fitness.diverged ? "training produced NaN or infinity" : undefined,
+      generation,
+      screen: screenOf(k),
       metaLoss: losses.length
-        ? { first: losses[0], last: losses[losses.length - 1], steps: r.local.steps }
+        ? { first: losses[0], last: losses[losses.length - 1], steps: l.local.steps }
         : undefined,
     };
     tunedSoFar++;
     done++;
     report();
-  }));
+  };
+  const plan = await planFitness(config, runner, toTune.length);
+  throwIfAborted(hooks.signal);
+  if (plan.size < 2) {
+    await Promise.all(toTune.map(async (k) => {
+      throwIfAborted(hooks.signal);
+      try {
+        const r = await runner.tune(canonical.get(k)!, phiSeed(k));
+        tuned(k, r, r);
+      } catch (e) {
+        failed(k, e);
+      }
+    }));
+  } else {
+    const locals = new Map<string, TimedLocalSearch>();
+    await Promise.all(toTune.map(async (k) => {
+      throwIfAborted(hooks.signal);
+      try {
+        locals.set(k, await runner.localSearch(canonical.get(k)!, phiSeed(k)));
+      } catch (e) {
+        failed(k, e);
+      }
+    }));
+    throwIfAborted(hooks.signal);
+    const ready = toTune.filter((k) => locals.has(k));
+    const fitnessOf = (keys: string[]) =>
+      runner.fitness(keys.map((k) => ({ tree: canonical.get(k)!, phi: locals.get(k)!.local.phi })));
+    await Promise.all(
+      fitnessChunks(ready, plan.size, runner.parallelism).map(async (chunk) => {
+        throwIfAborted(hooks.signal);
+        if (chunk.length > 1) {
+          plan.stats.batches++;
+          plan.stats.largest = Math.max(plan.stats.largest, chunk.length);
+        }
+        let results: TimedFitness[] | undefined;
+        try {
+          results = await fitnessOf(chunk);
+        } catch (e) {
+          if ((e as Error).name === "AbortError") throw e;
+          // One candidate's error must not fail the others: retry each alone, as `tune` would
+          // have run it.
+        }
+        for (const [i, k] of chunk.entries()) {
+          if (results) {
+            tuned(k, locals.get(k)!, results[i]);
+            continue;
+          }
+          try {
+            tuned(k, locals.get(k)!, (await fitnessOf([k]))[0]);
+          } catch (e) {
+            failed(k, e);
+          }
+        }
+      }),
+    );
+  }
   throwIfAborted(hooks.signal);
 
   for (const k of fresh) {
@@ -366,6 +468,7 @@ export async function runGeneration(
     bestFitness: finite.length ? Math.min(...finite) : null,
     medianFitness: median(finite),
     times,
+    fitnessBatch: plan.stats,
   };
   const next: SearchState = {
     generation: generation + 1,

@@ -53,6 +53,7 @@ export function resolveSearchConfig(
     inner: { ...base.inner, ...m.inner },
     fitnessSteps: m.fitnessSteps ?? base.fitnessSteps,
     batchSize: m.batchSize ?? base.batchSize,
+    fitnessBatch: m.fitnessBatch ?? base.fitnessBatch,
   };
   const d = DEFAULT_SEARCH_CONFIG.gp;
   const g = m.gp ?? {};

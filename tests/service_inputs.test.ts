@@ -137,6 +137,9 @@ Deno.test({
         422,
         { pointer: "/method/inner/momentum" },
       );
+      await expectProblem(t, S, postJson({ dataset: "iris", method: { fitnessBatch: 1 } }), 422, {
+        pointer: "/method/fitnessBatch",
+      });
       await expectProblem(
         t,
         S,

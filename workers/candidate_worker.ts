@@ -8,7 +8,9 @@
  */
 import { CandidateEvaluator } from "../core/evaluator.ts";
 import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
-import { screenCandidate, tuneCandidate } from "../core/runner.ts";
+import { localSearchCandidate, screenCandidate, tuneCandidate } from "../core/runner.ts";
+import { calibrateFitnessBatching, fitnessOfItems } from "../core/fitness_batching.ts";
+import type { FitnessCalibration } from "../core/fitness_plan.ts";
 import { finalSeedRuns } from "../core/final.ts";
 import type { DataSummary } from "../core/result.ts";
 import { initBackend } from "../core/tensor/backend.ts";
@@ -32,6 +34,8 @@ const scope = self as unknown as {
 interface Prepared {
   data: PreparedData;
   evaluator: CandidateEvaluator;
+  /** Measured once per context: a repeated request (a retry) does not measure again. */
+  calibration?: FitnessCalibration;
 }
 
 /** Insertion order is recency order: a hit is deleted and set again. */
@@ -110,6 +114,12 @@ async function serve(msg: RequestMessage): Promise<void> {
     else if (msg.kind === "screen") result = await screenCandidate(entry.evaluator, msg.tree);
     else if (msg.kind === "tune") {
       result = await tuneCandidate(entry.evaluator, msg.tree, msg.phiSeed);
+    } else if (msg.kind === "local-search") {
+      result = await localSearchCandidate(entry.evaluator, msg.tree, msg.phiSeed);
+    } else if (msg.kind === "fitness") {
+      result = await fitnessOfItems(entry.evaluator, msg.items);
+    } else if (msg.kind === "calibrate") {
+      result = entry.calibration ??= await calibrateFitnessBatching(entry.evaluator);
     } else {
       const spec = msg.context.config.model;
       result = await finalSeedRuns(entry.data, spec, msg.tree, msg.phi, msg.settings, msg.seed);

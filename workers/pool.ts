@@ -18,7 +18,15 @@
  * read the npm packages, the wasm binaries and data files.
  */
 import type { Tree } from "../core/expr/tree.ts";
-import type { CandidateRunner, TimedScreen, TuneResult } from "../core/runner.ts";
+import type {
+  CandidateRunner,
+  FitnessCalibration,
+  FitnessItem,
+  TimedFitness,
+  TimedLocalSearch,
+  TimedScreen,
+  TuneResult,
+} from "../core/runner.ts";
 import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
 import type { DataSummary } from "../core/result.ts";
 import type { BackendChoice, BackendInfo, BackendName } from "../core/tensor/backend.ts";
@@ -210,6 +218,8 @@ export class WorkerPool {
     const job: JobQueue = { context, pending: [], closed: false, onFailure };
     this.#jobs.push(job);
     const submit = (request: CandidateRequest) => this.#submit(job, request);
+    // One calibration per job, on whichever worker is free first: the decision is the job's.
+    let calibration: Promise<FitnessCalibration> | undefined;
     return {
       contextId: context.id,
       parallelism: this.parallelism,
@@ -220,6 +230,12 @@ export class WorkerPool {
       screen: (tree: Tree) => submit({ kind: "screen", tree }) as Promise<TimedScreen>,
       tune: (tree: Tree, phiSeed: number) =>
         submit({ kind: "tune", tree, phiSeed }) as Promise<TuneResult>,
+      localSearch: (tree: Tree, phiSeed: number) =>
+        submit({ kind: "local-search", tree, phiSeed }) as Promise<TimedLocalSearch>,
+      fitness: (items: FitnessItem[]) =>
+        submit({ kind: "fitness", items }) as Promise<TimedFitness[]>,
+      calibrateFitness: () =>
+        calibration ??= submit({ kind: "calibrate" }) as Promise<FitnessCalibration>,
       finalRuns: (tree: Tree, phi: number[], settings: FinalSettings, seed: number) =>
         submit({ kind: "final", tree, phi, settings, seed }) as Promise<FinalSeedRuns>,
       close: () => {

@@ -4,7 +4,15 @@
  */
 import type { Tree } from "../core/expr/tree.ts";
 import type { DatasetRef, SplitSettings } from "../core/prepare.ts";
-import type { EvaluatorConfig, TimedScreen, TuneResult } from "../core/runner.ts";
+import type {
+  EvaluatorConfig,
+  FitnessCalibration,
+  FitnessItem,
+  TimedFitness,
+  TimedLocalSearch,
+  TimedScreen,
+  TuneResult,
+} from "../core/runner.ts";
 import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
 import type { DataSummary } from "../core/result.ts";
 import type { BackendChoice, BackendName } from "../core/tensor/backend.ts";
@@ -39,6 +47,11 @@ export type CandidateRequest =
   | { kind: "describe" }
   | { kind: "screen"; tree: Tree }
   | { kind: "tune"; tree: Tree; phiSeed: number }
+  | { kind: "local-search"; tree: Tree; phiSeed: number }
+  /** Fitness of a batch of candidates, trained together where the model allows. */
+  | { kind: "fitness"; items: FitnessItem[] }
+  /** Batched against one-at-a-time fitness, measured once per job context on the worker. */
+  | { kind: "calibrate" }
   | { kind: "final"; tree: Tree; phi: number[]; settings: FinalSettings; seed: number };
 
 export type RequestKind = CandidateRequest["kind"];
@@ -55,7 +68,14 @@ export interface ReleaseMessage {
   contextId: string;
 }
 
-export type ResultPayload = DataSummary | TimedScreen | TuneResult | FinalSeedRuns;
+export type ResultPayload =
+  | DataSummary
+  | TimedScreen
+  | TuneResult
+  | TimedLocalSearch
+  | TimedFitness[]
+  | FitnessCalibration
+  | FinalSeedRuns;
 
 export type ResponseMessage =
   | { type: "response"; id: number; ok: true; result: ResultPayload }

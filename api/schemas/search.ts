@@ -5,7 +5,7 @@
 import type { SchemaObject } from "openapi3-ts/oas31";
 import type { Limits } from "../../service/config.ts";
 import { DEFAULT_BUDGET } from "../../service/search_request.ts";
-import { DEFAULT_EVALUATION } from "../../core/settings.ts";
+import { DEFAULT_EVALUATION, MAX_FITNESS_BATCH } from "../../core/settings.ts";
 import { DEFAULT_GP_SETTINGS } from "../../core/gp/settings.ts";
 import { DEFAULT_SEARCH_CONFIG } from "../../core/search.ts";
 import { JOB_STATES } from "../../store/types.ts";
@@ -143,6 +143,17 @@ export function searchRequest(limits: Limits): SchemaObject {
           E.fitnessSteps,
         ),
         batchSize: int(1, 65_536, "Mini-batch size.", E.batchSize),
+        fitnessBatch: {
+          anyOf: [
+            { type: "string", enum: ["auto", "off"] },
+            { type: "integer", minimum: 2, maximum: MAX_FITNESS_BATCH },
+          ],
+          default: E.fitnessBatch,
+          description: "A speed setting, not a method one: train up to K candidates' fitness " +
+            "together (MLP and linear models), `off` one at a time, `auto` batched when a short " +
+            "calibration on the search's model and data finds it faster. The cpu backend gives " +
+            "the same results either way; wasm and WebGPU may differ in the last bits.",
+        },
         gp: object({
           tournamentSize: int(1, 1000, "Tournament size.", G.tournamentSize),
           crossoverProb: num(0, 1, "One-point subtree crossover.", G.crossoverProb),

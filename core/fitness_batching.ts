@@ -1,0 +1,99 @@
+/**
+ * Fitness of several candidates on one thread's backend: trained together where the model has a
+ * stacked forward pass (core/batched.ts), one after another otherwise; and the calibration that
+ * tells whether training together is faster here, on the job's own model and data.
+ */
+import { supportsBatching } from "./batched.ts";
+import type { CandidateEvaluator, FitnessResult } from "./evaluator.ts";
+import type { Tree } from "./expr/tree.ts";
+import { tf } from "./tensor/tf.ts";
+import {
+  CALIBRATION_K,
+  CALIBRATION_STEPS,
+  CALIBRATION_THRESHOLD,
+  type FitnessCalibration,
+} from "./fitness_plan.ts";
+
+export interface FitnessItem {
+  tree: Tree;
+  phi: number[];
+}
+
+export interface TimedFitness {
+  fitness: FitnessResult;
+  /** Wall time; a batch's is shared out equally among its candidates. */
+  fitnessMs: number;
+}
+
+/** `CandidateEvaluator.fitness` of each item, in one stacked computation when the model allows. */
+export async function fitnessOfItems(
+  ev: CandidateEvaluator,
+  items: FitnessItem[],
+): Promise<TimedFitness[]> {
+  if (items.length > 1 && supportsBatching(ev.spec)) {
+    const t0 = performance.now();
+    const results = await ev.fitnessBatched(items.map((i) => i.tree), items.map((i) => i.phi));
+    const each = (performance.now() - t0) / items.length;
+    return results.map((fitness) => ({ fitness, fitnessMs: each }));
+  }
+  const out: TimedFitness[] = [];
+  for (const { tree, phi } of items) {
+    const t0 = performance.now();
+    const fitness = await ev.fitness(tree, phi);
+    out.push({ fitness, fitnessMs: performance.now() - t0 });
+  }
+  return out;
+}
+
+/** Squared error: trains on both tasks without diverging, so both ways do the full work. */
+const CALIBRATION_TREE: Tree = ["square", "sub", "fx", "y"];
+/** Steps of the warm-up: enough to compile every kernel and shader both ways use. */
+const WARM_UP_STEPS = 2;
+/** The best of two rounds, alternating the ways, so that a moment's load elsewhere counts less. */
+const ROUNDS = 2;
+
+export interface CalibrationOptions {
+  k?: number;
+  steps?: number;
+}
+
+/**
+ * Times `k` candidates' fitness training (`steps` SGD steps and the validation metric), one at a
+ * time and together, on the evaluator's model, data and initialisation, after a warm-up of each.
+ */
+export async function calibrateFitnessBatching(
+  ev: CandidateEvaluator,
+  { k = CALIBRATION_K, steps = CALIBRATION_STEPS }: CalibrationOptions = {},
+): Promise<FitnessCalibration> {
+  if (!supportsBatching(ev.spec)) {
+    throw new Error(`fitness batching calibration: ${ev.spec.kind} models are never batched`);
+  }
+  const trees = Array.from({ length: k }, () => CALIBRATION_TREE);
+  const phis = trees.map((t) => t.map(() => 1));
+  const oneAtATime = async (n: number) => {
+    for (let i = 0; i < k; i++) await ev.fitness(trees[i], phis[i], n);
+  };
+  const together = (n: number) => ev.fitnessBatched(trees, phis, n);
+  const time = async (fn: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await fn();
+    return performance.now() - t0;
+  };
+  await oneAtATime(WARM_UP_STEPS);
+  await together(WARM_UP_STEPS);
+  let oneAtATimeMs = Infinity, batchedMs = Infinity;
+  for (let r = 0; r < ROUNDS; r++) {
+    oneAtATimeMs = Math.min(oneAtATimeMs, await time(() => oneAtATime(steps)));
+    batchedMs = Math.min(batchedMs, await time(() => together(steps)));
+  }
+  const speedup = oneAtATimeMs / batchedMs;
+  return {
+    k,
+    steps,
+    oneAtATimeMs,
+    batchedMs,
+    speedup,
+    batch: speedup >= CALIBRATION_THRESHOLD,
+    backend: tf.getBackend(),
+  };
+}

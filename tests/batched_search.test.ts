@@ -1,0 +1,250 @@
+/**
+ * The search with its fitness phase batched (core/batched.ts through `fitnessBatch`) against one
+ * candidate at a time, on the cpu backend where batched training is bitwise the same: equal
+ * archives, fitnesses, phis and halls of fame, in process and across a pool of two workers. And
+ * "auto": it measures once per job and records the measurement and its decision.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { tf } from "../core/tensor/tf.ts";
+import { initBackend } from "../core/tensor/backend.ts";
+import { InProcessRunner } from "../core/runner.ts";
+import {
+  newSearchState,
+  runGeneration,
+  runSearch,
+  type SearchConfig,
+  type SearchState,
+} from "../core/search.ts";
+import { rankLosses } from "../core/result.ts";
+import { type FitnessBatch, fitnessBatchOf } from "../core/settings.ts";
+import {
+  batchableKind,
+  CALIBRATION_K,
+  CALIBRATION_STEPS,
+  CALIBRATION_THRESHOLD,
+  chunkSize,
+  describeFitnessBatching,
+  type FitnessCalibration,
+  fitnessChunks,
+} from "../core/fitness_plan.ts";
+import { supportsBatching } from "../core/batched.ts";
+import { MODEL_KINDS } from "../core/models.ts";
+import { WorkerPool } from "../workers/pool.ts";
+import { resolveSearchConfig } from "../service/search_request.ts";
+import { compileValidator } from "../api/validate.ts";
+import { searchRequest } from "../api/schemas/search.ts";
+import { DEFAULT_LIMITS } from "../service/config.ts";
+import { prepared, smallConfig } from "./support/search_fixture.ts";
+
+await tf.setBackend("cpu");
+
+/**
+ * Population 8 over 3 generations, without the rejection screen so that more candidates reach
+ * fitness: 7, 2 and 3 of them with this seed, so both batched and one-at-a-time phases occur.
+ */
+function config(fitnessBatch: FitnessBatch | undefined, seed = 2): SearchConfig {
+  const base = smallConfig(seed);
+  return {
+    ...base,
+    gp: { ...base.gp, populationSize: 8, generations: 3 },
+    evaluation: {
+      ...base.evaluation,
+      screen: { ...base.evaluation.screen, enabled: false },
+      fitnessBatch,
+    },
+  };
+}
+
+async function inProcess(c: SearchConfig, resumeFrom?: SearchState) {
+  const { data, spec } = await prepared(c);
+  const runner = new InProcessRunner(data, { model: spec, evaluation: c.evaluation, seed: c.seed });
+  try {
+    return (await runSearch(c, runner, {}, resumeFrom)).state;
+  } finally {
+    await runner.close();
+  }
+}
+
+/** Everything a search computes; not its timings, nor how its fitness phase ran. */
+function computed(state: SearchState) {
+  return {
+    ranked: rankLosses(state).map((l) => [l.canonical, l.fitness, l.phi]),
+    archive: state.archive,
+    population: state.population,
+    fitness: state.fitness,
+    hallOfFame: state.hallOfFame,
+    signatures: state.signatures,
+    evaluations: state.evaluations,
+    best: state.history.map((g) => [g.bestFitness, g.medianFitness, g.evaluated, g.diverged]),
+  };
+}
+
+const batchesOf = (s: SearchState) => s.history.map((g) => g.fitnessBatch?.batches ?? 0);
+
+Deno.test("batched fitness gives the search one-at-a-time gives (cpu, in process)", async () => {
+  const off = await inProcess(config("off"));
+  const batched = await inProcess(config(4));
+  assert(off.hallOfFame.entries.length > 1, "the search found too few losses to compare");
+  assertEquals(batchesOf(off), [0, 0, 0]);
+  // Vacuous unless batches really ran, and the fixed K was respected.
+  assert(batchesOf(batched).some((n) => n > 0), JSON.stringify(batched.history));
+  for (const g of batched.history) assert(g.fitnessBatch!.largest <= 4);
+  assertEquals(computed(batched), computed(off));
+});
+
+Deno.test({
+  name: "batched fitness across a pool of two workers gives the same search",
+  fn: async () => {
+    const off = await inProcess(config("off"));
+    await initBackend("cpu");
+    const pool = await WorkerPool.start({ size: 2, backend: "cpu" });
+    const c = config(16);
+    const { spec } = await prepared(c);
+    const runner = pool.forJob({
+      id: "batched",
+      dataset: c.dataset,
+      split: c.split,
+      config: { model: spec, evaluation: c.evaluation, seed: c.seed },
+    });
+    try {
+      const { state } = await runSearch(c, runner);
+      // Spread over both workers: no batch larger than half a generation's candidates, rounded up.
+      for (const g of state.history) {
+        const evaluated = g.evaluated + g.failed;
+        assert(g.fitnessBatch!.largest <= Math.max(1, Math.ceil(evaluated / 2)), JSON.stringify(g));
+      }
+      assert(batchesOf(state).some((n) => n > 0), JSON.stringify(state.history));
+      assertEquals(computed(state), computed(off));
+    } finally {
+      await runner.close();
+      await pool.close();
+    }
+  },
+});
+
+Deno.test("auto calibrates once per job, records the measurement, and keeps the results", async () => {
+  const off = await inProcess(config("off"));
+  const auto = await inProcess(config("auto"));
+  assertEquals(computed(auto), computed(off));
+  const measured = auto.history.flatMap((g) => g.fitnessBatch?.calibration ?? []);
+  assert(measured.length > 0, JSON.stringify(auto.history));
+  const c = measured[0];
+  // Once per job: every generation shows the one measurement, not a new one.
+  for (const m of measured) assertEquals(m, c);
+  assertEquals([c.k, c.steps, c.backend], [CALIBRATION_K, CALIBRATION_STEPS, "cpu"]);
+  assert(c.oneAtATimeMs > 0 && c.batchedMs > 0, JSON.stringify(c));
+  assertEquals(c.speedup, c.oneAtATimeMs / c.batchedMs);
+  assertEquals(c.batch, c.speedup >= CALIBRATION_THRESHOLD);
+  // The decision is applied: batches exactly when the measurement said so.
+  for (const g of auto.history) {
+    assertEquals(g.fitnessBatch!.setting, "auto");
+    if (g.fitnessBatch!.calibration && !c.batch) assertEquals(g.fitnessBatch!.batches, 0);
+  }
+  assertEquals(batchesOf(auto).some((n) => n > 0), c.batch);
+});
+
+Deno.test("a checkpoint and configuration from before fitnessBatch resume as auto", async () => {
+  const whole = await inProcess(config("off"));
+  const old = config(undefined);
+  delete old.evaluation.fitnessBatch;
+  assertEquals(fitnessBatchOf(old.evaluation), "auto");
+  const { data, spec } = await prepared(old);
+  const runner = new InProcessRunner(data, {
+    model: spec,
+    evaluation: old.evaluation,
+    seed: old.seed,
+  });
+  let first;
+  try {
+    first = await runGeneration(old, newSearchState(old), runner);
+  } finally {
+    await runner.close();
+  }
+  // As stored before the field existed: no fitnessBatch in the history, nor in the config.
+  const saved: SearchState = JSON.parse(JSON.stringify(first.state));
+  for (const g of saved.history) delete g.fitnessBatch;
+  const resumed = await inProcess(JSON.parse(JSON.stringify(old)), saved);
+  assertEquals(resumed.history.slice(1).map((g) => g.fitnessBatch!.setting), ["auto", "auto"]);
+  assertEquals(computed(resumed).ranked, computed(whole).ranked);
+  assertEquals(resumed.population, whole.population);
+});
+
+Deno.test("fitness chunks: in order, capped at K, spread over the workers", () => {
+  const items = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  assertEquals(fitnessChunks(items, 4, 2), [[1, 2, 3, 4], [5, 6, 7, 8], [9]]);
+  assertEquals(fitnessChunks(items, 16, 2), [[1, 2, 3, 4, 5], [6, 7, 8, 9]]);
+  assertEquals(fitnessChunks(items.slice(0, 5), 16, 1), [[1, 2, 3, 4, 5]]);
+  assertEquals(chunkSize(2, 16, 2), 1); // one each: nothing to batch
+  assertEquals(chunkSize(0, 16, 2), 1);
+  assertEquals(fitnessChunks([], 4, 2), []);
+});
+
+Deno.test("the summary line says how the fitness phase ran and why", () => {
+  const measured = (speedup: number, backend: string): FitnessCalibration => ({
+    k: 4,
+    steps: 25,
+    oneAtATimeMs: 100 * speedup,
+    batchedMs: 100,
+    speedup,
+    batch: speedup >= CALIBRATION_THRESHOLD,
+    backend,
+  });
+  const unmeasured = { fitnessBatch: { setting: "auto" as const, largest: 1, batches: 0 } };
+  assertEquals(
+    describeFitnessBatching([unmeasured, {
+      fitnessBatch: {
+        setting: "auto",
+        largest: 16,
+        batches: 2,
+        calibration: measured(2, "webgpu"),
+      },
+    }]),
+    "Fitness phase: 2 batches of up to 16 candidates " +
+      "(setting auto; 4 candidates together ran 2.00x as fast on webgpu)",
+  );
+  assertEquals(
+    describeFitnessBatching([{
+      fitnessBatch: { setting: "auto", largest: 1, batches: 0, calibration: measured(0.9, "wasm") },
+    }]),
+    "Fitness phase: one candidate at a time " +
+      "(setting auto; 4 candidates together ran 0.90x as fast on wasm, below 1.2x)",
+  );
+  assertEquals(
+    describeFitnessBatching([{
+      fitnessBatch: { setting: 4, largest: 1, batches: 0, note: "lenet5 models are never batched" },
+    }]),
+    "Fitness phase: one candidate at a time (setting 4; lenet5 models are never batched)",
+  );
+  // A result from before the field existed.
+  assertEquals(describeFitnessBatching([{}]), undefined);
+});
+
+Deno.test("the tensor-free batchable kinds are core/batched.ts's", () => {
+  for (const kind of MODEL_KINDS) {
+    const spec = { kind, inputs: 4, outputs: 3, hidden: [8] };
+    assertEquals(batchableKind(kind), supportsBatching(spec), kind);
+  }
+});
+
+Deno.test("the API takes fitnessBatch in method, and refuses a K below 2", () => {
+  const validate = compileValidator(searchRequest(DEFAULT_LIMITS), { location: "body" });
+  for (const fitnessBatch of ["auto", "off", 2, 16] as FitnessBatch[]) {
+    const body = { dataset: "iris", method: { fitnessBatch } };
+    assertEquals(validate(body), [], String(fitnessBatch));
+    const resolved = resolveSearchConfig(body, { kind: "bundled", name: "iris" }, "iris");
+    assertEquals(resolved.evaluation.fitnessBatch, fitnessBatch);
+  }
+  for (const fitnessBatch of [1, 0, 2.5, "on", 1000]) {
+    const errors = validate({ dataset: "iris", method: { fitnessBatch } });
+    assert(
+      errors.some((e) => e.pointer === "/method/fitnessBatch"),
+      `${fitnessBatch}: ${JSON.stringify(errors)}`,
+    );
+  }
+  const absent = resolveSearchConfig(
+    { dataset: "iris" },
+    { kind: "bundled", name: "iris" },
+    "iris",
+  );
+  assertEquals(absent.evaluation.fitnessBatch, "auto");
+});
