@@ -8,7 +8,11 @@ import { parseArgs } from "node:util";
 import { type BackendChoice, BACKENDS } from "../core/tensor/backend.ts";
 import { parseDatasetRef } from "../core/prepare.ts";
 import { DEFAULT_SEARCH_CONFIG, type SearchConfig } from "../core/search.ts";
-import { defaultEvaluationFor, type FitnessBatch, parseFitnessBatch } from "../core/settings.ts";
+import {
+  type CandidateBatch,
+  defaultEvaluationFor,
+  parseCandidateBatch,
+} from "../core/settings.ts";
 import { validateGpSettings } from "../core/gp/mod.ts";
 import type { UnrollOptions } from "../core/train.ts";
 import { MODEL_KINDS, type ModelKind } from "../core/models.ts";
@@ -58,8 +62,8 @@ Run
   --workers N (default: number of cores; 0 = main thread)
   --out FILE (default result.json)  --report DIR (HTML and SVG charts; default FILE-report/)
   --no-report  --quiet
-  --fitness-batch auto|off|K   train up to K candidates' fitness together (MLP and linear
-                            models; same results, a speed setting). auto (default) batches
+  --candidate-batch auto|off|K   local search and fitness of up to K candidates together (MLP
+                            and linear models; same results, a speed setting). auto (default) batches
                             when a short calibration on this model and data says it is faster
 `;
 
@@ -81,12 +85,12 @@ function num(name: string, v: string | undefined, min = 0): number | undefined {
   return n;
 }
 
-function fitnessBatch(v: string | undefined, base: FitnessBatch): FitnessBatch {
+function candidateBatch(v: string | undefined, base: CandidateBatch): CandidateBatch {
   if (v === undefined) return base;
   try {
-    return parseFitnessBatch(v);
+    return parseCandidateBatch(v);
   } catch (e) {
-    throw new Error(`--fitness-batch ${(e as Error).message}`);
+    throw new Error(`--candidate-batch ${(e as Error).message}`);
   }
 }
 
@@ -124,7 +128,7 @@ export function parseCli(argv: string[]): CliOptions | "help" {
       "meta-lr": str,
       "fitness-steps": str,
       "batch-size": str,
-      "fitness-batch": str,
+      "candidate-batch": str,
       "screen-steps": str,
       "no-screen": bool,
       "no-equivalence": bool,
@@ -202,7 +206,7 @@ export function parseCli(argv: string[]): CliOptions | "help" {
     },
     fitnessSteps: int("fitness-steps", v["fitness-steps"], 1) ?? base.fitnessSteps,
     batchSize: int("batch-size", v["batch-size"], 1) ?? base.batchSize,
-    fitnessBatch: fitnessBatch(v["fitness-batch"], base.fitnessBatch ?? "auto"),
+    candidateBatch: candidateBatch(v["candidate-batch"], base.candidateBatch ?? "auto"),
   };
   const d = DEFAULT_SEARCH_CONFIG.gp;
   const crossoverProb = num("crossover", v.crossover) ?? d.crossoverProb;

@@ -8,9 +8,16 @@ import { tf } from "./tensor/tf.ts";
 import { compute, read } from "./tensor/backend.ts";
 import { type BatchLoss, compileLoss, initialPhi } from "./metaloss.ts";
 import { forward, initialValues, type ModelSpec, type Params, toParams } from "./models.ts";
-import { hypergradient, taskMetric, tidyKeep, trainSgd, unrolledTaskLoss } from "./train.ts";
+import {
+  type Batch,
+  hypergradient,
+  taskMetric,
+  tidyKeep,
+  trainSgd,
+  unrolledTaskLoss,
+} from "./train.ts";
 import { BatchSource, type LabeledRows, outputCount } from "./batches.ts";
-import { batchedFitness } from "./batched.ts";
+import { batchedFitness, stackedHypergradients } from "./batched.ts";
 import type { EvaluationSettings } from "./settings.ts";
 import type { Task } from "./data/dataset.ts";
 import type { Tree } from "./expr/tree.ts";
@@ -180,12 +187,32 @@ export class CandidateEvaluator {
    * number only, so every candidate sees the same sequence.
    */
   async localSearch(tree: Tree, phiSeed: number): Promise<LocalSearchResult> {
-    const noise = new Rng(phiSeed);
-    const phi = Array.from(initialPhi(tree.length, () => noise.normal()));
+    const phi = this.#initialPhi(tree, phiSeed);
     if (!this.settings.localSearch.enabled) {
       return { phi: phi.map(() => 1), metaLosses: [], steps: 0 };
     }
     return await this.tune(compileLoss(tree, this.task), phi);
+  }
+
+  #initialPhi(tree: Tree, phiSeed: number): number[] {
+    const noise = new Rng(phiSeed);
+    return Array.from(initialPhi(tree.length, () => noise.normal()));
+  }
+
+  /**
+   * The model, training batches and validation batch of meta-step s, the same for every
+   * candidate. The caller disposes them.
+   */
+  #metaStepData(s: number): { theta0: Params; batches: Batch[]; validation: Batch } {
+    const T = this.settings.localSearch.unrollSteps;
+    return {
+      theta0: toParams(
+        this.spec,
+        initialValues(this.spec, this.#uniform(this.seed + 7919 * (s + 1))),
+      ),
+      batches: Array.from({ length: T }, (_, t) => this.train.batch(s * T + t)),
+      validation: this.validation.batch(s),
+    };
   }
 
   /**
@@ -198,15 +225,10 @@ export class CandidateEvaluator {
     let phi = phi0;
     const metaLosses: number[] = [];
     const adam = new HostAdam(phi.length, localSearch.metaLr);
-    const T = localSearch.unrollSteps;
     let steps = 0;
     for (let s = 0; s < (metaSteps ?? localSearch.metaSteps); s++) {
-      const theta0 = toParams(
-        this.spec,
-        initialValues(this.spec, this.#uniform(this.seed + 7919 * (s + 1))),
-      );
       const { value, grad } = tidyKeep(() => {
-        const batches = Array.from({ length: T }, (_, t) => this.train.batch(s * T + t));
+        const { theta0, batches, validation } = this.#metaStepData(s);
         const f = unrolledTaskLoss(
           this.spec,
           this.task,
@@ -214,20 +236,70 @@ export class CandidateEvaluator {
           inner,
           theta0,
           batches,
-          this.validation.batch(s),
+          validation,
           localSearch.unroll,
           tf.tensor1d(phi),
         );
         return hypergradient(f, tf.tensor1d(phi));
       });
       const [v, g] = [(await read(value))[0], await read(grad)];
-      tf.dispose([value, grad, ...theta0]);
+      tf.dispose([value, grad]);
       if (!Number.isFinite(v) || !allFinite(g)) break;
       metaLosses.push(v);
       phi = adam.step(phi, g);
       steps++;
     }
     return { phi, metaLosses, steps };
+  }
+
+  /**
+   * `localSearch` of several candidates at once, their unrolled steps stacked
+   * (core/batched.ts): the same results, for the models `supportsBatching` accepts. A candidate
+   * whose hypergradient is not finite stops there, as alone, and leaves the stack.
+   */
+  async localSearchBatched(trees: Tree[], phiSeeds: number[]): Promise<LocalSearchResult[]> {
+    const { localSearch, inner } = this.settings;
+    const results: LocalSearchResult[] = trees.map((tree, i) => ({
+      phi: this.#initialPhi(tree, phiSeeds[i]),
+      metaLosses: [],
+      steps: 0,
+    }));
+    if (!localSearch.enabled) {
+      return results.map((r) => ({ ...r, phi: r.phi.map(() => 1) }));
+    }
+    const losses = trees.map((tree) => compileLoss(tree, this.task));
+    const adams = trees.map((tree) => new HostAdam(tree.length, localSearch.metaLr));
+    let alive = trees.map((_, i) => i);
+    for (let s = 0; s < localSearch.metaSteps && alive.length > 0; s++) {
+      const { values, grads } = tidyKeep(() => {
+        const { theta0, batches, validation } = this.#metaStepData(s);
+        const r = stackedHypergradients(
+          this.task,
+          alive.map((c) => losses[c]),
+          alive.map((c) => tf.tensor1d(results[c].phi)),
+          inner,
+          theta0,
+          batches,
+          validation,
+          localSearch.unroll,
+        );
+        return { values: r.values, grads: tf.concat(r.grads) };
+      });
+      const [v, g] = [await read(values), await read(grads)];
+      tf.dispose([values, grads]);
+      let offset = 0;
+      alive = alive.filter((c, j) => {
+        const r = results[c];
+        const gj = g.subarray(offset, offset + r.phi.length);
+        offset += r.phi.length;
+        if (!Number.isFinite(v[j]) || !allFinite(gj)) return false;
+        r.metaLosses.push(v[j]);
+        r.phi = adams[c].step(r.phi, gj);
+        r.steps++;
+        return true;
+      });
+    }
+    return results;
   }
 
   /**
@@ -242,7 +314,7 @@ export class CandidateEvaluator {
    * `fitness` of several candidates trained together (core/batched.ts): the same results, for
    * the models `supportsBatching` accepts.
    */
-  fitnessBatched(
+  candidateBatched(
     trees: Tree[],
     phis: number[][],
     steps = this.settings.fitnessSteps,

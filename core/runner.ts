@@ -1,8 +1,8 @@
 /**
  * Where candidates are evaluated. The search asks a runner for a screen and a tuning per
- * candidate (or, when the fitness phase is batched, a local search per candidate and fitness per
- * batch) and does not care whether they run here (InProcessRunner) or in a pool of workers
- * (workers/pool.ts): results depend only on the tree, the configuration and the seed.
+ * candidate (or, when candidates are batched, local search and fitness per batch) and does not
+ * care whether they run here (InProcessRunner) or in a pool of workers (workers/pool.ts): results
+ * depend only on the tree, the configuration and the seed.
  */
 import {
   CandidateEvaluator,
@@ -18,12 +18,20 @@ import {
   calibrateFitnessBatching,
   type FitnessItem,
   fitnessOfItems,
+  type LocalSearchItem,
+  localSearchOfItems,
   type TimedFitness,
-} from "./fitness_batching.ts";
-import type { FitnessCalibration } from "./fitness_plan.ts";
+  type TimedLocalSearch,
+} from "./candidate_batching.ts";
+import type { FitnessCalibration } from "./batch_plan.ts";
 
-export type { FitnessItem, TimedFitness } from "./fitness_batching.ts";
-export type { FitnessCalibration } from "./fitness_plan.ts";
+export type {
+  FitnessItem,
+  LocalSearchItem,
+  TimedFitness,
+  TimedLocalSearch,
+} from "./candidate_batching.ts";
+export type { FitnessCalibration } from "./batch_plan.ts";
 
 export interface TuneResult {
   local: LocalSearchResult;
@@ -37,18 +45,13 @@ export interface TimedScreen extends ScreenResult {
   screenMs: number;
 }
 
-export interface TimedLocalSearch {
-  local: LocalSearchResult;
-  localSearchMs: number;
-}
-
 export interface CandidateRunner {
   /** Rejection screen and gradient signature. */
   screen(tree: Tree): Promise<TimedScreen>;
   /** Local search of phi, then fitness with the tuned phi. */
   tune(tree: Tree, phiSeed: number): Promise<TuneResult>;
-  /** Local search alone, for a fitness phase that is run in batches. */
-  localSearch(tree: Tree, phiSeed: number): Promise<TimedLocalSearch>;
+  /** Local search of each (tree, phi seed), stacked where the model allows: the same results. */
+  localSearch(items: LocalSearchItem[]): Promise<TimedLocalSearch[]>;
   /** Fitness of each (tree, phi), trained together where the model allows: the same results. */
   fitness(items: FitnessItem[]): Promise<TimedFitness[]>;
   /**
@@ -89,15 +92,6 @@ export async function tuneCandidate(
   return { local, fitness, localSearchMs, fitnessMs };
 }
 
-export async function localSearchCandidate(
-  ev: CandidateEvaluator,
-  tree: Tree,
-  phiSeed: number,
-): Promise<TimedLocalSearch> {
-  const [local, localSearchMs] = await timed(() => ev.localSearch(tree, phiSeed));
-  return { local, localSearchMs };
-}
-
 /** Evaluates one candidate at a time on this thread's backend. */
 export class InProcessRunner implements CandidateRunner {
   readonly parallelism = 1;
@@ -124,8 +118,8 @@ export class InProcessRunner implements CandidateRunner {
     return this.#serial(() => tuneCandidate(this.#evaluator, tree, phiSeed));
   }
 
-  localSearch(tree: Tree, phiSeed: number): Promise<TimedLocalSearch> {
-    return this.#serial(() => localSearchCandidate(this.#evaluator, tree, phiSeed));
+  localSearch(items: LocalSearchItem[]): Promise<TimedLocalSearch[]> {
+    return this.#serial(() => localSearchOfItems(this.#evaluator, items));
   }
 
   fitness(items: FitnessItem[]): Promise<TimedFitness[]> {

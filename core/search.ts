@@ -7,9 +7,9 @@
  * canonical-form archive, rejection screen, gradient-equivalence reuse, local search, fitness.
  * Distinct candidates of a generation are screened and tuned concurrently by the runner; the
  * decisions that depend on order (which equivalent loss came first) are taken in population
- * order, so the result does not depend on scheduling. When the fitness phase is batched
- * (`fitnessBatch`), every local search of the generation runs first, then fitness in batches cut
- * in population order.
+ * order, so the result does not depend on scheduling. When candidates are batched
+ * (`candidateBatch`), the generation's candidates are cut into chunks in population order, and each
+ * chunk runs its local searches together, then its fitness together.
  */
 import { canonicalize, canonicalKey } from "./expr/canonical.ts";
 import type { Tree } from "./expr/tree.ts";
@@ -30,14 +30,14 @@ import type {
   TimedLocalSearch,
   TimedScreen,
 } from "./runner.ts";
-import { DEFAULT_EVALUATION, type EvaluationSettings, fitnessBatchOf } from "./settings.ts";
+import { candidateBatchOf, DEFAULT_EVALUATION, type EvaluationSettings } from "./settings.ts";
 import {
-  AUTO_FITNESS_BATCH,
+  AUTO_CANDIDATE_BATCH,
   batchableKind,
+  type CandidateBatchStats,
+  candidateChunks,
   chunkSize,
-  type FitnessBatchStats,
-  fitnessChunks,
-} from "./fitness_plan.ts";
+} from "./batch_plan.ts";
 import type { ModelKind } from "./models.ts";
 import { type DatasetRef, DEFAULT_SPLIT, type SplitSettings } from "./prepare.ts";
 
@@ -126,8 +126,8 @@ export interface GenerationStats {
   bestFitness: number | null;
   medianFitness: number | null;
   times: StageTimes;
-  /** How the fitness phase ran (absent in generations checkpointed before it was recorded). */
-  fitnessBatch?: FitnessBatchStats;
+  /** How candidates were batched (absent in generations checkpointed before it was recorded). */
+  candidateBatch?: CandidateBatchStats;
 }
 
 export interface SearchState {
@@ -206,17 +206,17 @@ export function throwIfAborted(signal?: AbortSignal): void {
 }
 
 /**
- * How many candidates one fitness request may hold this generation, from the setting: 1 means one
+ * How many candidates one request may hold this generation, from the setting: 1 means one
  * request per candidate (local search and fitness together, as `tune`). "auto" calibrates at the
  * first generation with something to batch; the runner keeps the measurement for the job.
  */
-async function planFitness(
+async function planBatches(
   config: SearchConfig,
   runner: CandidateRunner,
   ready: number,
-): Promise<{ size: number; stats: FitnessBatchStats }> {
-  const setting = fitnessBatchOf(config.evaluation);
-  const stats: FitnessBatchStats = { setting, largest: 1, batches: 0 };
+): Promise<{ size: number; stats: CandidateBatchStats }> {
+  const setting = candidateBatchOf(config.evaluation);
+  const stats: CandidateBatchStats = { setting, largest: 1, batches: 0 };
   if (setting === "off") return { size: 1, stats };
   if (!batchableKind(config.model.kind)) {
     return { size: 1, stats: { ...stats, note: `${config.model.kind} models are never batched` } };
@@ -225,7 +225,7 @@ async function planFitness(
     return { size: chunkSize(ready, setting, runner.parallelism), stats };
   }
   // Nothing to batch (no more candidates than workers): do not spend a calibration on it yet.
-  if (chunkSize(ready, AUTO_FITNESS_BATCH, runner.parallelism) < 2) return { size: 1, stats };
+  if (chunkSize(ready, AUTO_CANDIDATE_BATCH, runner.parallelism) < 2) return { size: 1, stats };
   let calibration: FitnessCalibration;
   try {
     calibration = await runner.calibrateFitness();
@@ -234,7 +234,7 @@ async function planFitness(
     if ((e as Error).name === "AbortError") throw e;
     return { size: 1, stats: { ...stats, note: `calibration failed: ${(e as Error).message}` } };
   }
-  const size = calibration.batch ? chunkSize(ready, AUTO_FITNESS_BATCH, runner.parallelism) : 1;
+  const size = calibration.batch ? chunkSize(ready, AUTO_CANDIDATE_BATCH, runner.parallelism) : 1;
   return { size, stats: { ...stats, calibration } };
 }
 
@@ -380,7 +380,7 @@ export async function runGeneration(
     done++;
     report();
   };
-  const plan = await planFitness(config, runner, toTune.length);
+  const plan = await planBatches(config, runner, toTune.length);
   throwIfAborted(hooks.signal);
   if (plan.size < 2) {
     await Promise.all(toTune.map(async (k) => {
@@ -393,45 +393,56 @@ export async function runGeneration(
       }
     }));
   } else {
-    const locals = new Map<string, TimedLocalSearch>();
-    await Promise.all(toTune.map(async (k) => {
-      throwIfAborted(hooks.signal);
+    // Chunks cut in population order; each runs its local searches together, then its fitness.
+    const localOf = (keys: string[]) =>
+      runner.localSearch(keys.map((k) => ({ tree: canonical.get(k)!, phiSeed: phiSeed(k) })));
+    const fitnessOf = (keys: string[], locals: TimedLocalSearch[]) =>
+      runner.fitness(keys.map((k, i) => ({ tree: canonical.get(k)!, phi: locals[i].local.phi })));
+    /** Runs a chunk's step together; if that fails, each candidate alone, as `tune` would. */
+    const together = async <T>(
+      chunk: string[],
+      step: (keys: string[]) => Promise<T[]>,
+    ): Promise<(T | Error)[]> => {
       try {
-        locals.set(k, await runner.localSearch(canonical.get(k)!, phiSeed(k)));
+        return await step(chunk);
       } catch (e) {
-        failed(k, e);
+        if ((e as Error).name === "AbortError") throw e;
       }
-    }));
-    throwIfAborted(hooks.signal);
-    const ready = toTune.filter((k) => locals.has(k));
-    const fitnessOf = (keys: string[]) =>
-      runner.fitness(keys.map((k) => ({ tree: canonical.get(k)!, phi: locals.get(k)!.local.phi })));
+      const out: (T | Error)[] = [];
+      for (const k of chunk) {
+        try {
+          out.push((await step([k]))[0]);
+        } catch (e) {
+          if ((e as Error).name === "AbortError") throw e;
+          out.push(e as Error);
+        }
+      }
+      return out;
+    };
     await Promise.all(
-      fitnessChunks(ready, plan.size, runner.parallelism).map(async (chunk) => {
+      candidateChunks(toTune, plan.size, runner.parallelism).map(async (chunk) => {
         throwIfAborted(hooks.signal);
         if (chunk.length > 1) {
           plan.stats.batches++;
           plan.stats.largest = Math.max(plan.stats.largest, chunk.length);
         }
-        let results: TimedFitness[] | undefined;
-        try {
-          results = await fitnessOf(chunk);
-        } catch (e) {
-          if ((e as Error).name === "AbortError") throw e;
-          // One candidate's error must not fail the others: retry each alone, as `tune` would
-          // have run it.
-        }
-        for (const [i, k] of chunk.entries()) {
-          if (results) {
-            tuned(k, locals.get(k)!, results[i]);
-            continue;
-          }
-          try {
-            tuned(k, locals.get(k)!, (await fitnessOf([k]))[0]);
-          } catch (e) {
-            failed(k, e);
-          }
-        }
+        const locals = await together(chunk, localOf);
+        const ready = chunk.filter((k, i) => {
+          const l = locals[i];
+          if (l instanceof Error) failed(k, l);
+          return !(l instanceof Error);
+        });
+        const readyLocals = locals.filter((l): l is TimedLocalSearch => !(l instanceof Error));
+        throwIfAborted(hooks.signal);
+        const fitnesses = await together(
+          ready,
+          (keys) => fitnessOf(keys, keys.map((k) => readyLocals[ready.indexOf(k)])),
+        );
+        ready.forEach((k, i) => {
+          const f = fitnesses[i];
+          if (f instanceof Error) failed(k, f);
+          else tuned(k, readyLocals[i], f);
+        });
       }),
     );
   }
@@ -468,7 +479,7 @@ export async function runGeneration(
     bestFitness: finite.length ? Math.min(...finite) : null,
     medianFitness: median(finite),
     times,
-    fitnessBatch: plan.stats,
+    candidateBatch: plan.stats,
   };
   const next: SearchState = {
     generation: generation + 1,

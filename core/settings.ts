@@ -2,7 +2,7 @@
  * Every setting of the method, with the defaults of the authors' implementation
  * (../shared/docs/method.md). A search's configuration is these settings plus data, model,
  * budget and seed; nothing else changes what a search computes. One setting here is not the
- * method's: `fitnessBatch` only says how fast the fitness phase runs.
+ * method's: `candidateBatch` only says how fast local search and fitness run.
  */
 import type { InnerOptimizer, UnrollOptions } from "./train.ts";
 
@@ -46,34 +46,36 @@ export interface EvaluationSettings {
   fitnessSteps: number;
   batchSize: number;
   /**
-   * A speed setting, not a method one: how the fitness phase trains a generation's candidates.
-   * "off" one at a time; K (>= 2) up to K together in one stacked computation (core/batched.ts,
-   * MLP and linear models only); "auto" batches only where a calibration on the job's own model
-   * and data measures it faster. On the cpu backend the results are bitwise the same either way;
+   * A speed setting, not a method one: how local search and fitness treat a generation's
+   * candidates. "off" one at a time; K (>= 2) up to K together in one stacked computation
+   * (core/batched.ts, MLP and linear models only); "auto" batches only where a calibration on the
+   * job's own model and data (fitness training, as the proxy for both) measures it faster. On the cpu backend the results are bitwise the same either way;
    * on wasm and WebGPU a batched product may round differently in the last bits, so a run there
    * that must repeat bit for bit pins "off" or K rather than a measurement. Absent (a
    * configuration written before it existed) means "auto".
    */
-  fitnessBatch?: FitnessBatch;
+  candidateBatch?: CandidateBatch;
 }
 
-export type FitnessBatch = "auto" | "off" | number;
+export type CandidateBatch = "auto" | "off" | number;
 
 /** The largest fixed K accepted: each candidate of a batch holds its own copy of the model. */
-export const MAX_FITNESS_BATCH = 64;
+export const MAX_CANDIDATE_BATCH = 64;
 
 /** The setting in force: "auto" where a configuration predates it. */
-export function fitnessBatchOf(settings: Pick<EvaluationSettings, "fitnessBatch">): FitnessBatch {
-  return settings.fitnessBatch ?? "auto";
+export function candidateBatchOf(
+  settings: Pick<EvaluationSettings, "candidateBatch">,
+): CandidateBatch {
+  return settings.candidateBatch ?? "auto";
 }
 
-/** Parses `auto`, `off` or an integer K from 2 to MAX_FITNESS_BATCH; throws with what is wrong. */
-export function parseFitnessBatch(text: string): FitnessBatch {
+/** Parses `auto`, `off` or an integer K from 2 to MAX_CANDIDATE_BATCH; throws with what is wrong. */
+export function parseCandidateBatch(text: string): CandidateBatch {
   if (text === "auto" || text === "off") return text;
   const k = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isInteger(k) || k < 2 || k > MAX_FITNESS_BATCH) {
+  if (!/^\d+$/.test(text) || !Number.isInteger(k) || k < 2 || k > MAX_CANDIDATE_BATCH) {
     throw new Error(
-      `must be auto, off or a whole number of candidates from 2 to ${MAX_FITNESS_BATCH}, got '${text}'`,
+      `must be auto, off or a whole number of candidates from 2 to ${MAX_CANDIDATE_BATCH}, got '${text}'`,
     );
   }
   return k;
@@ -93,7 +95,7 @@ export const DEFAULT_EVALUATION: EvaluationSettings = {
   inner: { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
   fitnessSteps: 500,
   batchSize: 128,
-  fitnessBatch: "auto",
+  candidateBatch: "auto",
 };
 
 /** The published MNIST settings: plain SGD, and a 100-step rejection screen. */

@@ -53,7 +53,7 @@ export function resolveSearchConfig(
     inner: { ...base.inner, ...m.inner },
     fitnessSteps: m.fitnessSteps ?? base.fitnessSteps,
     batchSize: m.batchSize ?? base.batchSize,
-    fitnessBatch: m.fitnessBatch ?? base.fitnessBatch,
+    candidateBatch: m.candidateBatch ?? base.candidateBatch,
   };
   const d = DEFAULT_SEARCH_CONFIG.gp;
   const g = m.gp ?? {};

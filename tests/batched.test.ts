@@ -213,3 +213,31 @@ for (
     assertEquals(tf.memory().numTensors, before, "live tensors");
   });
 }
+
+Deno.test("stacked local search equals one-at-a-time, candidates that stop early included", async () => {
+  const config = smallConfig(1, {
+    dataset: { kind: "bundled", name: "iris" },
+    model: { kind: "mlp", hidden: [8] },
+  });
+  const { data, spec } = await prepared(config);
+  // A meta learning rate this large throws some candidates' phi into overflow within a few steps.
+  const settings = {
+    ...config.evaluation,
+    localSearch: { ...config.evaluation.localSearch, metaSteps: 8, metaLr: 100 },
+  };
+  const evaluator = new CandidateEvaluator(data, spec, settings, config.seed);
+  const overflowing: Tree = ["square", "square", "square", "mul", "fx", "fx"];
+  const trees: Tree[] = [...TREES, overflowing, ["div", "fx", "sub", "fx", "y"]];
+  const seeds = trees.map((_, i) => 100 + i);
+  const before = tf.memory().numTensors;
+  const alone = [];
+  for (let i = 0; i < trees.length; i++) {
+    alone.push(await evaluator.localSearch(trees[i], seeds[i]));
+  }
+  const stacked = await evaluator.localSearchBatched(trees, seeds);
+  assertEquals(stacked, alone);
+  const steps = alone.map((r) => r.steps);
+  assert(steps.some((s) => s < 8) && steps.some((s) => s === 8), `steps ${steps}`);
+  assertEquals(tf.memory().numTensors, before, "live tensors");
+  evaluator.dispose();
+});

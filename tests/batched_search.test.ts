@@ -1,5 +1,5 @@
 /**
- * The search with its fitness phase batched (core/batched.ts through `fitnessBatch`) against one
+ * The search with its fitness phase batched (core/batched.ts through `candidateBatch`) against one
  * candidate at a time, on the cpu backend where batched training is bitwise the same: equal
  * archives, fitnesses, phis and halls of fame, in process and across a pool of two workers. And
  * "auto": it measures once per job and records the measurement and its decision.
@@ -16,17 +16,17 @@ import {
   type SearchState,
 } from "../core/search.ts";
 import { rankLosses } from "../core/result.ts";
-import { type FitnessBatch, fitnessBatchOf } from "../core/settings.ts";
+import { type CandidateBatch, candidateBatchOf } from "../core/settings.ts";
 import {
   batchableKind,
   CALIBRATION_K,
   CALIBRATION_STEPS,
   CALIBRATION_THRESHOLD,
+  candidateChunks,
   chunkSize,
-  describeFitnessBatching,
+  describeCandidateBatching,
   type FitnessCalibration,
-  fitnessChunks,
-} from "../core/fitness_plan.ts";
+} from "../core/batch_plan.ts";
 import { supportsBatching } from "../core/batched.ts";
 import { MODEL_KINDS } from "../core/models.ts";
 import { WorkerPool } from "../workers/pool.ts";
@@ -42,7 +42,7 @@ await tf.setBackend("cpu");
  * Population 8 over 3 generations, without the rejection screen so that more candidates reach
  * fitness: 7, 2 and 3 of them with this seed, so both batched and one-at-a-time phases occur.
  */
-function config(fitnessBatch: FitnessBatch | undefined, seed = 2): SearchConfig {
+function config(candidateBatch: CandidateBatch | undefined, seed = 2): SearchConfig {
   const base = smallConfig(seed);
   return {
     ...base,
@@ -50,7 +50,7 @@ function config(fitnessBatch: FitnessBatch | undefined, seed = 2): SearchConfig 
     evaluation: {
       ...base.evaluation,
       screen: { ...base.evaluation.screen, enabled: false },
-      fitnessBatch,
+      candidateBatch,
     },
   };
 }
@@ -79,7 +79,7 @@ function computed(state: SearchState) {
   };
 }
 
-const batchesOf = (s: SearchState) => s.history.map((g) => g.fitnessBatch?.batches ?? 0);
+const batchesOf = (s: SearchState) => s.history.map((g) => g.candidateBatch?.batches ?? 0);
 
 Deno.test("batched fitness gives the search one-at-a-time gives (cpu, in process)", async () => {
   const off = await inProcess(config("off"));
@@ -88,7 +88,7 @@ Deno.test("batched fitness gives the search one-at-a-time gives (cpu, in process
   assertEquals(batchesOf(off), [0, 0, 0]);
   // Vacuous unless batches really ran, and the fixed K was respected.
   assert(batchesOf(batched).some((n) => n > 0), JSON.stringify(batched.history));
-  for (const g of batched.history) assert(g.fitnessBatch!.largest <= 4);
+  for (const g of batched.history) assert(g.candidateBatch!.largest <= 4);
   assertEquals(computed(batched), computed(off));
 });
 
@@ -111,7 +111,10 @@ Deno.test({
       // Spread over both workers: no batch larger than half a generation's candidates, rounded up.
       for (const g of state.history) {
         const evaluated = g.evaluated + g.failed;
-        assert(g.fitnessBatch!.largest <= Math.max(1, Math.ceil(evaluated / 2)), JSON.stringify(g));
+        assert(
+          g.candidateBatch!.largest <= Math.max(1, Math.ceil(evaluated / 2)),
+          JSON.stringify(g),
+        );
       }
       assert(batchesOf(state).some((n) => n > 0), JSON.stringify(state.history));
       assertEquals(computed(state), computed(off));
@@ -126,7 +129,7 @@ Deno.test("auto calibrates once per job, records the measurement, and keeps the 
   const off = await inProcess(config("off"));
   const auto = await inProcess(config("auto"));
   assertEquals(computed(auto), computed(off));
-  const measured = auto.history.flatMap((g) => g.fitnessBatch?.calibration ?? []);
+  const measured = auto.history.flatMap((g) => g.candidateBatch?.calibration ?? []);
   assert(measured.length > 0, JSON.stringify(auto.history));
   const c = measured[0];
   // Once per job: every generation shows the one measurement, not a new one.
@@ -137,17 +140,17 @@ Deno.test("auto calibrates once per job, records the measurement, and keeps the 
   assertEquals(c.batch, c.speedup >= CALIBRATION_THRESHOLD);
   // The decision is applied: batches exactly when the measurement said so.
   for (const g of auto.history) {
-    assertEquals(g.fitnessBatch!.setting, "auto");
-    if (g.fitnessBatch!.calibration && !c.batch) assertEquals(g.fitnessBatch!.batches, 0);
+    assertEquals(g.candidateBatch!.setting, "auto");
+    if (g.candidateBatch!.calibration && !c.batch) assertEquals(g.candidateBatch!.batches, 0);
   }
   assertEquals(batchesOf(auto).some((n) => n > 0), c.batch);
 });
 
-Deno.test("a checkpoint and configuration from before fitnessBatch resume as auto", async () => {
+Deno.test("a checkpoint and configuration from before candidateBatch resume as auto", async () => {
   const whole = await inProcess(config("off"));
   const old = config(undefined);
-  delete old.evaluation.fitnessBatch;
-  assertEquals(fitnessBatchOf(old.evaluation), "auto");
+  delete old.evaluation.candidateBatch;
+  assertEquals(candidateBatchOf(old.evaluation), "auto");
   const { data, spec } = await prepared(old);
   const runner = new InProcessRunner(data, {
     model: spec,
@@ -160,23 +163,23 @@ Deno.test("a checkpoint and configuration from before fitnessBatch resume as aut
   } finally {
     await runner.close();
   }
-  // As stored before the field existed: no fitnessBatch in the history, nor in the config.
+  // As stored before the field existed: no candidateBatch in the history, nor in the config.
   const saved: SearchState = JSON.parse(JSON.stringify(first.state));
-  for (const g of saved.history) delete g.fitnessBatch;
+  for (const g of saved.history) delete g.candidateBatch;
   const resumed = await inProcess(JSON.parse(JSON.stringify(old)), saved);
-  assertEquals(resumed.history.slice(1).map((g) => g.fitnessBatch!.setting), ["auto", "auto"]);
+  assertEquals(resumed.history.slice(1).map((g) => g.candidateBatch!.setting), ["auto", "auto"]);
   assertEquals(computed(resumed).ranked, computed(whole).ranked);
   assertEquals(resumed.population, whole.population);
 });
 
 Deno.test("fitness chunks: in order, capped at K, spread over the workers", () => {
   const items = [1, 2, 3, 4, 5, 6, 7, 8, 9];
-  assertEquals(fitnessChunks(items, 4, 2), [[1, 2, 3, 4], [5, 6, 7, 8], [9]]);
-  assertEquals(fitnessChunks(items, 16, 2), [[1, 2, 3, 4, 5], [6, 7, 8, 9]]);
-  assertEquals(fitnessChunks(items.slice(0, 5), 16, 1), [[1, 2, 3, 4, 5]]);
+  assertEquals(candidateChunks(items, 4, 2), [[1, 2, 3, 4], [5, 6, 7, 8], [9]]);
+  assertEquals(candidateChunks(items, 16, 2), [[1, 2, 3, 4, 5], [6, 7, 8, 9]]);
+  assertEquals(candidateChunks(items.slice(0, 5), 16, 1), [[1, 2, 3, 4, 5]]);
   assertEquals(chunkSize(2, 16, 2), 1); // one each: nothing to batch
   assertEquals(chunkSize(0, 16, 2), 1);
-  assertEquals(fitnessChunks([], 4, 2), []);
+  assertEquals(candidateChunks([], 4, 2), []);
 });
 
 Deno.test("the summary line says how the fitness phase ran and why", () => {
@@ -189,34 +192,44 @@ Deno.test("the summary line says how the fitness phase ran and why", () => {
     batch: speedup >= CALIBRATION_THRESHOLD,
     backend,
   });
-  const unmeasured = { fitnessBatch: { setting: "auto" as const, largest: 1, batches: 0 } };
+  const unmeasured = { candidateBatch: { setting: "auto" as const, largest: 1, batches: 0 } };
   assertEquals(
-    describeFitnessBatching([unmeasured, {
-      fitnessBatch: {
+    describeCandidateBatching([unmeasured, {
+      candidateBatch: {
         setting: "auto",
         largest: 16,
         batches: 2,
         calibration: measured(2, "webgpu"),
       },
     }]),
-    "Fitness phase: 2 batches of up to 16 candidates " +
+    "Local search and fitness: 2 batches of up to 16 candidates " +
       "(setting auto; 4 candidates together ran 2.00x as fast on webgpu)",
   );
   assertEquals(
-    describeFitnessBatching([{
-      fitnessBatch: { setting: "auto", largest: 1, batches: 0, calibration: measured(0.9, "wasm") },
+    describeCandidateBatching([{
+      candidateBatch: {
+        setting: "auto",
+        largest: 1,
+        batches: 0,
+        calibration: measured(0.9, "wasm"),
+      },
     }]),
-    "Fitness phase: one candidate at a time " +
+    "Local search and fitness: one candidate at a time " +
       "(setting auto; 4 candidates together ran 0.90x as fast on wasm, below 1.2x)",
   );
   assertEquals(
-    describeFitnessBatching([{
-      fitnessBatch: { setting: 4, largest: 1, batches: 0, note: "lenet5 models are never batched" },
+    describeCandidateBatching([{
+      candidateBatch: {
+        setting: 4,
+        largest: 1,
+        batches: 0,
+        note: "lenet5 models are never batched",
+      },
     }]),
-    "Fitness phase: one candidate at a time (setting 4; lenet5 models are never batched)",
+    "Local search and fitness: one candidate at a time (setting 4; lenet5 models are never batched)",
   );
   // A result from before the field existed.
-  assertEquals(describeFitnessBatching([{}]), undefined);
+  assertEquals(describeCandidateBatching([{}]), undefined);
 });
 
 Deno.test("the tensor-free batchable kinds are core/batched.ts's", () => {
@@ -226,19 +239,19 @@ Deno.test("the tensor-free batchable kinds are core/batched.ts's", () => {
   }
 });
 
-Deno.test("the API takes fitnessBatch in method, and refuses a K below 2", () => {
+Deno.test("the API takes candidateBatch in method, and refuses a K below 2", () => {
   const validate = compileValidator(searchRequest(DEFAULT_LIMITS), { location: "body" });
-  for (const fitnessBatch of ["auto", "off", 2, 16] as FitnessBatch[]) {
-    const body = { dataset: "iris", method: { fitnessBatch } };
-    assertEquals(validate(body), [], String(fitnessBatch));
+  for (const candidateBatch of ["auto", "off", 2, 16] as CandidateBatch[]) {
+    const body = { dataset: "iris", method: { candidateBatch } };
+    assertEquals(validate(body), [], String(candidateBatch));
     const resolved = resolveSearchConfig(body, { kind: "bundled", name: "iris" }, "iris");
-    assertEquals(resolved.evaluation.fitnessBatch, fitnessBatch);
+    assertEquals(resolved.evaluation.candidateBatch, candidateBatch);
   }
-  for (const fitnessBatch of [1, 0, 2.5, "on", 1000]) {
-    const errors = validate({ dataset: "iris", method: { fitnessBatch } });
+  for (const candidateBatch of [1, 0, 2.5, "on", 1000]) {
+    const errors = validate({ dataset: "iris", method: { candidateBatch } });
     assert(
-      errors.some((e) => e.pointer === "/method/fitnessBatch"),
-      `${fitnessBatch}: ${JSON.stringify(errors)}`,
+      errors.some((e) => e.pointer === "/method/candidateBatch"),
+      `${candidateBatch}: ${JSON.stringify(errors)}`,
     );
   }
   const absent = resolveSearchConfig(
@@ -246,5 +259,5 @@ Deno.test("the API takes fitnessBatch in method, and refuses a K below 2", () =>
     { kind: "bundled", name: "iris" },
     "iris",
   );
-  assertEquals(absent.evaluation.fitnessBatch, "auto");
+  assertEquals(absent.evaluation.candidateBatch, "auto");
 });

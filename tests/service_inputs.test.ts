@@ -137,8 +137,8 @@ Deno.test({
         422,
         { pointer: "/method/inner/momentum" },
       );
-      await expectProblem(t, S, postJson({ dataset: "iris", method: { fitnessBatch: 1 } }), 422, {
-        pointer: "/method/fitnessBatch",
+      await expectProblem(t, S, postJson({ dataset: "iris", method: { candidateBatch: 1 } }), 422, {
+        pointer: "/method/candidateBatch",
       });
       await expectProblem(
         t,

@@ -8,9 +8,13 @@
  */
 import { CandidateEvaluator } from "../core/evaluator.ts";
 import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
-import { localSearchCandidate, screenCandidate, tuneCandidate } from "../core/runner.ts";
-import { calibrateFitnessBatching, fitnessOfItems } from "../core/fitness_batching.ts";
-import type { FitnessCalibration } from "../core/fitness_plan.ts";
+import { screenCandidate, tuneCandidate } from "../core/runner.ts";
+import {
+  calibrateFitnessBatching,
+  fitnessOfItems,
+  localSearchOfItems,
+} from "../core/candidate_batching.ts";
+import type { FitnessCalibration } from "../core/batch_plan.ts";
 import { finalSeedRuns } from "../core/final.ts";
 import type { DataSummary } from "../core/result.ts";
 import { initBackend } from "../core/tensor/backend.ts";
@@ -115,7 +119,7 @@ async function serve(msg: RequestMessage): Promise<void> {
     else if (msg.kind === "tune") {
       result = await tuneCandidate(entry.evaluator, msg.tree, msg.phiSeed);
     } else if (msg.kind === "local-search") {
-      result = await localSearchCandidate(entry.evaluator, msg.tree, msg.phiSeed);
+      result = await localSearchOfItems(entry.evaluator, msg.items);
     } else if (msg.kind === "fitness") {
       result = await fitnessOfItems(entry.evaluator, msg.items);
     } else if (msg.kind === "calibrate") {

@@ -22,6 +22,7 @@ import type {
   CandidateRunner,
   FitnessCalibration,
   FitnessItem,
+  LocalSearchItem,
   TimedFitness,
   TimedLocalSearch,
   TimedScreen,
@@ -230,8 +231,8 @@ export class WorkerPool {
       screen: (tree: Tree) => submit({ kind: "screen", tree }) as Promise<TimedScreen>,
       tune: (tree: Tree, phiSeed: number) =>
         submit({ kind: "tune", tree, phiSeed }) as Promise<TuneResult>,
-      localSearch: (tree: Tree, phiSeed: number) =>
-        submit({ kind: "local-search", tree, phiSeed }) as Promise<TimedLocalSearch>,
+      localSearch: (items: LocalSearchItem[]) =>
+        submit({ kind: "local-search", items }) as Promise<TimedLocalSearch[]>,
       fitness: (items: FitnessItem[]) =>
         submit({ kind: "fitness", items }) as Promise<TimedFitness[]>,
       calibrateFitness: () =>

@@ -8,6 +8,7 @@ import type {
   EvaluatorConfig,
   FitnessCalibration,
   FitnessItem,
+  LocalSearchItem,
   TimedFitness,
   TimedLocalSearch,
   TimedScreen,
@@ -47,7 +48,8 @@ export type CandidateRequest =
   | { kind: "describe" }
   | { kind: "screen"; tree: Tree }
   | { kind: "tune"; tree: Tree; phiSeed: number }
-  | { kind: "local-search"; tree: Tree; phiSeed: number }
+  /** Local search of a batch of candidates, stacked where the model allows. */
+  | { kind: "local-search"; items: LocalSearchItem[] }
   /** Fitness of a batch of candidates, trained together where the model allows. */
   | { kind: "fitness"; items: FitnessItem[] }
   /** Batched against one-at-a-time fitness, measured once per job context on the worker. */
@@ -72,7 +74,7 @@ export type ResultPayload =
   | DataSummary
   | TimedScreen
   | TuneResult
-  | TimedLocalSearch
+  | TimedLocalSearch[]
   | TimedFitness[]
   | FitnessCalibration
   | FinalSeedRuns;

@@ -5,7 +5,7 @@
 import type { SchemaObject } from "openapi3-ts/oas31";
 import type { Limits } from "../../service/config.ts";
 import { DEFAULT_BUDGET } from "../../service/search_request.ts";
-import { DEFAULT_EVALUATION, MAX_FITNESS_BATCH } from "../../core/settings.ts";
+import { DEFAULT_EVALUATION, MAX_CANDIDATE_BATCH } from "../../core/settings.ts";
 import { DEFAULT_GP_SETTINGS } from "../../core/gp/settings.ts";
 import { DEFAULT_SEARCH_CONFIG } from "../../core/search.ts";
 import { JOB_STATES } from "../../store/types.ts";
@@ -143,12 +143,12 @@ export function searchRequest(limits: Limits): SchemaObject {
           E.fitnessSteps,
         ),
         batchSize: int(1, 65_536, "Mini-batch size.", E.batchSize),
-        fitnessBatch: {
+        candidateBatch: {
           anyOf: [
             { type: "string", enum: ["auto", "off"] },
-            { type: "integer", minimum: 2, maximum: MAX_FITNESS_BATCH },
+            { type: "integer", minimum: 2, maximum: MAX_CANDIDATE_BATCH },
           ],
-          default: E.fitnessBatch,
+          default: E.candidateBatch,
           description: "A speed setting, not a method one: train up to K candidates' fitness " +
             "together (MLP and linear models), `off` one at a time, `auto` batched when a short " +
             "calibration on the search's model and data finds it faster. The cpu backend gives " +

@@ -1,10 +1,11 @@
 /**
- * Fitness of several candidates on one thread's backend: trained together where the model has a
- * stacked forward pass (core/batched.ts), one after another otherwise; and the calibration that
- * tells whether training together is faster here, on the job's own model and data.
+ * Local search and fitness of several candidates on one thread's backend: together where the
+ * model has a stacked forward pass (core/batched.ts), one after another otherwise; and the
+ * calibration that tells whether training together is faster here, on the job's own model and
+ * data.
  */
 import { supportsBatching } from "./batched.ts";
-import type { CandidateEvaluator, FitnessResult } from "./evaluator.ts";
+import type { CandidateEvaluator, FitnessResult, LocalSearchResult } from "./evaluator.ts";
 import type { Tree } from "./expr/tree.ts";
 import { tf } from "./tensor/tf.ts";
 import {
@@ -12,11 +13,45 @@ import {
   CALIBRATION_STEPS,
   CALIBRATION_THRESHOLD,
   type FitnessCalibration,
-} from "./fitness_plan.ts";
+} from "./batch_plan.ts";
 
 export interface FitnessItem {
   tree: Tree;
   phi: number[];
+}
+
+export interface LocalSearchItem {
+  tree: Tree;
+  phiSeed: number;
+}
+
+export interface TimedLocalSearch {
+  local: LocalSearchResult;
+  /** Wall time; a batch's is shared out equally among its candidates. */
+  localSearchMs: number;
+}
+
+/** `CandidateEvaluator.localSearch` of each item, stacked when the model allows. */
+export async function localSearchOfItems(
+  ev: CandidateEvaluator,
+  items: LocalSearchItem[],
+): Promise<TimedLocalSearch[]> {
+  if (items.length > 1 && supportsBatching(ev.spec)) {
+    const t0 = performance.now();
+    const results = await ev.localSearchBatched(
+      items.map((i) => i.tree),
+      items.map((i) => i.phiSeed),
+    );
+    const each = (performance.now() - t0) / items.length;
+    return results.map((local) => ({ local, localSearchMs: each }));
+  }
+  const out: TimedLocalSearch[] = [];
+  for (const { tree, phiSeed } of items) {
+    const t0 = performance.now();
+    const local = await ev.localSearch(tree, phiSeed);
+    out.push({ local, localSearchMs: performance.now() - t0 });
+  }
+  return out;
 }
 
 export interface TimedFitness {
@@ -32,7 +67,7 @@ export async function fitnessOfItems(
 ): Promise<TimedFitness[]> {
   if (items.length > 1 && supportsBatching(ev.spec)) {
     const t0 = performance.now();
-    const results = await ev.fitnessBatched(items.map((i) => i.tree), items.map((i) => i.phi));
+    const results = await ev.candidateBatched(items.map((i) => i.tree), items.map((i) => i.phi));
     const each = (performance.now() - t0) / items.length;
     return results.map((fitness) => ({ fitness, fitnessMs: each }));
   }
@@ -73,7 +108,7 @@ export async function calibrateFitnessBatching(
   const oneAtATime = async (n: number) => {
     for (let i = 0; i < k; i++) await ev.fitness(trees[i], phis[i], n);
   };
-  const together = (n: number) => ev.fitnessBatched(trees, phis, n);
+  const together = (n: number) => ev.candidateBatched(trees, phis, n);
   const time = async (fn: () => Promise<unknown>) => {
     const t0 = performance.now();
     await fn();

@@ -1,11 +1,11 @@
 /**
- * How the fitness phase of a generation is split into batches that core/batched.ts trains
- * together, given the `fitnessBatch` setting and, for "auto", a calibration measured on the job's
- * own model and data (core/fitness_batching.ts). Free of tensor code: the search decides on the
- * service's main thread.
+ * How a generation's local searches and fitness trainings are split into batches that
+ * core/batched.ts runs together, given the `candidateBatch` setting and, for "auto", a calibration
+ * measured on the job's own model and data (core/candidate_batching.ts). Free of tensor code: the
+ * search decides on the service's main thread.
  */
 import type { ModelKind } from "./models.ts";
-import type { FitnessBatch } from "./settings.ts";
+import type { CandidateBatch } from "./settings.ts";
 
 /** Candidates the calibration trains together, and the SGD steps it times. */
 export const CALIBRATION_K = 4;
@@ -17,7 +17,7 @@ export const CALIBRATION_STEPS = 25;
  */
 export const CALIBRATION_THRESHOLD = 1.2;
 /** Most candidates "auto" trains together: the largest K measured (2.9x on an H100 at 16). */
-export const AUTO_FITNESS_BATCH = 16;
+export const AUTO_CANDIDATE_BATCH = 16;
 
 /** Batched against one-at-a-time fitness training, measured once per job. */
 export interface FitnessCalibration {
@@ -35,9 +35,9 @@ export interface FitnessCalibration {
   backend: string;
 }
 
-/** How one generation's fitness phase ran; what it computed is the same either way. */
-export interface FitnessBatchStats {
-  setting: FitnessBatch;
+/** How one generation's candidates ran; what they computed is the same either way. */
+export interface CandidateBatchStats {
+  setting: CandidateBatch;
   /** Most candidates trained together in this generation (1: one at a time). */
   largest: number;
   /** Fitness requests of more than one candidate. */
@@ -58,7 +58,7 @@ export function batchableKind(kind: ModelKind): boolean {
  * gets a share of the generation. Chunks are cut in order, never by timing: on wasm and WebGPU a
  * batch's rounding depends on its width, and a search must not depend on scheduling.
  */
-export function fitnessChunks<T>(items: T[], k: number, workers: number): T[][] {
+export function candidateChunks<T>(items: T[], k: number, workers: number): T[][] {
   const size = chunkSize(items.length, k, workers);
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -70,11 +70,11 @@ export function chunkSize(n: number, k: number, workers: number): number {
   return Math.max(1, Math.min(k, Math.ceil(n / Math.max(1, workers))));
 }
 
-/** One line on how a search's fitness phases ran, for summaries; undefined when none recorded. */
-export function describeFitnessBatching(
-  history: { fitnessBatch?: FitnessBatchStats }[],
+/** One line on how a search's candidates ran, for summaries; undefined when none recorded. */
+export function describeCandidateBatching(
+  history: { candidateBatch?: CandidateBatchStats }[],
 ): string | undefined {
-  const stats = history.flatMap((g) => (g.fitnessBatch ? [g.fitnessBatch] : []));
+  const stats = history.flatMap((g) => (g.candidateBatch ? [g.candidateBatch] : []));
   if (stats.length === 0) return undefined;
   const batches = stats.reduce((n, s) => n + s.batches, 0);
   const largest = Math.max(...stats.map((s) => s.largest));
@@ -92,5 +92,5 @@ export function describeFitnessBatching(
   }
   const note = stats.find((s) => s.note)?.note;
   if (note) why.push(note);
-  return `Fitness phase: ${how} (${why.join("; ")})`;
+  return `Local search and fitness: ${how} (${why.join("; ")})`;
 }
