@@ -31,27 +31,44 @@ export interface TimedLocalSearch {
   localSearchMs: number;
 }
 
+/**
+ * Each item's result: all of them from one stacked computation when there are several and the
+ * model allows, else one after another. Wall time is measured per call and a batch's is shared
+ * out equally among its items.
+ */
+async function ofItems<I, R>(
+  ev: CandidateEvaluator,
+  items: I[],
+  together: (items: I[]) => Promise<R[]>,
+  alone: (item: I) => Promise<R>,
+): Promise<{ result: R; ms: number }[]> {
+  if (items.length > 1 && supportsBatching(ev.spec)) {
+    const t0 = performance.now();
+    const results = await together(items);
+    const each = (performance.now() - t0) / items.length;
+    return results.map((result) => ({ result, ms: each }));
+  }
+  const out: { result: R; ms: number }[] = [];
+  for (const item of items) {
+    const t0 = performance.now();
+    const result = await alone(item);
+    out.push({ result, ms: performance.now() - t0 });
+  }
+  return out;
+}
+
 /** `CandidateEvaluator.localSearch` of each item, stacked when the model allows. */
 export async function localSearchOfItems(
   ev: CandidateEvaluator,
   items: LocalSearchItem[],
 ): Promise<TimedLocalSearch[]> {
-  if (items.length > 1 && supportsBatching(ev.spec)) {
-    const t0 = performance.now();
-    const results = await ev.localSearchBatched(
-      items.map((i) => i.tree),
-      items.map((i) => i.phiSeed),
-    );
-    const each = (performance.now() - t0) / items.length;
-    return results.map((local) => ({ local, localSearchMs: each }));
-  }
-  const out: TimedLocalSearch[] = [];
-  for (const { tree, phiSeed } of items) {
-    const t0 = performance.now();
-    const local = await ev.localSearch(tree, phiSeed);
-    out.push({ local, localSearchMs: performance.now() - t0 });
-  }
-  return out;
+  const timed = await ofItems(
+    ev,
+    items,
+    (all) => ev.localSearchBatched(all.map((i) => i.tree), all.map((i) => i.phiSeed)),
+    ({ tree, phiSeed }) => ev.localSearch(tree, phiSeed),
+  );
+  return timed.map(({ result, ms }) => ({ local: result, localSearchMs: ms }));
 }
 
 export interface TimedFitness {
@@ -65,19 +82,13 @@ export async function fitnessOfItems(
   ev: CandidateEvaluator,
   items: FitnessItem[],
 ): Promise<TimedFitness[]> {
-  if (items.length > 1 && supportsBatching(ev.spec)) {
-    const t0 = performance.now();
-    const results = await ev.candidateBatched(items.map((i) => i.tree), items.map((i) => i.phi));
-    const each = (performance.now() - t0) / items.length;
-    return results.map((fitness) => ({ fitness, fitnessMs: each }));
-  }
-  const out: TimedFitness[] = [];
-  for (const { tree, phi } of items) {
-    const t0 = performance.now();
-    const fitness = await ev.fitness(tree, phi);
-    out.push({ fitness, fitnessMs: performance.now() - t0 });
-  }
-  return out;
+  const timed = await ofItems(
+    ev,
+    items,
+    (all) => ev.fitnessBatched(all.map((i) => i.tree), all.map((i) => i.phi)),
+    ({ tree, phi }) => ev.fitness(tree, phi),
+  );
+  return timed.map(({ result, ms }) => ({ fitness: result, fitnessMs: ms }));
 }
 
 /** Squared error: trains on both tasks without diverging, so both ways do the full work. */
@@ -108,7 +119,7 @@ export async function calibrateFitnessBatching(
   const oneAtATime = async (n: number) => {
     for (let i = 0; i < k; i++) await ev.fitness(trees[i], phis[i], n);
   };
-  const together = (n: number) => ev.candidateBatched(trees, phis, n);
+  const together = (n: number) => ev.fitnessBatched(trees, phis, n);
   const time = async (fn: () => Promise<unknown>) => {
     const t0 = performance.now();
     await fn();

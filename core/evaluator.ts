@@ -314,7 +314,7 @@ export class CandidateEvaluator {
    * `fitness` of several candidates trained together (core/batched.ts): the same results, for
    * the models `supportsBatching` accepts.
    */
-  candidateBatched(
+  fitnessBatched(
     trees: Tree[],
     phis: number[][],
     steps = this.settings.fitnessSteps,
