@@ -135,6 +135,21 @@ function cancelled(contextId: string): Error {
   return e;
 }
 
+/**
+ * OpenBLAS (core/tensor/native_blas.ts) must start with one thread of its own when several workers
+ * load it: set at run time instead, by each worker at once, the default CLI search crashed at exit
+ * in 3 of 4 runs ("corrupted size vs. prev_size", glibc), and in none of 3 with the variable set
+ * before the first load. Set here, on the main thread, before any worker exists; the process's
+ * environment is shared by its threads and read by OpenBLAS when it is loaded.
+ */
+function singleThreadedBlas(): void {
+  try {
+    if (Deno.env.get("OPENBLAS_NUM_THREADS") !== "1") Deno.env.set("OPENBLAS_NUM_THREADS", "1");
+  } catch {
+    // No --allow-env: OpenBLAS is then not used either (native_blas.ts needs FFI and env).
+  }
+}
+
 export class WorkerPool {
   readonly parallelism: number;
   #backend: BackendInfo & { tfjs: string } = { name: "cpu", tfjs: "" };
@@ -306,6 +321,7 @@ export class WorkerPool {
   }
 
   #spawn(index: number): Slot {
+    singleThreadedBlas();
     const worker = new Worker(WORKER_URL, { type: "module" });
     let settle!: { ok: (b: BackendInfo & { tfjs: string }) => void; fail: (e: Error) => void };
     const ready = new Promise<BackendInfo & { tfjs: string }>((ok, fail) => settle = { ok, fail });

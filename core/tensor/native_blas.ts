@@ -76,8 +76,11 @@ export function enableNativeMatMul(): string | undefined {
   } catch {
     return undefined;
   }
-  // One thread per call: Lossmith already runs one worker per core.
-  lib.symbols.openblas_set_num_threads?.(1);
+  // One thread per call: Lossmith already runs one worker per core. A worker pool sets
+  // OPENBLAS_NUM_THREADS=1 before its workers load the library (workers/pool.ts): changing it at
+  // run time from several threads at once corrupted the process's heap. Alone on the main thread
+  // (benchmarks, tests, --workers 0) the call is safe.
+  if (Deno.env.get("OPENBLAS_NUM_THREADS") !== "1") lib.symbols.openblas_set_num_threads?.(1);
   const sgemm = lib.symbols.cblas_sgemm;
   const original = tf.getKernel("BatchMatMul", "wasm");
   if (!original) return undefined;
