@@ -136,11 +136,10 @@ function cancelled(contextId: string): Error {
 }
 
 /**
- * OpenBLAS (core/tensor/native_blas.ts) must start with one thread of its own when several workers
- * load it: set at run time instead, by each worker at once, the default CLI search crashed at exit
- * in 3 of 4 runs ("corrupted size vs. prev_size", glibc), and in none of 3 with the variable set
- * before the first load. Set here, on the main thread, before any worker exists; the process's
- * environment is shared by its threads and read by OpenBLAS when it is loaded.
+ * OpenBLAS (core/tensor/native_blas.ts) must start with one thread of its own, which it reads from
+ * OPENBLAS_NUM_THREADS when first loaded. Set here, on the main thread, before any worker exists:
+ * the environment is shared by the process's threads, and writing it while other threads read it
+ * is not safe.
  */
 function singleThreadedBlas(): void {
   try {

@@ -30,7 +30,6 @@ const SYMBOLS = {
     ],
     result: "void",
   },
-  openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
 } as const;
 
 const [ROW_MAJOR, NO_TRANS, TRANS] = [101, 111, 112];
@@ -70,17 +69,19 @@ export function enableNativeMatMul(): string | undefined {
   if (!hasFfiPermission()) return undefined;
   const path = findLibrary();
   if (!path) return undefined;
+  // One thread per call (Lossmith runs one worker per core), decided when the library is first
+  // loaded in the process: OpenBLAS reads OPENBLAS_NUM_THREADS then. Started with its own thread
+  // pool and switched to one thread at run time instead, it corrupted the process's heap once
+  // workers called it (the CLI search aborted at exit in 4 of 8 runs; 0 of 7 with the variable
+  // set first). A worker pool sets the variable before it spawns workers (workers/pool.ts), so
+  // this line only writes it on a thread that loads the library first (the CLI, tests, benches).
+  if (Deno.env.get("OPENBLAS_NUM_THREADS") !== "1") Deno.env.set("OPENBLAS_NUM_THREADS", "1");
   let lib;
   try {
     lib = Deno.dlopen(path, SYMBOLS);
   } catch {
     return undefined;
   }
-  // One thread per call: Lossmith already runs one worker per core. A worker pool sets
-  // OPENBLAS_NUM_THREADS=1 before its workers load the library (workers/pool.ts): changing it at
-  // run time from several threads at once corrupted the process's heap. Alone on the main thread
-  // (benchmarks, tests, --workers 0) the call is safe.
-  if (Deno.env.get("OPENBLAS_NUM_THREADS") !== "1") lib.symbols.openblas_set_num_threads?.(1);
   const sgemm = lib.symbols.cblas_sgemm;
   const original = tf.getKernel("BatchMatMul", "wasm");
   if (!original) return undefined;
