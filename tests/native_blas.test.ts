@@ -57,3 +57,14 @@ Deno.test({
     tf.dispose([a3, b3]);
   },
 });
+
+Deno.test({
+  name: "OpenBLAS was loaded single-threaded (OPENBLAS_NUM_THREADS=1 before its first load)",
+  ignore: !info.nativeMatMul,
+  fn: () => {
+    // Switched to one thread at run time instead, with workers calling it, the process's heap was
+    // corrupted (core/tensor/native_blas.ts): the variable must be set before dlopen.
+    assert(Deno.env.get("OPENBLAS_NUM_THREADS") === "1", "OPENBLAS_NUM_THREADS");
+    assert(nativeMatMulLibrary() !== undefined);
+  },
+});

@@ -72,8 +72,8 @@ export function enableNativeMatMul(): string | undefined {
   // One thread per call (Lossmith runs one worker per core), decided when the library is first
   // loaded in the process: OpenBLAS reads OPENBLAS_NUM_THREADS then. Started with its own thread
   // pool and switched to one thread at run time instead, it corrupted the process's heap once
-  // workers called it (the CLI search aborted at exit in 4 of 8 runs; 0 of 7 with the variable
-  // set first). A worker pool sets the variable before it spawns workers (workers/pool.ts), so
+  // workers called it (the default CLI search aborted at exit in 4 of 8 runs; in 0 of 8 with the
+  // variable set first). A worker pool sets the variable before it spawns workers (workers/pool.ts), so
   // this line only writes it on a thread that loads the library first (the CLI, tests, benches).
   if (Deno.env.get("OPENBLAS_NUM_THREADS") !== "1") Deno.env.set("OPENBLAS_NUM_THREADS", "1");
   let lib;
