@@ -27,6 +27,7 @@ import {
   tidyKeep,
   unrolledLoss,
   type UnrollOptions,
+  withZeroPathFrom,
 } from "./train.ts";
 // A cycle once the evaluator imports this module; WORST_FITNESS is only read at call time.
 import { type FitnessResult, WORST_FITNESS } from "./evaluator.ts";
@@ -247,9 +248,7 @@ export function stackedHypergradients(
     // The steps that truncation leaves undifferentiated run at phi's value, not differentiated.
     unroll.mode === "truncated" ? phis.map((p) => tf.clone(p)) : undefined,
   );
-  // As `hypergradient`: a zero term keeps a path from every phi (see there).
-  const withPath = (...ps: tf.Tensor[]) =>
-    tf.add(unrolled(ps as tf.Tensor1D[]), tf.mul(tf.sum(tf.stack(ps.map((p) => tf.sum(p)))), 0));
+  const withPath = (...ps: tf.Tensor[]) => withZeroPathFrom(unrolled(ps as tf.Tensor1D[]), ps);
   const { grads } = tf.valueAndGrads(withPath as (...ps: tf.Tensor[]) => tf.Scalar)(phis);
   return { values: values as tf.Tensor1D, grads: grads as tf.Tensor1D[] };
 }

@@ -133,7 +133,7 @@ export interface UnrollOptions {
 export const EXACT_UNROLL: UnrollOptions = { mode: "exact" };
 
 /** The identity whose gradient is zero: tfjs has no stop-gradient op. */
-export const stopGradient = tf.customGrad(
+const stopGradient = tf.customGrad(
   ((x: tf.Tensor) => ({
     value: tf.clone(x),
     gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
@@ -203,15 +203,21 @@ export function unrolledLoss<Phi>(
   };
 }
 
+/**
+ * `value` plus zero times every phi. When no step's gradient depends on phi (f(x) only under sign,
+ * whose written-out derivative is no tensor at all), tfjs finds no path from phi and throws instead
+ * of returning zeros: the zero term keeps a path, and its gradient is exactly zero.
+ */
+export function withZeroPathFrom(value: tf.Scalar, phis: tf.Tensor[]): tf.Scalar {
+  return tf.add(value, tf.mul(tf.addN(phis.map((p) => tf.sum(p))), 0));
+}
+
 /** Hypergradient d taskLoss(validation) / d phi through the unrolled steps. */
 export function hypergradient(
   unrolled: (phi: tf.Tensor1D) => tf.Scalar,
   phi: tf.Tensor1D,
 ): { value: tf.Scalar; grad: tf.Tensor1D } {
-  // When no step's gradient depends on phi (f(x) only under sign, whose written-out derivative
-  // is no tensor at all), tfjs finds no path from phi and throws instead of returning zeros: the
-  // zero term keeps a path, and its gradient is exactly zero.
-  const withPath = (p: tf.Tensor1D) => tf.add(unrolled(p), tf.mul(tf.sum(p), 0)) as tf.Scalar;
+  const withPath = (p: tf.Tensor1D) => withZeroPathFrom(unrolled(p), [p]);
   const { value, grad } = tf.valueAndGrad(withPath)(phi);
   return { value, grad: grad as tf.Tensor1D };
 }
