@@ -30,7 +30,6 @@ import { EXACT_UNROLL, hypergradient, unrolledTaskLoss } from "../core/train.ts"
 import { CandidateEvaluator, type FitnessResult } from "../core/evaluator.ts";
 import { initialValues, toParams } from "../core/models.ts";
 import { initialPopulation } from "../core/gp/mod.ts";
-import { DEFAULT_GP_SETTINGS } from "../core/gp/settings.ts";
 import { Rng } from "../core/rng.ts";
 import { B, C, CANDIDATE_SETTINGS, randomRows, SPEC, TRAIN_ROWS } from "./workloads.ts";
 
@@ -70,10 +69,7 @@ const evaluator = new CandidateEvaluator(
 const rng = new Rng(SEED);
 const init = toParams(SPEC, initialValues(SPEC, () => rng.next()));
 // A generation's worth of initial losses; K candidates are its first K.
-const population = initialPopulation(new Rng(5), {
-  ...DEFAULT_GP_SETTINGS,
-  populationSize: Math.max(...ks),
-});
+const population = initialPopulation(new Rng(5), Math.max(...ks));
 
 type Way = "one" | StackedProducts;
 const ways: Way[] = ["one", ...modes];

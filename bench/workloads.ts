@@ -18,7 +18,10 @@ import {
 } from "../core/train.ts";
 import { BatchSource, type LabeledRows } from "../core/batches.ts";
 import { CandidateEvaluator, type TrainingData } from "../core/evaluator.ts";
-import { MNIST_EVALUATION } from "../core/settings.ts";
+import { searchConfig } from "../core/search.ts";
+
+/** The published MNIST settings (plain SGD, a 100-step screen), as a search on MNIST resolves them. */
+const MNIST_EVALUATION = searchConfig({ kind: "bundled", name: "mnist" }).evaluation;
 import type { EvaluationSettings } from "../core/settings.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { Rng } from "../core/rng.ts";

@@ -5,7 +5,8 @@ import { describeRef, loadDataset, prepare } from "../core/prepare.ts";
 import { InProcessRunner } from "../core/runner.ts";
 import { finalSeedRuns } from "../core/final.ts";
 import { LOSSMITH_VERSION, type SearchResult, type Versions } from "../core/result.ts";
-import { modelSpecFor, searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
+import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
+import { modelSpecFor } from "../core/model_kinds.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { ProgressPrinter } from "./progress.ts";
 import { DataError } from "../core/data/mod.ts";
@@ -34,14 +35,14 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
     allowPrivate: opts.allowPrivateUrls,
   });
   const data = prepare(await loadDataset(config.dataset), config.seed, config.split);
-  const spec = modelSpecFor(config, data);
+  const spec = modelSpecFor(config.model, data);
   log(
     `Lossmith ${LOSSMITH_VERSION}: ${
       describeRef(config.dataset)
     } (${data.task}, ${data.train.n}/${data.validation.n}/${data.test.n} rows), ` +
       `${spec.kind} ${
         [spec.inputs, ...spec.hidden, spec.outputs].join("-")
-      }, population ${config.gp.populationSize} x ${config.gp.generations} generations, ` +
+      }, population ${config.budget.population} x ${config.budget.generations} generations, ` +
       `seed ${config.seed}, backend ${backend.name}${
         backend.adapter ? ` (${backend.adapter})` : ""
       }, ` +

@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       const base = `http://${config.host}:${server.addr.port}`;
       console.log(
         `New database: running the default search ${job.id} (bundled MNIST, MLP, ` +
-          `${job.config.gp.populationSize} x ${job.config.gp.generations}). Follow it with\n` +
+          `${job.config.budget.population} x ${job.config.budget.generations}). Follow it with\n` +
           `  curl -N ${base}/v1/searches/${job.id}/events\n` +
           `and fetch its losses from ${base}/v1/searches/${job.id}/losses ` +
           `(--default-search false skips it).`,

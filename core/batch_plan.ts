@@ -4,8 +4,7 @@
  * measured on the job's own model and data (core/candidate_batching.ts). Free of tensor code: the
  * search decides on the service's main thread.
  */
-import type { ModelKind } from "./models.ts";
-import type { CandidateBatch } from "./settings.ts";
+import type { CandidateStack } from "./settings.ts";
 
 /** Candidates the calibration trains together, and the SGD steps it times. */
 export const CALIBRATION_K = 4;
@@ -37,7 +36,7 @@ export interface FitnessCalibration {
 
 /** How one generation's candidates ran; what they computed is the same either way. */
 export interface CandidateBatchStats {
-  setting: CandidateBatch;
+  setting: CandidateStack;
   /** Most candidates trained together in this generation (1: one at a time). */
   largest: number;
   /** Fitness requests of more than one candidate. */
@@ -46,11 +45,6 @@ export interface CandidateBatchStats {
   calibration?: FitnessCalibration;
   /** Why batching was off where the setting asked for it. */
   note?: string;
-}
-
-/** The kinds with a stacked forward pass: core/batched.ts's `supportsBatching`, tensor-free. */
-export function batchableKind(kind: ModelKind): boolean {
-  return kind === "mlp" || kind === "linear";
 }
 
 /**

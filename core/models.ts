@@ -7,29 +7,9 @@
  * the forward pass. The parameter list and the forward pass cannot disagree.
  */
 import { tf } from "./tensor/tf.ts";
+import { MODEL_KINDS, type ModelKind, type ModelSpec } from "./model_kinds.ts";
 
-export type ModelKind = "linear" | "mlp" | "lenet5" | "allconv" | "resnet18";
-
-/** Every kind, in the order the CLI lists them. */
-export const MODEL_KINDS: readonly ModelKind[] = ["linear", "mlp", "lenet5", "allconv", "resnet18"];
-
-/** The kinds that read each input row as an image and need `imageShape`. */
-export const CONV_KINDS: readonly ModelKind[] = ["lenet5", "allconv", "resnet18"];
-
-export interface ModelSpec {
-  kind: ModelKind;
-  inputs: number;
-  outputs: number;
-  /** Hidden layer widths of the MLP (ignored by the other kinds). */
-  hidden: number[];
-  /**
-   * [height, width, channels] of an input row, whose pixels are stored in h, w, c order (the
-   * datasets' layout). Required by the convolutional kinds, ignored by the others.
-   */
-  imageShape?: [number, number, number];
-}
-
-export const DEFAULT_HIDDEN = [100];
+export type { ModelKind, ModelSpec } from "./model_kinds.ts";
 
 export type Params = tf.Tensor[];
 
@@ -192,7 +172,7 @@ function tensorNet(params: Params): Net<tf.Tensor> {
 }
 
 function isConv(kind: ModelKind): kind is ConvKind {
-  return CONV_KINDS.includes(kind);
+  return MODEL_KINDS[kind].family === "conv";
 }
 
 function imageShapeOf(spec: ModelSpec): [number, number, number] {

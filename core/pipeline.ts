@@ -21,7 +21,6 @@ import {
   type FinalSettings,
 } from "./final_summary.ts";
 import { buildResult, type DataSummary, type SearchResult, type Versions } from "./result.ts";
-import type { ModelSpec } from "./models.ts";
 import type { Task } from "./data/dataset.ts";
 import type { Tree } from "./expr/tree.ts";
 
@@ -47,29 +46,6 @@ export interface PipelineOptions {
    * CLI's Ctrl-C); the service stops promptly instead. */
   finalWhenCancelled?: boolean;
   resumeFrom?: SearchState;
-}
-
-/** Outputs (classes, or 1 for regression) and inputs of the model a search trains. */
-export function modelSpecFor(
-  config: Pick<SearchConfig, "model">,
-  data: { task: Task; inputs: number; nClasses?: number; imageShape?: [number, number, number] },
-): ModelSpec {
-  const kind = config.model.kind;
-  // Not models.ts's CONV_KINDS: importing a value from there would load tfjs, and the service's
-  // main thread (which calls this) must stay free of tensor code.
-  const convolutional = kind !== "mlp" && kind !== "linear";
-  if (convolutional && !data.imageShape) {
-    throw new Error(
-      `model '${kind}' needs image data (a dataset with an image shape, such as mnist)`,
-    );
-  }
-  return {
-    kind,
-    inputs: data.inputs,
-    outputs: data.task === "classification" ? data.nClasses ?? 2 : 1,
-    hidden: kind === "mlp" ? config.model.hidden : [],
-    ...(convolutional ? { imageShape: data.imageShape } : {}),
-  };
 }
 
 export function finalSettingsFor(config: SearchConfig): FinalSettings {

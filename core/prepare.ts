@@ -11,15 +11,14 @@ import {
   type Dataset,
   fitStandardizer,
   fitTargetScaler,
+  isBundledName,
   loadBundled,
-  loadCsvFile,
-  loadIdxFiles,
-  loadJsonFile,
-  loadNpyPair,
   splitDataset,
   type TargetScaler,
   type Task,
 } from "./data/mod.ts";
+import { defaultSettings, type Settings } from "./settings.ts";
+import { describeFormats, type FormatName, formatOfName, FORMATS } from "./data/formats.ts";
 import type { LabeledRows } from "./batches.ts";
 
 /**
@@ -34,13 +33,7 @@ export type DatasetRef =
   | { kind: "npy"; features: string; labels: string; task?: Task; name?: string }
   | { kind: "json"; path: string; target?: string; task?: Task; name?: string };
 
-export interface SplitSettings {
-  testFraction: number;
-  /** Fraction of the remaining training rows held out for validation (method.md: 10%). */
-  validationFraction: number;
-}
-
-export const DEFAULT_SPLIT: SplitSettings = { testFraction: 0.2, validationFraction: 0.1 };
+export type SplitSettings = Settings["split"];
 
 export interface PreparedData {
   name: string;
@@ -57,74 +50,106 @@ export interface PreparedData {
   imageShape?: [number, number, number];
 }
 
-/** The file formats parseDatasetRef tells apart by extension. */
-export const FILE_FORMATS =
-  "CSV/TSV (.csv, .tsv, .txt, with a target column), JSON (.json), NumPy (.npy, .npy.gz, " +
-  "with a labels file) or IDX (.idx, -ubyte, .gz, with a labels file)";
+/** The files of a file-backed reference, by role (core/data/formats.ts). */
+export function refFiles(ref: Exclude<DatasetRef, { kind: "bundled" }>): Record<string, string> {
+  switch (ref.kind) {
+    case "csv":
+    case "json":
+      return { file: ref.path };
+    case "npy":
+      return { features: ref.features, labels: ref.labels };
+    case "idx":
+      return { images: ref.images, labels: ref.labels };
+  }
+}
+
+/** A reference to files of a format, by role, with the reading options the format takes. */
+export function fileRef(
+  format: FormatName,
+  files: Record<string, string>,
+  opts: { target?: string; task?: Task; name?: string } = {},
+): DatasetRef {
+  const spec = FORMATS[format];
+  const missing = spec.files.find((r) => files[r.role] === undefined);
+  if (missing) {
+    throw new Error(`a ${format} dataset needs its ${missing.role} file (${missing.description})`);
+  }
+  if (spec.target === "required" && !opts.target) {
+    throw new Error(`a ${format} dataset needs the name of its target column`);
+  }
+  if (spec.target === "none" && opts.target) {
+    throw new Error(`a ${format} dataset has no target column: its labels are a file of their own`);
+  }
+  if (!spec.task && opts.task && opts.task !== "classification") {
+    throw new Error(`a ${format} dataset holds class labels; it cannot be read for ${opts.task}`);
+  }
+  const named = opts.name === undefined ? {} : { name: opts.name };
+  const task = spec.task && opts.task ? { task: opts.task } : {};
+  switch (format) {
+    case "csv":
+      return { kind: "csv", path: files.file, target: opts.target!, ...task, ...named };
+    case "json":
+      return {
+        kind: "json",
+        path: files.file,
+        ...(opts.target ? { target: opts.target } : {}),
+        ...task,
+        ...named,
+      };
+    case "npy":
+      return { kind: "npy", features: files.features, labels: files.labels, ...task, ...named };
+    case "idx":
+      return { kind: "idx", images: files.images, labels: files.labels, ...named };
+  }
+}
 
 /**
- * A CLI dataset argument: a bundled name, or a file whose format its extension gives. CSV (and a
- * file of any other extension, as before) needs a target column; .npy and IDX files need the
- * labels file that goes with them.
+ * A CLI dataset argument: a bundled name, or a file whose format its name tells (a CSV, or a file
+ * of an unknown ending, needs a target column; the pair formats need their labels file).
  */
-export function parseDatasetRef(text: string, target?: string, labels?: string): DatasetRef {
-  if ((BUNDLED_NAMES as readonly string[]).includes(text)) {
-    return { kind: "bundled", name: text as BundledName };
-  }
-  const lower = text.toLowerCase();
-  const pair = (format: string) => {
-    if (!labels) {
-      throw new Error(
-        `'${text}' is a ${format} features file; it needs a labels file (--labels FILE)`,
-      );
+export function parseDatasetRef(
+  text: string,
+  opts: { target?: string; labels?: string; task?: Task } = {},
+): DatasetRef {
+  if (isBundledName(text)) {
+    if (opts.labels || opts.target) {
+      throw new Error(`'${text}' is a bundled dataset: it takes no --target or --labels`);
     }
-    return labels;
-  };
-  if (lower.endsWith(".json")) return { kind: "json", path: text, ...(target ? { target } : {}) };
-  if (lower.endsWith(".npy") || lower.endsWith(".npy.gz")) {
-    return { kind: "npy", features: text, labels: pair(".npy") };
+    return { kind: "bundled", name: text };
   }
-  if (/(\.idx|-ubyte|\.idx\d)(\.gz)?$/.test(lower) || (lower.endsWith(".gz") && labels)) {
-    return { kind: "idx", images: text, labels: pair("IDX") };
-  }
-  if (!target) {
+  const format = formatOfName(text) ?? "csv";
+  const spec = FORMATS[format];
+  const [first] = spec.files;
+  if (spec.files.length === 2 && !opts.labels) {
     throw new Error(
-      `'${text}' is not a bundled dataset (${
-        BUNDLED_NAMES.join(", ")
-      }); a CSV file needs a target column (formats: ${FILE_FORMATS})`,
+      `'${text}' is a ${format} ${first.role} file; it needs a labels file (--labels FILE)`,
     );
   }
-  return { kind: "csv", path: text, target };
+  if (spec.files.length === 1 && opts.labels) {
+    throw new Error(`--labels is for files of features or images, not '${text}' (${format})`);
+  }
+  if (format === "csv" && !opts.target) {
+    throw new Error(
+      `'${text}' is not a bundled dataset (${BUNDLED_NAMES.join(", ")}); a CSV file needs a ` +
+        `target column (--target COLUMN). Formats: ${describeFormats()}`,
+    );
+  }
+  const files: Record<string, string> = spec.files.length === 2
+    ? { [first.role]: text, labels: opts.labels! }
+    : { file: text };
+  return fileRef(format, files, { target: opts.target, task: opts.task });
 }
 
 export function describeRef(ref: DatasetRef): string {
-  switch (ref.kind) {
-    case "bundled":
-      return ref.name;
-    case "csv":
-      return `${ref.name ?? ref.path} (target ${ref.target})`;
-    case "idx":
-      return ref.name ?? `${ref.images} + ${ref.labels}`;
-    case "npy":
-      return ref.name ?? `${ref.features} + ${ref.labels}`;
-    case "json":
-      return `${ref.name ?? ref.path}${ref.target ? ` (target ${ref.target})` : ""}`;
-  }
+  if (ref.kind === "bundled") return ref.name;
+  const files = Object.values(refFiles(ref)).join(" + ");
+  const target = "target" in ref && ref.target ? ` (target ${ref.target})` : "";
+  return `${ref.name ?? files}${target}`;
 }
 
 export async function loadDataset(ref: DatasetRef): Promise<Dataset> {
-  switch (ref.kind) {
-    case "bundled":
-      return await loadBundled(ref.name);
-    case "csv":
-      return await loadCsvFile(ref.path, { target: ref.target, task: ref.task, name: ref.name });
-    case "idx":
-      return await loadIdxFiles(ref.images, ref.labels, ref.name);
-    case "npy":
-      return await loadNpyPair(ref.features, ref.labels, { task: ref.task, name: ref.name });
-    case "json":
-      return await loadJsonFile(ref.path, { target: ref.target, task: ref.task, name: ref.name });
-  }
+  if (ref.kind === "bundled") return await loadBundled(ref.name);
+  return await FORMATS[ref.kind].load(refFiles(ref), ref);
 }
 
 function rows(ds: Dataset): LabeledRows {
@@ -134,7 +159,7 @@ function rows(ds: Dataset): LabeledRows {
 export function prepare(
   ds: Dataset,
   seed: number,
-  split: SplitSettings = DEFAULT_SPLIT,
+  split: SplitSettings = defaultSettings().split,
 ): PreparedData {
   const parts = splitDataset(ds, { seed, ...split });
   const scaler = fitStandardizer(parts.train);

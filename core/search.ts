@@ -14,8 +14,6 @@
 import { canonicalize, canonicalKey } from "./expr/canonical.ts";
 import type { Tree } from "./expr/tree.ts";
 import {
-  DEFAULT_GP_SETTINGS,
-  type GpSettings,
   HallOfFame,
   type HallOfFameJson,
   hasBothInputs,
@@ -30,54 +28,32 @@ import type {
   TimedLocalSearch,
   TimedScreen,
 } from "./runner.ts";
-import { candidateBatchOf, DEFAULT_EVALUATION, type EvaluationSettings } from "./settings.ts";
+import { resolveSettings, type Settings, type SettingsLayers } from "./settings.ts";
+import { presetFor } from "./data/bundled.ts";
+import { MODEL_KINDS } from "./model_kinds.ts";
 import {
   AUTO_CANDIDATE_BATCH,
-  batchableKind,
   type CandidateBatchStats,
   candidateChunks,
   chunkSize,
 } from "./batch_plan.ts";
-import type { ModelKind } from "./models.ts";
-import { type DatasetRef, DEFAULT_SPLIT, type SplitSettings } from "./prepare.ts";
+import type { DatasetRef } from "./prepare.ts";
 
-export interface Budget {
-  /** Stop before a generation once this many candidates have been tuned. */
-  maxEvaluations?: number;
-  /** Stop before a generation that would, at the last generation's pace, end past this. */
-  maxSeconds?: number;
+/** Everything a search computes from: its settings (core/settings.ts) and its dataset. */
+export type SearchConfig = Settings & { dataset: DatasetRef };
+
+/**
+ * The configuration of a search on `dataset`: the settings resolved with the dataset's preset
+ * (a bundled dataset's published settings), the profile and the request. The CLI and the service
+ * both call this, so one request gives one search wherever it is made.
+ */
+export function searchConfig(
+  dataset: DatasetRef,
+  layers: Omit<SettingsLayers, "preset"> = {},
+): SearchConfig {
+  const preset = dataset.kind === "bundled" ? presetFor(dataset.name) : {};
+  return { ...resolveSettings({ ...layers, preset }), dataset };
 }
-
-export interface FinalEvaluationSettings {
-  /** Training steps from scratch (method.md: 10,000 for MNIST and tabular sets). */
-  steps: number;
-  /** Seeds (method.md: 5). */
-  seeds: number;
-}
-
-export interface SearchConfig {
-  dataset: DatasetRef;
-  model: { kind: ModelKind; hidden: number[] };
-  gp: GpSettings;
-  evaluation: EvaluationSettings;
-  split: SplitSettings;
-  budget: Budget;
-  final: FinalEvaluationSettings;
-  /** Ranked losses kept and reported. */
-  hallOfFameSize: number;
-  seed: number;
-}
-
-export const DEFAULT_SEARCH_CONFIG: Omit<SearchConfig, "dataset"> = {
-  model: { kind: "mlp", hidden: [100] },
-  gp: DEFAULT_GP_SETTINGS,
-  evaluation: DEFAULT_EVALUATION,
-  split: DEFAULT_SPLIT,
-  budget: {},
-  final: { steps: 10_000, seeds: 5 },
-  hallOfFameSize: 10,
-  seed: 1,
-};
 
 /** What happened to a distinct loss (by canonical form) the first time it was met. */
 export type Outcome = "tuned" | "rejected" | "diverged" | "equivalent" | "failed";
@@ -177,7 +153,7 @@ export function newSearchState(config: SearchConfig): SearchState {
     rng: new Rng(config.seed).state(),
     archive: {},
     signatures: {},
-    hallOfFame: new HallOfFame(config.hallOfFameSize).toJSON(),
+    hallOfFame: new HallOfFame(config.gp.hallOfFameSize).toJSON(),
     history: [],
     evaluations: 0,
     elapsedMs: 0,
@@ -215,10 +191,10 @@ async function planBatches(
   runner: CandidateRunner,
   ready: number,
 ): Promise<{ size: number; stats: CandidateBatchStats }> {
-  const setting = candidateBatchOf(config.evaluation);
+  const setting = config.execution.candidateStack;
   const stats: CandidateBatchStats = { setting, largest: 1, batches: 0 };
   if (setting === "off") return { size: 1, stats };
-  if (!batchableKind(config.model.kind)) {
+  if (!MODEL_KINDS[config.model.kind].stackable) {
     return { size: 1, stats: { ...stats, note: `${config.model.kind} models are never batched` } };
   }
   if (typeof setting === "number") {
@@ -252,7 +228,7 @@ export async function runGeneration(
   const rng = Rng.fromState(state.rng);
   const generation = state.generation;
   const population = generation === 0
-    ? initialPopulation(rng, config.gp)
+    ? initialPopulation(rng, config.budget.population, config.gp)
     : vary(rng, state.population, state.fitness.map(asFitness), config.gp);
   const archive = { ...state.archive };
   const signatures = { ...state.signatures };
@@ -265,7 +241,7 @@ export async function runGeneration(
   const report = () =>
     hooks.onProgress?.({
       generation: generation + 1,
-      generations: config.gp.generations,
+      generations: config.budget.generations,
       done,
       pending: fresh.length,
       evaluations: state.evaluations + tunedSoFar,
@@ -508,7 +484,7 @@ function bestOf(state: SearchState, archive: Record<string, ArchiveEntry>): numb
 
 /** Why the search would stop before the next generation, if it would. */
 export function stopReason(config: SearchConfig, state: SearchState): StopReason | undefined {
-  if (state.generation >= config.gp.generations) return "generations";
+  if (state.generation >= config.budget.generations) return "generations";
   const { maxEvaluations, maxSeconds } = config.budget;
   if (maxEvaluations !== undefined && state.evaluations >= maxEvaluations) return "max-evaluations";
   if (maxSeconds !== undefined && state.generation > 0) {
@@ -539,7 +515,7 @@ export async function runSearch(
         ...p,
         etaMs: perGeneration === undefined ? undefined : Math.max(
           0,
-          perGeneration * (config.gp.generations - state.generation) -
+          perGeneration * (config.budget.generations - state.generation) -
             (p.elapsedMs - state.elapsedMs),
         ),
       }));

@@ -7,6 +7,7 @@ import { logSoftmax } from "./tensor/tf.ts";
 import type { BatchLoss, Task } from "./metaloss.ts";
 import { forward, type ModelSpec, type Params } from "./models.ts";
 import { denseLossGradients } from "./dense_backprop.ts";
+import type { InnerOptimizer, UnrollOptions } from "./settings.ts";
 
 /**
  * tf.tidy for results that are objects of tensors: tidy keeps every tensor it finds in the
@@ -16,14 +17,9 @@ export function tidyKeep<T>(fn: () => T): T {
   return tf.tidy(fn as unknown as () => tf.TensorContainer) as unknown as T;
 }
 
-export interface InnerOptimizer {
-  lr: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-}
+export type { InnerOptimizer, UnrollMode, UnrollOptions } from "./settings.ts";
 
-/** Plain SGD, lr 0.01 (method.md's MNIST setting). */
+/** Plain SGD at lr 0.01: the benchmark's optimiser. */
 export const DEFAULT_INNER_OPTIMIZER: InnerOptimizer = {
   lr: 0.01,
   momentum: 0,
@@ -115,22 +111,14 @@ export function standardLoss(task: Task): BatchLoss {
   return loss;
 }
 
-/**
- * How the hypergradient treats the T inner steps (method.md: exact, T = 1 by default).
+/*
+ * How the hypergradient treats the T inner steps (UnrollOptions, a setting):
  * - exact: differentiate through every step (memory grows with T);
  * - truncated: run the first T - K steps without differentiation, differentiate the last K;
  * - first-order: differentiate each step's gradient with respect to phi only, treating the
  *   parameters it is evaluated at as constants (drops the second-order terms between steps).
  */
-export type UnrollMode = "exact" | "truncated" | "first-order";
-
-export interface UnrollOptions {
-  mode: UnrollMode;
-  /** Differentiated steps K when truncated. */
-  truncateTo?: number;
-}
-
-export const EXACT_UNROLL: UnrollOptions = { mode: "exact" };
+export const EXACT_UNROLL: UnrollOptions = { mode: "exact", truncateTo: 1 };
 
 /** The identity whose gradient is zero: tfjs has no stop-gradient op. */
 const stopGradient = tf.customGrad(

@@ -91,7 +91,7 @@ function summary(r: SearchResult): string {
     ],
     [
       "Search",
-      `population ${c.gp.populationSize}, ${c.gp.generations} generations, tournament ${c.gp.tournamentSize}, seed ${c.seed}`,
+      `population ${c.budget.population}, ${c.budget.generations} generations, tournament ${c.gp.tournamentSize}, seed ${c.seed}`,
     ],
     ["Budget", esc(budget)],
     [

@@ -7,9 +7,8 @@
 import { tf } from "../core/tensor/tf.ts";
 import { compute } from "../core/tensor/backend.ts";
 import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
-import { DEFAULT_SEARCH_CONFIG, type SearchConfig } from "../core/search.ts";
-import { defaultEvaluationFor, type EvaluationSettings } from "../core/settings.ts";
-import { DEFAULT_GP_SETTINGS } from "../core/gp/mod.ts";
+import { type SearchConfig, searchConfig } from "../core/search.ts";
+import type { EvaluationSettings } from "../core/settings.ts";
 import { InProcessRunner } from "../core/runner.ts";
 import { searchAndEvaluate } from "../core/pipeline.ts";
 import { LOSSMITH_VERSION, type SearchResult } from "../core/result.ts";
@@ -84,27 +83,29 @@ export function specFor(task: TaskPlan, data: PreparedData): ModelSpec {
   };
 }
 
-/** The published settings for the dataset (plain SGD for MNIST), at the plan's budget. */
-export function evaluationFor(task: TaskPlan, localSearch: boolean): EvaluationSettings {
-  const base = defaultEvaluationFor(task.dataset);
-  return {
-    ...base,
-    localSearch: { ...base.localSearch, enabled: localSearch, metaSteps: task.metaSteps },
-    fitnessSteps: task.fitnessSteps,
-  };
+/**
+ * The search of a plan's task, resolved as any request is: the dataset's published settings
+ * (plain SGD for MNIST), then the plan's budget. Final evaluation runs as separate units, shared
+ * by all methods (see driver.ts).
+ */
+export function searchConfigFor(task: TaskPlan, localSearch: boolean, seed: number): SearchConfig {
+  return searchConfig({ kind: "bundled", name: task.dataset }, {
+    request: {
+      model: { kind: task.model, ...(task.model === "mlp" ? { hidden: task.hidden } : {}) },
+      budget: { population: task.population, generations: task.generations },
+      evaluation: {
+        localSearch: { enabled: localSearch, metaSteps: task.metaSteps },
+        fitnessSteps: task.fitnessSteps,
+      },
+      final: { steps: task.finalSteps, seeds: 0 },
+      seed,
+    },
+  });
 }
 
-export function searchConfigFor(task: TaskPlan, localSearch: boolean, seed: number): SearchConfig {
-  return {
-    ...DEFAULT_SEARCH_CONFIG,
-    dataset: { kind: "bundled", name: task.dataset },
-    model: { kind: task.model, hidden: task.hidden },
-    gp: { ...DEFAULT_GP_SETTINGS, populationSize: task.population, generations: task.generations },
-    evaluation: evaluationFor(task, localSearch),
-    // Final evaluation runs as separate units, shared by all methods (see driver.ts).
-    final: { steps: task.finalSteps, seeds: 0 },
-    seed,
-  };
+/** The evaluation settings of a plan's task. */
+export function evaluationFor(task: TaskPlan, localSearch: boolean): EvaluationSettings {
+  return searchConfigFor(task, localSearch, 1).evaluation;
 }
 
 async function search(unit: Extract<Unit, { kind: "search" }>): Promise<SearchResult> {

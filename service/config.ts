@@ -4,11 +4,7 @@
  * below is the same list for `--help`.
  */
 import { parseArgs } from "node:util";
-import type { BackendChoice } from "../core/tensor/backend.ts";
-
-// Spelled out rather than imported from core/tensor/backend.ts, whose import loads TensorFlow.js:
-// the service's main thread never does. The type keeps the two lists in step.
-const BACKENDS: readonly BackendChoice[] = ["auto", "webgpu", "wasm", "cpu"];
+import { BACKEND_CHOICES, type BackendChoice } from "../core/backends.ts";
 
 export interface Limits {
   maxPopulation: number;
@@ -64,7 +60,7 @@ const SETTINGS = [
   ["db", "LOSSMITH_DB", "SQLite database file (default ./lossmith.sqlite)"],
   ["data-dir", "LOSSMITH_DATA_DIR", "where uploaded files are kept (default DB + '.files')"],
   ["workers", "LOSSMITH_WORKERS", "evaluation workers (default: number of cores)"],
-  ["backend", "LOSSMITH_BACKEND", `tensor backend: ${BACKENDS.join("|")} (default auto)`],
+  ["backend", "LOSSMITH_BACKEND", `tensor backend: ${BACKEND_CHOICES.join("|")} (default auto)`],
   ["max-running", "LOSSMITH_MAX_RUNNING", "searches running at once (default 4)"],
   ["max-jobs-per-key", "LOSSMITH_MAX_JOBS_PER_KEY", "queued + running searches per key (8)"],
   ["max-population", "LOSSMITH_MAX_POPULATION", "largest population (default 200)"],
@@ -129,8 +125,8 @@ export function loadConfig(
   };
   const db = v("db") || "lossmith.sqlite";
   const backend = (v("backend") || "auto") as BackendChoice;
-  if (!BACKENDS.includes(backend)) {
-    throw new Error(`backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
+  if (!BACKEND_CHOICES.includes(backend)) {
+    throw new Error(`backend must be one of ${BACKEND_CHOICES.join(", ")}, got '${backend}'`);
   }
   const cores = Math.max(1, navigator.hardwareConcurrency || 1);
   return {

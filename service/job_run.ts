@@ -11,7 +11,7 @@
 import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { buildResult, LOSSMITH_VERSION, rankLosses, type SearchResult } from "../core/result.ts";
 import { toInfix } from "../core/expr/print.ts";
-import { modelSpecFor } from "../core/pipeline.ts";
+import { modelSpecFor } from "../core/model_kinds.ts";
 import type { GenerationStats, SearchProgress, SearchState } from "../core/search.ts";
 import type { DataSummary } from "../core/result.ts";
 import type { JobRunner, WorkerPool } from "../workers/pool.ts";
@@ -83,7 +83,7 @@ export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob)
     hub.notify(job.id);
   };
   const resumeFrom = store.jobs.latestCheckpoint(job.id);
-  const generations = config.gp.generations;
+  const generations = config.budget.generations;
   running.progress = resumeFrom
     ? { ...progressOf(resumeFrom, generations), resumedFrom: resumeFrom.generation }
     : { ...job.progress, phase: "search" };
@@ -100,10 +100,11 @@ export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob)
     dataset: config.dataset,
     split: config.split,
     config: {
-      model: modelSpecFor(config, {
+      model: modelSpecFor(config.model, {
         task: info.task,
         inputs: info.features,
         nClasses: info.classes,
+        imageShape: info.imageShape,
       }),
       evaluation: config.evaluation,
       seed: config.seed,

@@ -20,6 +20,7 @@ import type { EventHub } from "./event_hub.ts";
 import { resolveSearchConfig, type SearchRequest } from "./search_request.ts";
 import { invalid, notFound, ServiceError } from "./errors.ts";
 import { runJob, type RunningJob } from "./job_run.ts";
+import { MODEL_KINDS } from "../core/model_kinds.ts";
 
 /** JSON with sorted keys, so that equal bodies hash alike whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -76,7 +77,14 @@ export class JobManager {
       );
     }
     const { record, ref, info } = await this.datasets.refFor(owner, body.dataset, body.task);
-    const config = resolveSearchConfig(body, ref, record.id);
+    const config = resolveSearchConfig(body, ref);
+    if (MODEL_KINDS[config.model.kind].needsImages && !info.imageShape) {
+      throw invalid(
+        `model '${config.model.kind}' needs image data; dataset ${record.id} has no image shape ` +
+          `(upload images as an IDX pair, or NumPy features of shape [n, height, width])`,
+        { pointer: "/model/kind" },
+      );
+    }
     const job: JobRecord = {
       id: randomId("srch"),
       owner,
@@ -90,7 +98,7 @@ export class JobManager {
       progress: {
         phase: "queued",
         generation: 0,
-        generations: config.gp.generations,
+        generations: config.budget.generations,
         evaluations: 0,
         bestFitness: null,
         filters: { cacheHits: 0, rejected: 0, equivalent: 0, diverged: 0, failed: 0 },

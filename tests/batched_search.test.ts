@@ -16,9 +16,8 @@ import {
   type SearchState,
 } from "../core/search.ts";
 import { rankLosses } from "../core/result.ts";
-import { type CandidateBatch, candidateBatchOf } from "../core/settings.ts";
+import { type CandidateStack, upgradeSettings } from "../core/settings.ts";
 import {
-  batchableKind,
   CALIBRATION_K,
   CALIBRATION_STEPS,
   CALIBRATION_THRESHOLD,
@@ -27,8 +26,6 @@ import {
   describeCandidateBatching,
   type FitnessCalibration,
 } from "../core/batch_plan.ts";
-import { supportsBatching } from "../core/batched.ts";
-import { MODEL_KINDS } from "../core/models.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { resolveSearchConfig } from "../service/search_request.ts";
 import { compileValidator } from "../api/validate.ts";
@@ -42,16 +39,13 @@ await tf.setBackend("cpu");
  * Population 8 over 3 generations, without the rejection screen so that more candidates reach
  * fitness: 7, 2 and 3 of them with this seed, so both batched and one-at-a-time phases occur.
  */
-function config(candidateBatch: CandidateBatch | undefined, seed = 2): SearchConfig {
+function config(candidateStack: CandidateStack, seed = 2): SearchConfig {
   const base = smallConfig(seed);
   return {
     ...base,
-    gp: { ...base.gp, populationSize: 8, generations: 3 },
-    evaluation: {
-      ...base.evaluation,
-      screen: { ...base.evaluation.screen, enabled: false },
-      candidateBatch,
-    },
+    budget: { ...base.budget, population: 8, generations: 3 },
+    evaluation: { ...base.evaluation, screen: { ...base.evaluation.screen, enabled: false } },
+    execution: { candidateStack },
   };
 }
 
@@ -146,11 +140,20 @@ Deno.test("auto calibrates once per job, records the measurement, and keeps the 
   assertEquals(batchesOf(auto).some((n) => n > 0), c.batch);
 });
 
-Deno.test("a checkpoint and configuration from before candidateBatch resume as auto", async () => {
+Deno.test("a checkpoint and configuration from before the stack setting resume as auto", async () => {
   const whole = await inProcess(config("off"));
-  const old = config(undefined);
-  delete old.evaluation.candidateBatch;
-  assertEquals(candidateBatchOf(old.evaluation), "auto");
+  // The configuration as stored before the settings table: population under gp, no stack setting.
+  const current = config("off");
+  const stored: Record<string, unknown> = JSON.parse(JSON.stringify({
+    ...current,
+    gp: { ...current.gp, populationSize: 8, generations: 3, reproductionProb: 0.05 },
+    hallOfFameSize: current.gp.hallOfFameSize,
+    budget: {},
+    execution: undefined,
+  }));
+  const old = { ...upgradeSettings(stored), dataset: current.dataset };
+  assertEquals(old.execution.candidateStack, "auto");
+  assertEquals(old.budget, { population: 8, generations: 3 });
   const { data, spec } = await prepared(old);
   const runner = new InProcessRunner(data, {
     model: spec,
@@ -163,7 +166,7 @@ Deno.test("a checkpoint and configuration from before candidateBatch resume as a
   } finally {
     await runner.close();
   }
-  // As stored before the field existed: no candidateBatch in the history, nor in the config.
+  // As stored before the field existed: no candidateBatch in the history.
   const saved: SearchState = JSON.parse(JSON.stringify(first.state));
   for (const g of saved.history) delete g.candidateBatch;
   const resumed = await inProcess(JSON.parse(JSON.stringify(old)), saved);
@@ -232,32 +235,21 @@ Deno.test("the summary line says how the fitness phase ran and why", () => {
   assertEquals(describeCandidateBatching([{}]), undefined);
 });
 
-Deno.test("the tensor-free batchable kinds are core/batched.ts's", () => {
-  for (const kind of MODEL_KINDS) {
-    const spec = { kind, inputs: 4, outputs: 3, hidden: [8] };
-    assertEquals(batchableKind(kind), supportsBatching(spec), kind);
-  }
-});
-
-Deno.test("the API takes candidateBatch in method, and refuses a K below 2", () => {
+Deno.test("the API takes execution.candidateStack, and refuses a K below 2", () => {
   const validate = compileValidator(searchRequest(DEFAULT_LIMITS), { location: "body" });
-  for (const candidateBatch of ["auto", "off", 2, 16] as CandidateBatch[]) {
-    const body = { dataset: "iris", method: { candidateBatch } };
-    assertEquals(validate(body), [], String(candidateBatch));
-    const resolved = resolveSearchConfig(body, { kind: "bundled", name: "iris" }, "iris");
-    assertEquals(resolved.evaluation.candidateBatch, candidateBatch);
+  for (const candidateStack of ["auto", "off", 2, 16] as CandidateStack[]) {
+    const body = { dataset: "iris", execution: { candidateStack } };
+    assertEquals(validate(body), [], String(candidateStack));
+    const resolved = resolveSearchConfig(body, { kind: "bundled", name: "iris" });
+    assertEquals(resolved.execution.candidateStack, candidateStack);
   }
-  for (const candidateBatch of [1, 0, 2.5, "on", 1000]) {
-    const errors = validate({ dataset: "iris", method: { candidateBatch } });
+  for (const candidateStack of [1, 0, 2.5, "on", 1000]) {
+    const errors = validate({ dataset: "iris", execution: { candidateStack } });
     assert(
-      errors.some((e) => e.pointer === "/method/candidateBatch"),
-      `${candidateBatch}: ${JSON.stringify(errors)}`,
+      errors.some((e) => e.pointer === "/execution/candidateStack"),
+      `${candidateStack}: ${JSON.stringify(errors)}`,
     );
   }
-  const absent = resolveSearchConfig(
-    { dataset: "iris" },
-    { kind: "bundled", name: "iris" },
-    "iris",
-  );
-  assertEquals(absent.evaluation.candidateBatch, "auto");
+  const absent = resolveSearchConfig({ dataset: "iris" }, { kind: "bundled", name: "iris" });
+  assertEquals(absent.execution.candidateStack, "auto");
 });

@@ -18,7 +18,7 @@ Deno.test("a loopback dataset URL is refused unless allowed, then downloaded and
   });
   try {
     const url = `http://127.0.0.1:${server.addr.port}/files/small.csv`;
-    const ref = parseDatasetRef(url, "label");
+    const ref = parseDatasetRef(url, { target: "label" });
     await assertRejects(() => localizeRef(ref, CLI_FETCH_LIMITS), /loopback/);
     assertEquals(requests, 0);
     const local = await localizeRef(ref, { ...CLI_FETCH_LIMITS, allowPrivate: true });

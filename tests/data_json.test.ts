@@ -21,7 +21,7 @@ async function viaFile(value: unknown, target?: string, text = JSON.stringify(va
   const path = await Deno.makeTempFile({ suffix: ".json" });
   try {
     await Deno.writeTextFile(path, text);
-    const ref = parseDatasetRef(path, target);
+    const ref = parseDatasetRef(path, { target });
     assertEquals(ref.kind, "json");
     return await loadDataset(ref);
   } finally {

@@ -71,7 +71,7 @@ Deno.test("npy: uint8 images + int64 labels from real files, plain and gzip", as
       assertEquals(ds.classNames, ["0", "1"]);
     }
     // The CLI reference picks the format by extension and loads through loadDataset.
-    const ref = parseDatasetRef(p("x.npy.gz"), undefined, p("y.npy.gz"));
+    const ref = parseDatasetRef(p("x.npy.gz"), { labels: p("y.npy.gz") });
     assertEquals(ref.kind, "npy");
     assertEquals((await loadDataset(JSON.parse(JSON.stringify(ref)))).n, 4);
   });
@@ -148,9 +148,13 @@ Deno.test("npy: bad files get a DataError that says what is wrong", async () => 
 Deno.test("npy: a .npy dataset reference needs its labels file", () => {
   assertThrows(() => parseDatasetRef("x.npy"), /needs a labels file/);
   assertThrows(() => parseDatasetRef("train-images-idx3-ubyte"), /needs a labels file/);
-  assertEquals(parseDatasetRef("train-images-idx3-ubyte.gz", undefined, "l.gz").kind, "idx");
+  assertEquals(parseDatasetRef("train-images-idx3-ubyte.gz", { labels: "l.gz" }).kind, "idx");
   assertEquals(parseDatasetRef("mnist").kind, "bundled");
-  assertEquals(parseDatasetRef("data.tsv", "y"), { kind: "csv", path: "data.tsv", target: "y" });
+  assertEquals(parseDatasetRef("data.tsv", { target: "y" }), {
+    kind: "csv",
+    path: "data.tsv",
+    target: "y",
+  });
 });
 
 /** Files written by numpy itself, where /usr/bin/python3 has numpy. */

@@ -2,8 +2,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import type { SearchResult } from "../core/result.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { toInfix } from "../core/expr/print.ts";
-import { DEFAULT_GP_SETTINGS } from "../core/gp/settings.ts";
-import { DEFAULT_EVALUATION } from "../core/settings.ts";
+import { searchConfig } from "../core/search.ts";
 import { convergenceChart, expressionTreeChart, learningCurvesChart } from "../report/charts.ts";
 import { layoutTree } from "../report/tree_chart.ts";
 import { lineChart, niceTicks, spansDecades } from "../report/svg.ts";
@@ -54,17 +53,15 @@ function fixture(name = "iris"): SearchResult {
     createdAt: "2025-01-02T03:04:05.000Z",
     versions: { lossmith: "0.1.0", deno: "2.9.6", v8: "15.0", typescript: "6.0.3", tfjs: "4.22.0" },
     backend: { name: "cpu", workers: 2 },
-    config: {
-      dataset: { kind: "bundled", name: "iris" },
-      model: { kind: "mlp", hidden: [16] },
-      gp: { ...DEFAULT_GP_SETTINGS, populationSize: 8, generations: 3 },
-      evaluation: DEFAULT_EVALUATION,
-      split: { testFraction: 0.2, validationFraction: 0.1 },
-      budget: {},
-      final: { steps: 200, seeds: 3 },
-      hallOfFameSize: 2,
-      seed: 7,
-    },
+    config: searchConfig({ kind: "bundled", name: "iris" }, {
+      request: {
+        model: { kind: "mlp", hidden: [16] },
+        budget: { population: 8, generations: 3 },
+        gp: { hallOfFameSize: 2 },
+        final: { steps: 200, seeds: 3 },
+        seed: 7,
+      },
+    }),
     stopped: "generations",
     dataset: {
       name,

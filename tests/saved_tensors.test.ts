@@ -10,7 +10,7 @@ import { initBackend } from "../core/tensor/backend.ts";
 import { shareSavedTensors, sharingSavedTensors } from "../core/tensor/saved_tensors.ts";
 import { compileLoss } from "../core/metaloss.ts";
 import { initialValues, type ModelSpec, toParams } from "../core/models.ts";
-import { DEFAULT_EVALUATION } from "../core/settings.ts";
+import { defaultSettings } from "../core/settings.ts";
 import { type Batch, hypergradient, unrolledTaskLoss } from "../core/train.ts";
 import { Rng } from "../core/rng.ts";
 import { RICH_TREE } from "./support/finite_differences.ts";
@@ -38,7 +38,7 @@ async function run(): Promise<{ grad: number[]; identities: number; leaked: numb
         SPEC,
         "classification",
         loss,
-        DEFAULT_EVALUATION.inner,
+        defaultSettings().evaluation.inner,
         theta0,
         batches,
         validation,

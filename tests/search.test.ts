@@ -67,7 +67,7 @@ Deno.test("resuming from a saved generation gives the same result as an uninterr
 
 Deno.test("every generation accounts for each individual exactly once", async () => {
   const config = smallConfig(7, {
-    gp: { ...smallConfig().gp, populationSize: 8, generations: 3 },
+    budget: { ...smallConfig().budget, population: 8, generations: 3 },
   });
   const { state } = await search(config);
   assertEquals(state.history.length, 3);
@@ -92,8 +92,7 @@ Deno.test("every generation accounts for each individual exactly once", async ()
 
 Deno.test("a budget in evaluations stops the search between generations with the best so far", async () => {
   const config = smallConfig(2, {
-    gp: { ...smallConfig().gp, generations: 20 },
-    budget: { maxEvaluations: 1 },
+    budget: { ...smallConfig().budget, generations: 20, maxEvaluations: 1 },
   });
   const { state, stopped } = await search(config);
   assertEquals(stopped, "max-evaluations");
@@ -102,7 +101,7 @@ Deno.test("a budget in evaluations stops the search between generations with the
 });
 
 Deno.test("cancelling returns the last finished generation", async () => {
-  const config = smallConfig(2, { gp: { ...smallConfig().gp, generations: 20 } });
+  const config = smallConfig(2, { budget: { ...smallConfig().budget, generations: 20 } });
   const { data, spec } = await prepared(config);
   const runner = new InProcessRunner(data, {
     model: spec,
@@ -137,7 +136,7 @@ Deno.test("a canonical form without y or f(x) is rejected without tensor work", 
       fitness: [null],
     };
     const { state: next, stats } = await runGeneration(
-      { ...config, gp: { ...config.gp, populationSize: 1, elites: 1 } },
+      { ...config, budget: { ...config.budget, population: 1 }, gp: { ...config.gp, elites: 1 } },
       state,
       runner,
     );

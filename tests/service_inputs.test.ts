@@ -133,22 +133,26 @@ Deno.test({
       await expectProblem(
         t,
         S,
-        postJson({ dataset: "iris", method: { inner: { momentum: 2 } } }),
+        postJson({ dataset: "iris", evaluation: { inner: { momentum: 2 } } }),
         422,
-        { pointer: "/method/inner/momentum" },
+        { pointer: "/evaluation/inner/momentum" },
       );
-      await expectProblem(t, S, postJson({ dataset: "iris", method: { candidateBatch: 1 } }), 422, {
-        pointer: "/method/candidateBatch",
-      });
+      await expectProblem(
+        t,
+        S,
+        postJson({ dataset: "iris", execution: { candidateStack: 1 } }),
+        422,
+        { pointer: "/execution/candidateStack" },
+      );
       await expectProblem(
         t,
         S,
         postJson({
           dataset: "iris",
-          method: { gp: { crossoverProb: 0.5, mutationProb: 0.5, reproductionProb: 0.5 } },
+          gp: { crossoverProb: 0.5, mutationProb: 0.6 },
         }),
         422,
-        { pointer: "/method/gp" },
+        { pointer: "/gp/mutationProb" },
       );
       await expectProblem(t, S, postJson({ dataset: "iris", task: "regression" }), 422, {
         pointer: "/task",

@@ -28,7 +28,7 @@ Deno.test({
       const pool = t.service.pool;
       const body = tinySearch("iris", {
         budget: { population: 4, generations: 2 },
-        method: { screen: { steps: 200 }, localSearch: { metaSteps: 5 }, fitnessSteps: 300 },
+        evaluation: { screen: { steps: 200 }, localSearch: { metaSteps: 5 }, fitnessSteps: 300 },
         final: { steps: 40, seeds: 1 },
       });
       const created = await t.json("/v1/searches", postJson(body));
@@ -74,7 +74,7 @@ Deno.test({
       const body = (seed: number) =>
         tinySearch("boston", {
           budget: { population: 8, generations: 50 },
-          method: { screen: { steps: 100 }, localSearch: { metaSteps: 20 }, fitnessSteps: 200 },
+          evaluation: { screen: { steps: 100 }, localSearch: { metaSteps: 20 }, fitnessSteps: 200 },
           final: { seeds: 0 },
           seed,
         });

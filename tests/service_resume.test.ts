@@ -92,7 +92,7 @@ Deno.test({
     const db = `${dir}/lossmith.sqlite`;
     const body = tinySearch("iris", {
       budget: { population: 4, generations: 6 },
-      method: { screen: { steps: 40 }, localSearch: { metaSteps: 5 }, fitnessSteps: 60 },
+      evaluation: { screen: { steps: 40 }, localSearch: { metaSteps: 5 }, fitnessSteps: 60 },
       final: { steps: 40, seeds: 2 },
       seed: 11,
     });

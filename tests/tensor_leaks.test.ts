@@ -12,7 +12,7 @@ Deno.test("live tensors are the same before and after 20 candidate evaluations",
   const config = smallConfig(1);
   const { data, spec } = await prepared(config);
   const evaluator = new CandidateEvaluator(data, spec, config.evaluation, config.seed);
-  const trees = initialPopulation(new Rng(9), { ...config.gp, populationSize: 20 });
+  const trees = initialPopulation(new Rng(9), 20, config.gp);
   const before = tf.memory().numTensors;
   let tuned = 0;
   for (const tree of trees) {

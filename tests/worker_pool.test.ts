@@ -6,9 +6,12 @@
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { tf } from "../core/tensor/tf.ts";
 import { initBackend } from "../core/tensor/backend.ts";
-import { DEFAULT_SPLIT, loadDataset, prepare } from "../core/prepare.ts";
+import { loadDataset, prepare } from "../core/prepare.ts";
 import { type EvaluatorConfig, InProcessRunner } from "../core/runner.ts";
-import { DEFAULT_EVALUATION } from "../core/settings.ts";
+import { defaultSettings } from "../core/settings.ts";
+
+const DEFAULT_EVALUATION = defaultSettings().evaluation;
+const DEFAULT_SPLIT = defaultSettings().split;
 import type { Tree } from "../core/expr/tree.ts";
 import { type JobContext, type JobRunner, WorkerPool } from "../workers/pool.ts";
 

@@ -30,7 +30,7 @@ import type {
 } from "../core/runner.ts";
 import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
 import type { DataSummary } from "../core/result.ts";
-import type { BackendChoice, BackendInfo, BackendName } from "../core/tensor/backend.ts";
+import type { BackendChoice, BackendInfo, BackendName } from "../core/backends.ts";
 import type {
   CandidateRequest,
   FromWorker,

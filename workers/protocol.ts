@@ -16,7 +16,7 @@ import type {
 } from "../core/runner.ts";
 import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
 import type { DataSummary } from "../core/result.ts";
-import type { BackendChoice, BackendName } from "../core/tensor/backend.ts";
+import type { BackendChoice, BackendName } from "../core/backends.ts";
 
 /**
  * What a worker needs to evaluate candidates of one job: small plain data (never the data set

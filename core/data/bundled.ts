@@ -7,21 +7,62 @@
 import type { Dataset } from "./dataset.ts";
 import { validateDataset } from "./validate.ts";
 
-export type BundledName = "mnist" | "boston" | "iris";
-export const BUNDLED_NAMES: readonly BundledName[] = ["mnist", "boston", "iris"];
+import type { SettingsPatch } from "../settings.ts";
+
+/** A dataset that ships with Lossmith, and the settings its paper trained it with. */
+interface BundledDataset {
+  load(): Promise<Dataset>;
+  description: string;
+  /** Settings that differ from the method's general defaults for this dataset. */
+  preset: SettingsPatch;
+}
+
+const BUNDLED = {
+  mnist: {
+    load: () => loadMnist(),
+    description: "10,000 MNIST digits (28x28 grey images), 10 classes",
+    // The published MNIST settings: plain SGD, and a 100-step rejection screen.
+    preset: {
+      evaluation: {
+        screen: { steps: 100 },
+        inner: { momentum: 0, nesterov: false, weightDecay: 0 },
+      },
+    },
+  },
+  boston: {
+    load: () => loadBoston(),
+    description: "Boston Housing: 506 rows, 13 features, regression of the median home value",
+    preset: {},
+  },
+  iris: {
+    load: () => loadIris(),
+    description: "Iris: 150 rows, 4 features, 3 species",
+    preset: {},
+  },
+} as const satisfies Record<string, BundledDataset>;
+
+export type BundledName = keyof typeof BUNDLED;
+export const BUNDLED_NAMES = Object.keys(BUNDLED) as BundledName[];
+
+export function isBundledName(name: string): name is BundledName {
+  return Object.hasOwn(BUNDLED, name);
+}
+
+/** The settings a bundled dataset's paper used; none for other datasets. */
+export function presetFor(name: string): SettingsPatch {
+  return isBundledName(name) ? BUNDLED[name].preset : {};
+}
+
+export function bundledDescription(name: BundledName): string {
+  return BUNDLED[name].description;
+}
 
 /** Returns a fresh copy each call: callers may mutate their arrays. */
 export async function loadBundled(name: BundledName): Promise<Dataset> {
-  switch (name) {
-    case "mnist":
-      return validateDataset(await loadMnist());
-    case "boston":
-      return validateDataset(await loadBoston());
-    case "iris":
-      return validateDataset(await loadIris());
-    default:
-      throw new Error(`unknown bundled dataset "${name}"; known: ${BUNDLED_NAMES.join(", ")}`);
+  if (!isBundledName(name)) {
+    throw new Error(`unknown bundled dataset "${name}"; known: ${BUNDLED_NAMES.join(", ")}`);
   }
+  return validateDataset(await BUNDLED[name].load());
 }
 
 type Digits = { default: { data: number[] } };

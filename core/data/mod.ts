@@ -3,7 +3,14 @@
 export { DataError } from "./errors.ts";
 export { classCounts, type Dataset, oneHot, subsetRows, type Task } from "./dataset.ts";
 export { validateDataset, type ValidateOptions } from "./validate.ts";
-export { BUNDLED_NAMES, type BundledName, loadBundled } from "./bundled.ts";
+export {
+  BUNDLED_NAMES,
+  bundledDescription,
+  type BundledName,
+  isBundledName,
+  loadBundled,
+  presetFor,
+} from "./bundled.ts";
 export { decodeIdxPair, idxDataset, loadIdxFiles, parseIdx } from "./idx.ts";
 export {
   decodeNpyPair,

@@ -13,5 +13,5 @@ export { limitHeight } from "./height.ts";
 export { type MutateOptions, mutateUniform } from "./mutate.ts";
 export { hasBothInputs, repair } from "./repair.ts";
 export { tournament } from "./select.ts";
-export { DEFAULT_GP_SETTINGS, type GpSettings, validateGpSettings } from "./settings.ts";
-export { initialPopulation, vary } from "./vary.ts";
+export type { GpSettings } from "../settings.ts";
+export { DEFAULT_GP_SETTINGS, initialPopulation, vary } from "./vary.ts";

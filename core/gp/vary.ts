@@ -12,12 +12,19 @@ import { limitHeight } from "./height.ts";
 import { mutateUniform } from "./mutate.ts";
 import { repair } from "./repair.ts";
 import { tournament } from "./select.ts";
-import { DEFAULT_GP_SETTINGS, type GpSettings } from "./settings.ts";
+import { defaultSettings, type GpSettings } from "../settings.ts";
 
-/** The initial population: ramped half-and-half, repaired. */
-export function initialPopulation(rng: Rng, settings: GpSettings = DEFAULT_GP_SETTINGS): Tree[] {
-  const { populationSize, initMinHeight, initMaxHeight } = settings;
-  return rampedHalfAndHalf(rng, populationSize, initMinHeight, initMaxHeight)
+/** The method's GP settings, for callers that vary none. */
+export const DEFAULT_GP_SETTINGS: Readonly<GpSettings> = Object.freeze(defaultSettings().gp);
+
+/** The initial population of `size`: ramped half-and-half, repaired. */
+export function initialPopulation(
+  rng: Rng,
+  size: number,
+  settings: Pick<GpSettings, "initMinHeight" | "initMaxHeight"> = DEFAULT_GP_SETTINGS,
+): Tree[] {
+  const { initMinHeight, initMaxHeight } = settings;
+  return rampedHalfAndHalf(rng, size, initMinHeight, initMaxHeight)
     .map((t) => repair(rng, t));
 }
 

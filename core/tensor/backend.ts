@@ -8,17 +8,10 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "./tf.ts";
 import { enableNativeMatMul } from "./native_blas.ts";
 
-export const BACKENDS = ["auto", "webgpu", "wasm", "cpu"] as const;
-export type BackendChoice = typeof BACKENDS[number];
-export type BackendName = Exclude<BackendChoice, "auto">;
+import type { BackendChoice, BackendInfo, BackendName } from "../backends.ts";
 
-export interface BackendInfo {
-  name: BackendName;
-  /** The GPU adapter's description when the backend is webgpu. */
-  adapter?: string;
-  /** The OpenBLAS library doing wasm's matrix products, when one was found (native_blas.ts). */
-  nativeMatMul?: string;
-}
+export { BACKEND_CHOICES as BACKENDS } from "../backends.ts";
+export type { BackendChoice, BackendInfo, BackendName } from "../backends.ts";
 
 let wasmPathsSet = false;
 

@@ -81,7 +81,7 @@ export function tinySearch(dataset = "iris", overrides: Record<string, unknown> 
     dataset,
     model: { hidden: [8] },
     budget: { population: 4, generations: 2 },
-    method: { screen: { steps: 20 }, localSearch: { metaSteps: 5 }, fitnessSteps: 20 },
+    evaluation: { screen: { steps: 20 }, localSearch: { metaSteps: 5 }, fitnessSteps: 20 },
     final: { steps: 40, seeds: 2 },
     seed: 3,
     ...overrides,
