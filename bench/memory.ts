@@ -1,6 +1,6 @@
 /**
  * Peak memory of unrolled differentiation: one hypergradient through T = 1, 5, 20 differentiable
- * SGD steps of the MLP 784-100-10 at batch 128 under the learned loss of WORKLOADS.md (the
+ * SGD steps of the MLP 784-100-10 at batch 128 under the learned loss of bench/README.md (the
  * `mlp_unroll` workload with T free), on wasm unless told otherwise.
  *
  *   deno run -A bench/memory.ts [--backend wasm|cpu|webgpu] [--ts 1,5,20] [--repeats 2]

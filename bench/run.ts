@@ -1,5 +1,5 @@
 /**
- * The project's benchmark: times each workload of ../shared/bench/WORKLOADS.md on the engine,
+ * The project's benchmark: times each workload of bench/README.md on the engine,
  * runs the PyTorch reference in the same run, and prints a table plus one JSON line per workload
  * `{"workload","ms","torch_ms","ratio","backend","threads",...}` (ratio = ours / PyTorch, lower is
  * better; `threads` is PyTorch's thread count, ours is one on wasm and cpu).

@@ -1,11 +1,11 @@
 /**
- * Runs the PyTorch reference (../shared/bench/torch_reference.py) in a subprocess, single-threaded
- * to match tfjs wasm (one thread in Deno), and reads its JSON lines. Never throws: when PyTorch or
- * the script is missing, `missing` says why and the results are empty.
+ * Runs the PyTorch reference (bench/torch_reference.py, beside this file) in a subprocess,
+ * single-threaded to match tfjs wasm (one thread in Deno), and reads its JSON lines. Never throws:
+ * when PyTorch or the script is missing, `missing` says why and the results are empty.
  */
 import { fileURLToPath } from "node:url";
 
-export const TORCH_SCRIPT = new URL("../../shared/bench/torch_reference.py", import.meta.url);
+export const TORCH_SCRIPT = new URL("./torch_reference.py", import.meta.url);
 
 export interface TorchResult {
   workload: string;

@@ -1,5 +1,5 @@
 /**
- * The workloads of ../shared/bench/WORKLOADS.md, run through the engine's own code (models,
+ * The workloads of bench/README.md, run through the engine's own code (models,
  * train, metaloss, evaluator, batches): nothing here re-implements a step. Each factory sets up
  * its tensors and returns one repetition plus a teardown. A repetition reads its result back with
  * `await data()`, so on an asynchronous backend the work is really done when it returns.
@@ -30,7 +30,7 @@ export const B = 128, D = 784, H = 100, C = 10;
 /** Rows of training data, as the PyTorch reference (8 batches). */
 export const TRAIN_ROWS = 8 * B;
 export const SPEC: ModelSpec = { kind: "mlp", inputs: D, outputs: C, hidden: [H] };
-/** LeNet-5 of WORKLOADS.md on 28x28 grey images. */
+/** LeNet-5 of bench/README.md on 28x28 grey images. */
 export const LENET_SPEC: ModelSpec = {
   kind: "lenet5",
   inputs: D,
@@ -41,7 +41,7 @@ export const LENET_SPEC: ModelSpec = {
 export const OPT = DEFAULT_INNER_OPTIMIZER; // plain SGD, lr 0.01
 
 /**
- * The learned loss of WORKLOADS.md as a tree: sum_c[-y * log|f|] + 0.1 * sum_c[(f - y)^2].
+ * The learned loss of bench/README.md as a tree: sum_c[-y * log|f|] + 0.1 * sum_c[(f - y)^2].
  * Node 7 (square) carries weight 0.1 as it is passed up to `add`; every other weight is 1.
  */
 export const LEARNED_TREE: Tree = [

@@ -46,7 +46,7 @@ interface Net<T> {
   channels(x: T): number;
 }
 
-/** LeNet-5 as in the benchmark (WORKLOADS.md) and torch_reference.py's lenet(). */
+/** LeNet-5 as in the benchmark (bench/README.md) and bench/torch_reference.py's lenet(). */
 function lenet5<T>(net: Net<T>, x: T, outputs: number): T {
   x = net.maxPool2(net.relu(net.conv(x, 6, 5)));
   x = net.maxPool2(net.relu(net.conv(x, 16, 5)));

@@ -9,7 +9,6 @@ for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
 ICD=$(find /usr/share/vulkan /etc/vulkan /usr/local/nvidia -name '*nvidia*icd*.json' 2>/dev/null | head -1)
 [ -n "$ICD" ] && export VK_DRIVER_FILES=$ICD
 export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-mkdir -p /tmp/g/shared/bench && cp $P/torch_reference.py /tmp/g/shared/bench/
 xz -dc $P/deno.xz > /tmp/g/deno && chmod +x /tmp/g/deno
 tar -xJf $P/repo.tar.xz -C /tmp/g
 export DENO_DIR=/tmp/denodir DENO_NO_UPDATE_CHECK=1 PATH=/tmp/g:$PATH

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds .dev/gpu/payload/ (ignored): the deno binary and the repository (tracked and untracked,
-# not ignored, files) with a pruned node_modules, each xz-compressed, plus run.sh and the PyTorch
-# reference, for a GPU machine that has neither Deno nor a registry (about 36 MB in all).
+# not ignored, files; the PyTorch reference bench/torch_reference.py among them) with a pruned
+# node_modules, each xz-compressed, plus run.sh, for a GPU machine that has neither Deno nor a
+# registry (about 36 MB in all).
 # Run from anywhere after `deno install`; then, on the GPU machine, from the repository root:
 #   bash .dev/gpu/payload/run.sh      (results in $OUT)
 set -euo pipefail
@@ -24,5 +25,4 @@ du -sh repo/node_modules
 tar -cf - repo | xz -T2 -6 > $PAY/repo.tar.xz
 [ -f /tmp/deno.xz ] || xz -T2 -6 -c "$(readlink -f "$(which deno)")" > /tmp/deno.xz; cp /tmp/deno.xz $PAY/deno.xz
 cp "$ROOT/bench/device/run.sh" $PAY/
-cp "$ROOT/../shared/bench/torch_reference.py" $PAY/
 ls -la $PAY
