@@ -5,7 +5,9 @@
  * float32 roundings, so the exports agree with the engine to the last bit wherever the two
  * libraries' kernels do.
  */
-import { children, type Op } from "../expr/tree.ts";
+import { type Algebra, valueOf, valuesOnly } from "../expr/algebra.ts";
+import { OPS } from "../expr/registry.ts";
+import { children } from "../expr/tree.ts";
 import type { CheckedLoss } from "./loss.ts";
 
 /** An expression and whether it must be bracketed as the operand of an infix operator. */
@@ -19,7 +21,8 @@ export interface CodeDialect {
   constant(literal: string): string;
   /** A child's value scaled by its weight. */
   weighted(value: string, literal: string): Arg;
-  op(op: Op, a: Arg, b: Arg | undefined): string;
+  /** The primitives' operations as code; the rules of core/expr/registry.ts are spelled in it. */
+  algebra: Algebra<Arg>;
   /** A float32 constant or weight as a literal of the target language. */
   literal(v: number): string;
 }
@@ -34,6 +37,7 @@ export interface Step {
  * names, `y` and `fx`, and get no temporaries of their own. */
 export function straightLine(loss: CheckedLoss, dialect: CodeDialect) {
   const { tree, phi } = loss;
+  const code = valuesOnly(dialect.algebra);
   const steps: Step[] = [];
   const value = (i: number): string => {
     const node = tree[i];
@@ -42,7 +46,7 @@ export function straightLine(loss: CheckedLoss, dialect: CodeDialect) {
     if (typeof node === "number") expr = dialect.constant(dialect.literal(node));
     else {
       const [a, b] = children(tree, i).map(passUp);
-      expr = dialect.op(node, a, b);
+      expr = valueOf(code, OPS[node].rule, a, b ?? a).text;
     }
     steps.push({ name: `t${i}`, expr });
     return `t${i}`;
@@ -62,4 +66,18 @@ export function straightLine(loss: CheckedLoss, dialect: CodeDialect) {
  * of roundings, which the left-associative `t1 * 0.5 * t2 * 2.0` would not. */
 export function operand(a: Arg): string {
   return a.compound ? `(${a.text})` : a.text;
+}
+
+/** A constant of a rule (1, the floor 1e-7) as code: JavaScript's spelling of the number, which
+ * Python reads alike. Negative ones are bracketed as operands, `x - (-1)`. */
+export function arg(x: Arg | number): Arg {
+  return typeof x === "number" ? { text: String(x), compound: x < 0 } : x;
+}
+
+/** `name(a, b, ...)`: a function call of the target language. */
+export function call(name: string): (...args: (Arg | number)[]) => Arg {
+  return (...args) => ({
+    text: `${name}(${args.map((a) => arg(a).text).join(", ")})`,
+    compound: false,
+  });
 }
