@@ -2,7 +2,9 @@
  * The primitive set of method.md, in one place: each primitive's math, written once against an
  * algebra (core/expr/algebra.ts), and everything the rest of Lossmith shows of it. Op names,
  * arities, the scalar reference, the tensor engine with its derivatives, printing, parsing, the
- * exports and the tree chart all read this table; adding a primitive is one entry here.
+ * exports and the tree chart all read this table, so adding a primitive is one entry here. Only
+ * an elementary operation the algebra lacks (exp, say) also needs a line in each of its four
+ * interpretations (numbers, tensors, PyTorch, tfjs); canonical.ts's simplifications are optional.
  *
  * The derivative rules follow tfjs's gradient conventions at ties and kinks (Maximum_grad,
  * Minimum_grad, Abs_grad, Sign_grad), so that the engine's written-out gradient is the one tfjs
