@@ -8,7 +8,9 @@
  * it is the plain symbolic loss.
  */
 import { tf } from "./tensor/tf.ts";
-import { arity, children, type Node, type Op, subtreeEnd, type Tree } from "./expr/tree.ts";
+import { children, type Node, type Tree } from "./expr/tree.ts";
+import type { Dual, DualAlgebra } from "./expr/algebra.ts";
+import { OPS } from "./expr/registry.ts";
 
 export type { Task } from "./data/dataset.ts";
 import type { Task } from "./data/dataset.ts";
@@ -44,154 +46,63 @@ export interface BatchLoss {
   ) => LossAndGradient;
 }
 
-const EPS = 1e-7;
-
-/** Each primitive, defined on all reals (method.md); keep in step with core/expr/primitives.ts. */
-const TENSOR_OPS: Record<Op, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
+/**
+ * The primitives (core/expr/registry.ts) on tensors. Constants arrive as JS numbers and are
+ * passed to the tf ops as they are; the masks are float32 for multiplying derivatives.
+ */
+const TENSORS: DualAlgebra<tf.Tensor> = {
   add: (a, b) => tf.add(a, b),
   sub: (a, b) => tf.sub(a, b),
   mul: (a, b) => tf.mul(a, b),
-  div: (a, b) => tf.div(a, tf.sqrt(tf.add(1, tf.square(b)))),
-  min: (a, b) => tf.minimum(a, b),
-  max: (a, b) => tf.maximum(a, b),
+  div: (a, b) => tf.div(a, b),
   square: (a) => tf.square(a),
+  sqrt: (a) => tf.sqrt(a),
   abs: (a) => tf.abs(a),
   tanh: (a) => tf.tanh(a),
   sign: (a) => tf.sign(a),
-  log: (a) => tf.log(tf.maximum(tf.abs(a), EPS)),
-  sqrt: (a) => tf.sqrt(tf.maximum(tf.abs(a), EPS)),
+  log: (a) => tf.log(a),
+  maximum: (a, b) => tf.maximum(a, b),
+  minimum: (a, b) => tf.minimum(a, b),
+  neg: (a) => tf.neg(a),
+  step: (x, alpha) => tf.step(x, alpha),
+  greaterEqual: (a, b) => tf.cast(tf.greaterEqual(a, b), "float32"),
+  lessEqual: (a, b) => tf.cast(tf.lessEqual(a, b), "float32"),
 };
 
 /**
- * A node's value v and its element-wise derivative d = dv/df: every primitive is element-wise, so
- * the derivative is a tensor broadcasting to f's shape, not a Jacobian. null where v does not
- * depend on f; ONE for f itself, so that a weighted f's derivative is the weight, with no kernel.
+ * What a node hands its parent before the edge weight is applied: its value v and its
+ * element-wise derivative d = dv/df (every primitive is element-wise, so the derivative is a
+ * tensor broadcasting to f's shape, not a Jacobian). null where v does not depend on f; ONE for
+ * f itself, so that a weighted f's derivative is the weight, with no kernel.
  */
-interface Dual {
-  v: tf.Tensor;
-  d: tf.Tensor | null;
-}
 const ONE = "one";
-/** What a node hands its parent before the edge weight is applied. */
 interface NodeDual {
   v: tf.Tensor;
   d: tf.Tensor | typeof ONE | null;
 }
 
-const mask = (condition: tf.Tensor) => tf.cast(condition, "float32");
-
-/** d1 * s1 + d2 * s2 with absent terms skipped: no kernel is spent on a zero derivative. */
-function combine(
-  d1: tf.Tensor | null,
-  s1: tf.Tensor | number,
-  d2: tf.Tensor | null,
-  s2: tf.Tensor | number,
-): tf.Tensor | null {
-  const term = (d: tf.Tensor | null, s: tf.Tensor | number) =>
-    d === null ? null : s === 1 ? d : tf.mul(d, s);
-  const [t1, t2] = [term(d1, s1), term(d2, s2)];
-  if (t1 === null) return t2;
-  return t2 === null ? t1 : tf.add(t1, t2);
-}
-
-/**
- * |a| floored at EPS (the protected log and sqrt) and the derivative of that floor with respect to
- * a, with tfjs's conventions at the kinks (Abs: -1 at 0; Maximum: the first argument on a tie), so
- * that the written-out gradient is the one autodiff gives.
- */
-function flooredAbs(a: Dual): { m: tf.Tensor; dm: tf.Tensor | null } {
-  const abs = tf.abs(a.v);
-  const m = tf.maximum(abs, EPS);
-  const dm = a.d === null
-    ? null
-    : tf.mul(a.d, tf.mul(tf.step(a.v, -1), mask(tf.greaterEqual(abs, EPS))));
-  return { m, dm };
-}
-
-/**
- * The derivative rules, one per primitive, matching TENSOR_OPS's values op for op and tfjs's
- * gradient conventions at ties and kinks (Maximum_grad, Minimum_grad, Abs_grad, Sign_grad).
- */
-const DUAL_OPS: Record<Op, (a: Dual, b: Dual) => Dual> = {
-  add: (a, b) => ({ v: tf.add(a.v, b.v), d: combine(a.d, 1, b.d, 1) }),
-  sub: (a, b) => ({ v: tf.sub(a.v, b.v), d: combine(a.d, 1, b.d, -1) }),
-  mul: (a, b) => ({ v: tf.mul(a.v, b.v), d: combine(a.d, b.v, b.d, a.v) }),
-  div: (a, b) => {
-    const r = tf.add(1, tf.square(b.v));
-    const s = tf.sqrt(r);
-    const v = tf.div(a.v, s);
-    // dv/da = 1 / s, dv/db = -a b / s^3 = -v b / r.
-    const d = combine(
-      a.d === null ? null : tf.div(a.d, s),
-      1,
-      b.d,
-      b.d === null ? 0 : tf.neg(tf.div(tf.mul(v, b.v), r)),
-    );
-    return { v, d };
-  },
-  min: (a, b) => {
-    const first = a.d === null && b.d === null ? null : mask(tf.lessEqual(a.v, b.v));
-    return {
-      v: tf.minimum(a.v, b.v),
-      d: first === null ? null : combine(a.d, first, b.d, b.d === null ? 0 : tf.sub(1, first)),
-    };
-  },
-  max: (a, b) => {
-    const first = a.d === null && b.d === null ? null : mask(tf.greaterEqual(a.v, b.v));
-    return {
-      v: tf.maximum(a.v, b.v),
-      d: first === null ? null : combine(a.d, first, b.d, b.d === null ? 0 : tf.sub(1, first)),
-    };
-  },
-  square: (a) => ({ v: tf.square(a.v), d: a.d === null ? null : tf.mul(a.d, tf.mul(a.v, 2)) }),
-  abs: (a) => ({ v: tf.abs(a.v), d: a.d === null ? null : tf.mul(a.d, tf.step(a.v, -1)) }),
-  tanh: (a) => {
-    const v = tf.tanh(a.v);
-    return { v, d: a.d === null ? null : tf.mul(a.d, tf.sub(1, tf.square(v))) };
-  },
-  sign: (a) => ({ v: tf.sign(a.v), d: null }),
-  log: (a) => {
-    const { m, dm } = flooredAbs(a);
-    return { v: tf.log(m), d: dm === null ? null : tf.div(dm, m) };
-  },
-  sqrt: (a) => {
-    const { m, dm } = flooredAbs(a);
-    const v = tf.sqrt(m);
-    return { v, d: dm === null ? null : tf.div(dm, tf.mul(v, 2)) };
-  },
-};
-
 type Compiled = (y: tf.Tensor, f: tf.Tensor, w: tf.Tensor[], withDerivative: boolean) => NodeDual;
 
-/** Whether the subtree at `index` contains f(x): elsewhere the derivative is skipped. */
-function dependsOnF(tree: Tree, index: number): boolean {
-  return tree.slice(index, subtreeEnd(tree, index)).includes("fx");
-}
-
+// Without derivatives (or below a node that does not depend on f) every derivative is null, and
+// a rule computes the value alone.
 function compileNode(tree: Tree, index: number): Compiled {
   const node: Node = tree[index];
   if (node === "y") return (y) => ({ v: y, d: null });
   if (node === "fx") return (_y, f, _w, wd) => ({ v: f, d: wd ? ONE : null });
   if (typeof node === "number") return (_y, f) => ({ v: tf.fill(f.shape, node), d: null });
-  const value = TENSOR_OPS[node];
-  const dual = DUAL_OPS[node];
-  const withF = dependsOnF(tree, index);
+  const rule = OPS[node].rule;
   // A child's value is scaled by the child's own weight as it is passed up.
-  const kids = children(tree, index).map((k) => {
+  const [first, second] = children(tree, index).map((k) => {
     const child = compileNode(tree, k);
-    return (y: tf.Tensor, f: tf.Tensor, w: tf.Tensor[], wd: boolean): Dual => {
+    return (y: tf.Tensor, f: tf.Tensor, w: tf.Tensor[], wd: boolean): Dual<tf.Tensor> => {
       const c = child(y, f, w, wd);
       const d = c.d === null ? null : c.d === ONE ? w[k] : tf.mul(c.d, w[k]);
       return { v: tf.mul(c.v, w[k]), d };
     };
   });
-  const args = (y: tf.Tensor, f: tf.Tensor, w: tf.Tensor[], wd: boolean): [Dual, Dual] => {
-    const a = kids[0](y, f, w, wd);
-    return [a, arity(node) === 1 ? a : kids[1](y, f, w, wd)];
-  };
   return (y, f, w, wd) => {
-    const [a, b] = args(y, f, w, wd);
-    return wd && withF ? dual(a, b) : { v: value(a.v, b.v), d: null };
+    const a = first(y, f, w, wd);
+    return rule(TENSORS, a, second === undefined ? a : second(y, f, w, wd));
   };
 }
 

@@ -3,24 +3,10 @@
  * the learned weight that scales the child's value on its way to the parent.
  */
 import { toInfix } from "../core/expr/print.ts";
-import { children, isOp, type Node, type Op, type Tree } from "../core/expr/tree.ts";
+import { OPS } from "../core/expr/registry.ts";
+import { children, isOp, type Node, type Tree } from "../core/expr/tree.ts";
 import { escapeXml, formatSig, textWidth } from "./format.ts";
 import { attrs, COLORS, svgDocument, text } from "./svg.ts";
-
-const OP_LABELS: Record<Op, string> = {
-  add: "+",
-  sub: "−",
-  mul: "×",
-  div: "div",
-  min: "min",
-  max: "max",
-  square: "square",
-  abs: "|·|",
-  tanh: "tanh",
-  sign: "sign",
-  log: "log",
-  sqrt: "sqrt",
-};
 
 export type NodeKind = "op" | "input" | "constant";
 
@@ -28,7 +14,7 @@ export function nodeLabel(node: Node): string {
   if (typeof node === "number") return formatSig(node, 3);
   if (node === "y") return "y";
   if (node === "fx") return "f(x)";
-  return isOp(node) ? OP_LABELS[node] : String(node);
+  return isOp(node) ? OPS[node].label : String(node);
 }
 
 function nodeKind(node: Node): NodeKind {

@@ -1,7 +1,8 @@
 /** Human-readable pieces shared by the exports: the formula, its structure, its semantics. */
 import { toInfix, toLatex } from "../expr/print.ts";
 import { arity, isOp, type Op } from "../expr/tree.ts";
-import { PRIMITIVES, REDUCTION, TERMINALS, WEIGHTS } from "./semantics.ts";
+import { OPS } from "../expr/registry.ts";
+import { REDUCTION, TERMINALS, WEIGHTS } from "./semantics.ts";
 import type { CheckedLoss } from "./loss.ts";
 
 /** Significant digits of the weights in printed formulas, as in RankedLoss (core/result.ts);
@@ -22,7 +23,7 @@ export function formula(loss: CheckedLoss) {
 /** The primitives this tree uses, with their definitions, in order of first appearance. */
 export function usedPrimitives(loss: CheckedLoss): [Op, string][] {
   const ops = [...new Set(loss.tree.filter(isOp))];
-  return ops.map((op) => [op, PRIMITIVES[op]]);
+  return ops.map((op) => [op, OPS[op].words]);
 }
 
 /** Comment lines describing the loss, without comment markers. */

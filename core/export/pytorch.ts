@@ -3,37 +3,45 @@
  * Works on float32 or float64 tensors; constants and weights are float32 values written out in
  * full, so in float32 it computes what the engine computes.
  */
-import type { Op } from "../expr/tree.ts";
-import { PROTECT_EPS } from "../expr/primitives.ts";
+import type { Algebra } from "../expr/algebra.ts";
 import { type CheckedLoss, checkLoss, type ExportableLoss, float32Literal } from "./loss.ts";
-import { type Arg, type CodeDialect, operand, straightLine } from "./straight_line.ts";
+import { type Arg, arg, call, type CodeDialect, operand, straightLine } from "./straight_line.ts";
 import { describe, formula } from "./describe.ts";
 
-// torch.clamp(min=) rather than torch.maximum with a tensor: the same value, and its gradient
-// at the floor matches tf.maximum's (passed through where |a| >= eps).
-const floor = (a: Arg) => `torch.clamp(torch.abs(${a.text}), min=${PROTECT_EPS})`;
+const infix = (symbol: string) => (a: Arg | number, b: Arg | number): Arg => ({
+  text: `${operand(arg(a))} ${symbol} ${operand(arg(b))}`,
+  compound: true,
+});
 
-const OPS: Record<Op, (a: Arg, b: Arg) => string> = {
-  add: (a, b) => `${operand(a)} + ${operand(b)}`,
-  sub: (a, b) => `${operand(a)} - ${operand(b)}`,
-  mul: (a, b) => `${operand(a)} * ${operand(b)}`,
-  div: (a, b) => `${operand(a)} / torch.sqrt(1 + torch.square(${b.text}))`,
-  // At an exact tie torch splits the gradient between a and b where tfjs gives it all to one
-  // side; the value is the same and ties of two different inputs have probability zero.
-  min: (a, b) => `torch.minimum(${a.text}, ${b.text})`,
-  max: (a, b) => `torch.maximum(${a.text}, ${b.text})`,
-  square: (a) => `torch.square(${a.text})`,
-  abs: (a) => `torch.abs(${a.text})`,
-  tanh: (a) => `torch.tanh(${a.text})`,
-  sign: (a) => `torch.sign(${a.text})`,
-  log: (a) => `torch.log(${floor(a)})`,
-  sqrt: (a) => `torch.sqrt(${floor(a)})`,
+// Against a constant, torch.clamp rather than torch.maximum with a tensor: the same value, and
+// its gradient at the floor of the protected log and sqrt matches tf.maximum's (passed through
+// where |a| >= eps). Between two tensors, at an exact tie torch splits the gradient between a
+// and b where tfjs gives it all to one side; the value is the same and ties of two different
+// inputs have probability zero.
+const bound = (name: string, side: "min" | "max") => (a: Arg, b: Arg | number): Arg =>
+  typeof b === "number"
+    ? { text: `torch.clamp(${a.text}, ${side}=${b})`, compound: false }
+    : call(name)(a, b);
+
+const TORCH: Algebra<Arg> = {
+  add: infix("+"),
+  sub: infix("-"),
+  mul: infix("*"),
+  div: infix("/"),
+  square: call("torch.square"),
+  sqrt: call("torch.sqrt"),
+  abs: call("torch.abs"),
+  tanh: call("torch.tanh"),
+  sign: call("torch.sign"),
+  log: call("torch.log"),
+  maximum: bound("torch.maximum", "min"),
+  minimum: bound("torch.minimum", "max"),
 };
 
 const PYTHON: CodeDialect = {
   constant: (literal) => `torch.full_like(fx, ${literal})`,
   weighted: (value, literal) => ({ text: `${value} * ${literal}`, compound: true }),
-  op: (op, a, b) => OPS[op](a, b ?? a),
+  algebra: TORCH,
   literal: float32Literal,
 };
 

@@ -3,33 +3,32 @@
  * so it loads as it is in a browser, Node or Deno, wherever `@tensorflow/tfjs` resolves.
  * It issues the engine's own tfjs calls (core/metaloss.ts), in the same order.
  */
-import type { Op } from "../expr/tree.ts";
-import { PROTECT_EPS } from "../expr/primitives.ts";
+import type { Algebra } from "../expr/algebra.ts";
 import { type CheckedLoss, checkLoss, type ExportableLoss, float32Literal } from "./loss.ts";
-import { type Arg, type CodeDialect, straightLine } from "./straight_line.ts";
+import { type Arg, call, type CodeDialect, straightLine } from "./straight_line.ts";
 import { describe, formula } from "./describe.ts";
 
-const floor = (a: Arg) => `tf.maximum(tf.abs(${a.text}), ${PROTECT_EPS})`;
-
-const OPS: Record<Op, (a: Arg, b: Arg) => string> = {
-  add: (a, b) => `tf.add(${a.text}, ${b.text})`,
-  sub: (a, b) => `tf.sub(${a.text}, ${b.text})`,
-  mul: (a, b) => `tf.mul(${a.text}, ${b.text})`,
-  div: (a, b) => `tf.div(${a.text}, tf.sqrt(tf.add(1, tf.square(${b.text}))))`,
-  min: (a, b) => `tf.minimum(${a.text}, ${b.text})`,
-  max: (a, b) => `tf.maximum(${a.text}, ${b.text})`,
-  square: (a) => `tf.square(${a.text})`,
-  abs: (a) => `tf.abs(${a.text})`,
-  tanh: (a) => `tf.tanh(${a.text})`,
-  sign: (a) => `tf.sign(${a.text})`,
-  log: (a) => `tf.log(${floor(a)})`,
-  sqrt: (a) => `tf.sqrt(${floor(a)})`,
+// The algebra's operations are named after tfjs's: each is the tf function of its name, as in
+// the engine.
+const TF: Algebra<Arg> = {
+  add: call("tf.add"),
+  sub: call("tf.sub"),
+  mul: call("tf.mul"),
+  div: call("tf.div"),
+  square: call("tf.square"),
+  sqrt: call("tf.sqrt"),
+  abs: call("tf.abs"),
+  tanh: call("tf.tanh"),
+  sign: call("tf.sign"),
+  log: call("tf.log"),
+  maximum: call("tf.maximum"),
+  minimum: call("tf.minimum"),
 };
 
 const JAVASCRIPT: CodeDialect = {
   constant: (literal) => `tf.fill(fx.shape, ${literal})`,
   weighted: (value, literal) => ({ text: `tf.mul(${value}, ${literal})`, compound: false }),
-  op: (op, a, b) => OPS[op](a, b ?? a),
+  algebra: TF,
   // "2.0" is as good a JavaScript number as "2"; one spelling keeps the two exports alike.
   literal: float32Literal,
 };

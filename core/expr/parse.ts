@@ -7,6 +7,9 @@
  *   factor     := ["+" | "-"] number | "y" | "fx" | "f" "(" "x" ")"
  *               | name "(" expression ["," expression] ")" | "(" expression ")"
  *
+ * The infix levels and the names are the registry's (core/expr/registry.ts): one level per
+ * precedence, loosest first, each left-associative; a name is any op, with its arity.
+ *
  * A sign is accepted only in front of a number literal: the tree has no negation op, and
  * reading `-y` as mul(-1, y) would invent structure the text did not state.
  *
@@ -16,8 +19,8 @@
  * rounding of the printed weights.
  */
 
-import { OPS } from "./primitives.ts";
-import { isOpName, type Node, type Tree } from "./tree.ts";
+import { ALL_OPS, OPS } from "./primitives.ts";
+import { arity, isOpName, type Node, type Tree } from "./tree.ts";
 
 export class ParseError extends Error {
   constructor(
@@ -43,7 +46,16 @@ interface Token {
 
 const NUMBER = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
-const PUNCT = "+-*(),";
+const INFIX = ALL_OPS.flatMap((op) => {
+  const { symbol, precedence = 0 } = OPS[op];
+  return symbol === undefined ? [] : [{ op, symbol, precedence }];
+});
+/** Infix ops by binding strength, loosest first: [[add, sub], [mul]]. */
+const LEVELS = [...new Set(INFIX.map((i) => i.precedence))]
+  .sort((p, q) => p - q)
+  .map((p) => INFIX.filter((i) => i.precedence === p));
+// Signs of number literals are + and - whatever the infix symbols are.
+const PUNCT = [...new Set([...INFIX.map((i) => i.symbol), "+", "-", "(", ")", ","])];
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -60,7 +72,7 @@ function tokenize(text: string): Token[] {
     if (number) tokens.push({ kind: "number", text: number[0], position: i });
     else if (name) tokens.push({ kind: "name", text: name[0], position: i });
     else if (PUNCT.includes(rest[0])) tokens.push({ kind: "punct", text: rest[0], position: i });
-    else throw new ParseError(i, "an operand or one of + - * ( ) ,", quote(rest[0]));
+    else throw new ParseError(i, `an operand or one of ${PUNCT.join(" ")}`, quote(rest[0]));
     i += tokens[tokens.length - 1].text.length;
   }
   tokens.push({ kind: "end", text: "", position: text.length });
@@ -110,23 +122,15 @@ class Parser {
 
   // Left-associative chains are built in prefix order by inserting the op in front of the
   // left operand already emitted: `a - b - c` becomes sub(sub(a, b), c).
-  #expression(): void {
+  #expression(level = 0): void {
+    if (level === LEVELS.length) return this.#factor();
     const start = this.#out.length;
-    this.#term();
+    this.#expression(level + 1);
     for (;;) {
-      if (this.#accept("punct", "+")) this.#out.splice(start, 0, "add");
-      else if (this.#accept("punct", "-")) this.#out.splice(start, 0, "sub");
-      else return;
-      this.#term();
-    }
-  }
-
-  #term(): void {
-    const start = this.#out.length;
-    this.#factor();
-    while (this.#accept("punct", "*")) {
-      this.#out.splice(start, 0, "mul");
-      this.#factor();
+      const infix = LEVELS[level].find((i) => this.#accept("punct", i.symbol));
+      if (infix === undefined) return;
+      this.#out.splice(start, 0, infix.op);
+      this.#expression(level + 1);
     }
   }
 
@@ -165,7 +169,7 @@ class Parser {
       this.#out.push(t.text);
       this.#expect("punct", "(");
       this.#expression();
-      if (OPS[t.text].arity === 2) {
+      if (arity(t.text) === 2) {
         this.#expect("punct", ",");
         this.#expression();
       }

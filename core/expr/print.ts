@@ -67,18 +67,16 @@ const LATEX: Dialect = {
       ? `${weight} \\cdot ${term}`
       : `${weight}\\,${term}`,
   infix: (spec, left, right) => spec.latex(left, right),
-  call: (op, spec, args, paren) => {
-    // Square and div's denominator put a superscript on their (last) argument.
+  call: (_op, spec, args, paren) => {
+    // A superscript (square's, div's denominator's) needs a bracketed base unless it is an atom.
     const base = (p: Piece) => p.prec >= ATOM && !p.neg ? p : paren(p);
-    if (op === "square") {
-      return { text: spec.latex(base(args[0]).text, ""), prec: CALL, neg: false };
-    }
-    if (op === "div") {
-      return { text: spec.latex(args[0].text, base(args[1]).text), prec: CALL, neg: false };
-    }
-    const text = spec.latex(args[0].text, args[1]?.text ?? "");
-    // Bracketed forms may carry a superscript as they are.
-    return { text, prec: op === "abs" || op === "sqrt" ? ATOM : CALL, neg: false };
+    const [a, b] = args.map((p, k) => k === spec.superscript ? base(p) : p);
+    // Self-delimited forms may carry a superscript as they are.
+    return {
+      text: spec.latex(a.text, b?.text ?? ""),
+      prec: spec.delimited ? ATOM : CALL,
+      neg: false,
+    };
   },
 };
 

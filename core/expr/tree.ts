@@ -7,45 +7,36 @@
  * canonical form.
  */
 
-export const BINARY_OPS = ["add", "sub", "mul", "div", "min", "max"] as const;
-export const UNARY_OPS = ["square", "abs", "tanh", "sign", "log", "sqrt"] as const;
+import { type BinaryOp, type Op, OPS, type UnaryOp } from "./registry.ts";
 
-export type BinaryOp = typeof BINARY_OPS[number];
-export type UnaryOp = typeof UNARY_OPS[number];
-export type Op = BinaryOp | UnaryOp;
+export type { BinaryOp, Op, UnaryOp };
+
+const NAMES = Object.keys(OPS) as Op[];
+export const BINARY_OPS: readonly BinaryOp[] = NAMES.filter((op): op is BinaryOp =>
+  OPS[op].arity === 2
+);
+export const UNARY_OPS: readonly UnaryOp[] = NAMES.filter((op): op is UnaryOp =>
+  OPS[op].arity === 1
+);
+
 /** `y` is the target, `fx` the prediction f(x). */
 export type InputTerminal = "y" | "fx";
 export type Node = Op | InputTerminal | number;
 /** A tree in prefix order. Treat as immutable: operators return new arrays. */
 export type Tree = readonly Node[];
 
-const ARITY: Record<Op, 1 | 2> = {
-  add: 2,
-  sub: 2,
-  mul: 2,
-  div: 2,
-  min: 2,
-  max: 2,
-  square: 1,
-  abs: 1,
-  tanh: 1,
-  sign: 1,
-  log: 1,
-  sqrt: 1,
-};
-
 export function isOp(node: Node): node is Op {
   return typeof node === "string" && isOpName(node);
 }
 
-/** Narrow any string (e.g. parsed text) to an op name. Own keys only: `"toString" in ARITY`
+/** Narrow any string (e.g. parsed text) to an op name. Own keys only: `"toString" in OPS`
  * is true through the prototype. */
 export function isOpName(name: string): name is Op {
-  return Object.hasOwn(ARITY, name);
+  return Object.hasOwn(OPS, name);
 }
 
 export function arity(node: Node): 0 | 1 | 2 {
-  return isOp(node) ? ARITY[node] : 0;
+  return isOp(node) ? OPS[node].arity : 0;
 }
 
 /** Index one past the end of the subtree that starts at `start`. */
