@@ -1,5 +1,5 @@
 /**
- * Batched against one-at-a-time work on K candidates of one generation (core/batched.ts),
+ * Batched against one-at-a-time work on K candidates of one generation (engine/stacked.ts),
  * MNIST-shaped random data (784-100-10 MLP, batch 128). `--phase fitness`: `--steps` SGD steps of
  * fitness training each; `--phase meta`: `--steps` local-search meta-steps each (one hypergradient
  * through one differentiable SGD step, as the default local search). Prints the time per
@@ -16,19 +16,19 @@
  */
 import { parseArgs } from "node:util";
 import process from "node:process";
-import { tf } from "../core/tensor/tf.ts";
-import { type BackendChoice, initBackend } from "../core/tensor/backend.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { type BackendChoice, initBackend } from "../engine/tensor/backend.ts";
 import {
   batchedFitness,
   defaultProducts,
   stackedHypergradients,
   type StackedProducts,
-} from "../core/batched.ts";
-import { read } from "../core/tensor/backend.ts";
-import { compileLoss } from "../core/metaloss.ts";
-import { EXACT_UNROLL, hypergradient, unrolledTaskLoss } from "../core/train.ts";
-import { CandidateEvaluator, type FitnessResult } from "../core/evaluator.ts";
-import { initialValues, toParams } from "../core/models.ts";
+} from "../engine/stacked.ts";
+import { read } from "../engine/tensor/backend.ts";
+import { compileLoss } from "../engine/metaloss.ts";
+import { EXACT_UNROLL, hypergradient, unrolledTaskLoss } from "../engine/train.ts";
+import { CandidateEvaluator, type FitnessResult } from "../engine/evaluator.ts";
+import { initialValues, toParams } from "../engine/models.ts";
 import { initialPopulation } from "../core/gp/mod.ts";
 import { Rng } from "../core/rng.ts";
 import { B, C, CANDIDATE_SETTINGS, randomRows, SPEC, TRAIN_ROWS } from "./workloads.ts";

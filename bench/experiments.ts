@@ -8,8 +8,8 @@
  * with a numeric result print it, to check that a variant computes the same thing.
  */
 import { parseArgs } from "node:util";
-import { tf } from "../core/tensor/tf.ts";
-import { initBackend } from "../core/tensor/backend.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
 import { WORKLOADS } from "./workloads.ts";
 import { repeatsFor, timeWorkload } from "./timing.ts";
 import { applyVariant } from "./variants.ts";

@@ -21,12 +21,12 @@
  * Each T runs in a fresh child process: pages a larger T touched would hide a smaller T's peak.
  */
 import { parseArgs } from "node:util";
-import { tf } from "../core/tensor/tf.ts";
-import { type BackendChoice, initBackend } from "../core/tensor/backend.ts";
-import { compileLoss } from "../core/metaloss.ts";
-import { initialValues, toParams } from "../core/models.ts";
-import { hypergradient, lossGradients, tidyKeep, unrolledTaskLoss } from "../core/train.ts";
-import { BatchSource } from "../core/batches.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { type BackendChoice, initBackend } from "../engine/tensor/backend.ts";
+import { compileLoss } from "../engine/metaloss.ts";
+import { initialValues, toParams } from "../engine/models.ts";
+import { hypergradient, lossGradients, tidyKeep, unrolledTaskLoss } from "../engine/train.ts";
+import { BatchSource } from "../engine/batches.ts";
 import { Rng } from "../core/rng.ts";
 import { B, C, LEARNED_PHI, LEARNED_TREE, OPT, randomRows, SPEC, TRAIN_ROWS } from "./workloads.ts";
 

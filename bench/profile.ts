@@ -6,13 +6,13 @@
  *                                [--variant V]   (wasm only; see bench/variants.ts)
  */
 import { parseArgs } from "node:util";
-import { tf } from "../core/tensor/tf.ts";
-import { type BackendChoice, initBackend } from "../core/tensor/backend.ts";
-import { forward } from "../core/models.ts";
-import { lossGradients, sgdUpdate, taskLoss } from "../core/train.ts";
-import { BatchSource } from "../core/batches.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { type BackendChoice, initBackend } from "../engine/tensor/backend.ts";
+import { forward } from "../engine/models.ts";
+import { lossGradients, sgdUpdate, taskLoss } from "../engine/train.ts";
+import { BatchSource } from "../engine/batches.ts";
 import { B, C, D, H, OPT, randomRows, SPEC, TRAIN_ROWS, trainStep, unroll } from "./workloads.ts";
-import { initialValues, toParams } from "../core/models.ts";
+import { initialValues, toParams } from "../engine/models.ts";
 import { Rng } from "../core/rng.ts";
 import { applyVariant } from "./variants.ts";
 

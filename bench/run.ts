@@ -9,8 +9,8 @@
  */
 import { parseArgs } from "node:util";
 import { wholeSearch } from "./whole_search.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { type BackendChoice, BACKENDS, initBackend } from "../core/tensor/backend.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { type BackendChoice, BACKENDS, initBackend } from "../engine/tensor/backend.ts";
 import { DEFAULT_WORKLOADS, WORKLOADS } from "./workloads.ts";
 import { repeatsFor, timeWorkload, type Timing } from "./timing.ts";
 import { runTorch, type TorchRun } from "./torch.ts";

@@ -1,5 +1,5 @@
 /** Timing of one workload, shared by run.ts and experiments.ts. */
-import { tf } from "../core/tensor/tf.ts";
+import { tf } from "../engine/tensor/tf.ts";
 import type { WorkloadInfo } from "./workloads.ts";
 
 export interface Timing {

@@ -5,13 +5,13 @@
  *   nocopy    wasm Identity and same-dtype Cast share the input's buffer instead of copying it
  *             (tfjs clones every tensor it saves for the backward pass through Identity)
  * (The native OpenBLAS matMul and the transposed-operand gradient that were measured here are
- * now core/tensor/native_blas.ts, on by default where OpenBLAS exists: LOSSMITH_BLAS=none turns
+ * now engine/tensor/native_blas.ts, on by default where OpenBLAS exists: LOSSMITH_BLAS=none turns
  * them off for a comparison.)
  *   copyclone tfjs's own clone of each tensor saved for the backward pass (an Identity kernel, a
- *             copy on wasm), instead of core/tensor/saved_tensors.ts's shared buffer
+ *             copy on wasm), instead of engine/tensor/saved_tensors.ts's shared buffer
  */
-import { tf } from "../core/tensor/tf.ts";
-import { shareSavedTensors } from "../core/tensor/saved_tensors.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { shareSavedTensors } from "../engine/tensor/saved_tensors.ts";
 
 // deno-lint-ignore no-explicit-any
 type KernelArgs = any;

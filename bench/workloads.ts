@@ -4,9 +4,9 @@
  * its tensors and returns one repetition plus a teardown. A repetition reads its result back with
  * `await data()`, so on an asynchronous backend the work is really done when it returns.
  */
-import { tf } from "../core/tensor/tf.ts";
-import { compileLoss } from "../core/metaloss.ts";
-import { initialValues, type ModelSpec, type Params, toParams } from "../core/models.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { compileLoss } from "../engine/metaloss.ts";
+import { initialValues, type ModelSpec, type Params, toParams } from "../engine/models.ts";
 import {
   DEFAULT_INNER_OPTIMIZER,
   hypergradient,
@@ -15,9 +15,9 @@ import {
   standardLoss,
   tidyKeep,
   unrolledTaskLoss,
-} from "../core/train.ts";
-import { BatchSource, type LabeledRows } from "../core/batches.ts";
-import { CandidateEvaluator, type TrainingData } from "../core/evaluator.ts";
+} from "../engine/train.ts";
+import { BatchSource, type LabeledRows } from "../engine/batches.ts";
+import { CandidateEvaluator, type TrainingData } from "../engine/evaluator.ts";
 import { searchConfig } from "../core/search.ts";
 
 /** The published MNIST settings (plain SGD, a 100-step screen), as a search on MNIST resolves them. */

@@ -1,9 +1,9 @@
 /** `lossmith search`: a whole search from the command line, with live progress. */
-import { initBackend } from "../core/tensor/backend.ts";
-import { tf } from "../core/tensor/tf.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
+import { tf } from "../engine/tensor/tf.ts";
 import { describeRef, loadDataset, prepare } from "../core/prepare.ts";
-import { InProcessRunner } from "../core/runner.ts";
-import { finalSeedRuns } from "../core/final.ts";
+import { InProcessRunner } from "../engine/runner.ts";
+import { finalSeedRuns } from "../engine/final_runs.ts";
 import { LOSSMITH_VERSION, type SearchResult, type Versions } from "../core/result.ts";
 import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";

@@ -1,8 +1,8 @@
 /** The text summary of a search result: ranked losses, filter counts, final comparison. Free of
  * tensor code, so the service's main thread can print it. */
-import type { FinalComparison } from "../core/final_summary.ts";
+import type { FinalComparison } from "../core/final.ts";
 import type { SearchResult } from "../core/result.ts";
-import { describeCandidateBatching } from "../core/batch_plan.ts";
+import { describeCandidateBatching } from "../core/stack_plan.ts";
 import { clock } from "./progress.ts";
 
 function describeFinal(f: FinalComparison, standardName: string): string {

@@ -1,6 +1,6 @@
 /**
  * The tensor backends by name, tensor-free: the CLI, the service's settings and the worker pool
- * name them without loading TensorFlow.js. core/tensor/backend.ts starts them.
+ * name them without loading TensorFlow.js. engine/tensor/backend.ts starts them.
  */
 
 export const BACKEND_CHOICES = ["auto", "webgpu", "wasm", "cpu"] as const;

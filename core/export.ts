@@ -1,6 +1,6 @@
 /**
  * Export of one learned loss for use outside Lossmith: a JSON document, a PyTorch function, or
- * a TensorFlow.js module. Each computes what core/metaloss.ts computes: weights on every edge,
+ * a TensorFlow.js module. Each computes what engine/metaloss.ts computes: weights on every edge,
  * softmax and sum over classes for classification, mean over the batch.
  *
  *   exportLoss({ ...rankedLoss, task: result.dataset.task }, "pytorch")

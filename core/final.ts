@@ -1,113 +1,99 @@
 /**
- * Final evaluation (method.md): train the model from scratch with the learned loss and with the
- * standard loss (cross-entropy or MSE) over several seeds, and compare their test metrics. This
- * comparison is the point of the whole exercise.
+ * The final comparison of a learned loss with the standard loss: its settings, its seeds, and the
+ * comparison over seeds built from each seed's runs (engine/final_runs.ts trains them).
  */
-import { tf } from "./tensor/tf.ts";
-import { compute } from "./tensor/backend.ts";
-import { compileLoss } from "./metaloss.ts";
-import { forward, initialValues, type ModelSpec, toParams } from "./models.ts";
-import { standardLoss, taskMetric, trainSgd } from "./train.ts";
-import { BatchSource, outputCount } from "./batches.ts";
-import type { PreparedData } from "./prepare.ts";
-import type { Tree } from "./expr/tree.ts";
-import { Rng } from "./rng.ts";
-import { mseToOriginalUnits } from "./data/mod.ts";
+import type { InnerOptimizer } from "./settings.ts";
+import type { Task } from "./data/dataset.ts";
 
-import {
-  combineFinal,
-  curveEveryFor,
-  type FinalComparison,
-  type FinalRun,
-  type FinalSeedRuns,
-  finalSeeds,
-  type FinalSettings,
-} from "./final_summary.ts";
-
-export * from "./final_summary.ts";
-
-/**
- * The two trainings of one seed. Seeds are independent of each other, so a pool of workers can
- * run them in parallel and `combineFinal` gives the same comparison as `finalEvaluation`.
- */
-export async function finalSeedRuns(
-  data: PreparedData,
-  spec: ModelSpec,
-  tree: Tree,
-  phi: number[],
-  settings: FinalSettings,
-  seed: number,
-  onRun?: () => void,
-): Promise<FinalSeedRuns> {
-  const outputs = outputCount(data.task, data.nClasses);
-  const test = new BatchSource(data.task, data.test, outputs, data.test.n);
-  const toReported = (m: number) =>
-    data.task === "regression" && data.targetScaler ? mseToOriginalUnits(m, data.targetScaler) : m;
-  const curveEvery = curveEveryFor(settings.steps);
-  const phiT = tf.tensor1d(phi);
-  const batches = new BatchSource(data.task, data.train, outputs, settings.batchSize, seed);
-  const rng = new Rng(seed);
-  const init = toParams(spec, initialValues(spec, () => rng.next()));
-  const out: Partial<Record<"learned" | "standard", FinalRun>> = {};
-  try {
-    for (const which of ["learned", "standard"] as const) {
-      const loss = which === "learned" ? compileLoss(tree, data.task) : standardLoss(data.task);
-      const curve: number[] = [];
-      const metricOf = async (params: tf.Tensor[]) =>
-        toReported(
-          (await compute(() =>
-            taskMetric(data.task, forward(spec, params, test.all.x), test.all.y)
-          ))[0],
-        );
-      const run = await trainSgd(
-        spec,
-        loss,
-        phiT,
-        init,
-        batches,
-        settings.steps,
-        settings.inner,
-        curveEvery,
-        async (_step, params) => void curve.push(await metricOf(params)),
-      );
-      const value = run.diverged ? NaN : await metricOf(run.params);
-      tf.dispose(run.params);
-      out[which] = Number.isFinite(value) ? { value, curve } : { value: null, curve: [] };
-      onRun?.();
-    }
-  } finally {
-    tf.dispose(init);
-    batches.dispose();
-    phiT.dispose();
-    test.dispose();
-  }
-  return { seed, learned: out.learned!, standard: out.standard! };
+export interface MetricSummary {
+  /** One test metric per seed; null where training diverged. */
+  values: (number | null)[];
+  mean: number | null;
+  std: number | null;
+  /** Test metric every `curveEvery` steps, averaged over the seeds that did not diverge. */
+  curve: number[];
 }
 
-/** The whole final evaluation on this thread, one seed after another. */
-export async function finalEvaluation(
-  data: PreparedData,
-  spec: ModelSpec,
-  tree: Tree,
-  phi: number[],
-  settings: FinalSettings,
-  onProgress?: (done: number, total: number) => void,
-): Promise<FinalComparison> {
-  const seeds = finalSeeds(settings);
-  const runs: FinalSeedRuns[] = [];
-  let done = 0;
-  for (const seed of seeds) {
-    runs.push(
-      await finalSeedRuns(
-        data,
-        spec,
-        tree,
-        phi,
-        settings,
-        seed,
-        () => onProgress?.(++done, seeds.length * 2),
-      ),
+export interface FinalComparison {
+  metric: "error rate" | "mse";
+  steps: number;
+  seeds: number[];
+  curveEvery: number;
+  learned: MetricSummary;
+  standard: MetricSummary;
+  /** learned.mean - standard.mean: negative means the learned loss did better. */
+  difference: number | null;
+}
+
+export interface FinalSettings {
+  steps: number;
+  seeds: number;
+  inner: InnerOptimizer;
+  batchSize: number;
+  /** Seeds used are baseSeed + 1000 * (1..seeds), away from the search's own seed. */
+  baseSeed: number;
+}
+
+function summarize(values: (number | null)[], curves: number[][]): MetricSummary {
+  const ok = values.filter((v): v is number => v !== null);
+  const mean = ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null;
+  const std = ok.length > 1 && mean !== null
+    ? Math.sqrt(ok.reduce((a, v) => a + (v - mean) ** 2, 0) / (ok.length - 1))
+    : ok.length === 1
+    ? 0
+    : null;
+  const points = curves.length ? Math.min(...curves.map((c) => c.length)) : 0;
+  const curve = Array.from(
+    { length: points },
+    (_, i) => curves.reduce((a, c) => a + c[i], 0) / curves.length,
+  );
+  return { values, mean, std, curve };
+}
+
+/** Seeds of the final runs: away from the search's own seed. */
+export function finalSeeds(settings: Pick<FinalSettings, "seeds" | "baseSeed">): number[] {
+  return Array.from({ length: settings.seeds }, (_, i) => settings.baseSeed + 1000 * (i + 1));
+}
+
+export function curveEveryFor(steps: number): number {
+  return Math.max(1, Math.round(steps / 20));
+}
+
+/** One training run's outcome: the test metric (null when it diverged) and its curve. */
+export interface FinalRun {
+  value: number | null;
+  curve: number[];
+}
+
+/** Both runs of one seed: the learned loss and the standard loss from the same initial model. */
+export interface FinalSeedRuns {
+  seed: number;
+  learned: FinalRun;
+  standard: FinalRun;
+}
+
+/** The comparison over seeds, from the runs of each seed (in seed order). */
+export function combineFinal(
+  task: Task,
+  steps: number,
+  runs: FinalSeedRuns[],
+): FinalComparison {
+  const pick = (which: "learned" | "standard") =>
+    summarize(
+      runs.map((r) => r[which].value),
+      runs.filter((r) => r[which].value !== null).map((r) => r[which].curve),
     );
-  }
-  return combineFinal(data.task, settings.steps, runs);
+  const learned = pick("learned");
+  const standard = pick("standard");
+  return {
+    metric: task === "classification" ? "error rate" : "mse",
+    steps,
+    seeds: runs.map((r) => r.seed),
+    curveEvery: curveEveryFor(steps),
+    learned,
+    standard,
+    difference: learned.mean !== null && standard.mean !== null
+      ? learned.mean - standard.mean
+      : null,
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * The registry of model kinds: what the rest of the code needs to know about a kind without
  * loading its tensor code. The architectures themselves live with the tensor engine
- * (core/models.ts); everything that asks "is this dense", "can candidates be stacked", "does it
+ * (engine/models.ts); everything that asks "is this dense", "can candidates be stacked", "does it
  * need images" asks here.
  */
 

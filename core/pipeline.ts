@@ -5,7 +5,7 @@
  * on its own thread, the service only in workers. This module itself does no tensor work and
  * imports no tensor code, so the service's main thread can use it.
  */
-import type { CandidateRunner } from "./runner.ts";
+import type { CandidateRunner } from "../engine/runner.ts";
 import {
   runSearch,
   type SearchConfig,
@@ -19,7 +19,7 @@ import {
   type FinalSeedRuns,
   finalSeeds,
   type FinalSettings,
-} from "./final_summary.ts";
+} from "./final.ts";
 import { buildResult, type DataSummary, type SearchResult, type Versions } from "./result.ts";
 import type { Task } from "./data/dataset.ts";
 import type { Tree } from "./expr/tree.ts";

@@ -19,7 +19,6 @@ import {
 } from "./data/mod.ts";
 import { defaultSettings, type Settings } from "./settings.ts";
 import { describeFormats, type FormatName, formatOfName, FORMATS } from "./data/formats.ts";
-import type { LabeledRows } from "./batches.ts";
 
 /**
  * Where a dataset comes from: plain data, so it can be posted to a worker or stored. `name`, where
@@ -32,6 +31,16 @@ export type DatasetRef =
   | { kind: "idx"; images: string; labels: string; name?: string }
   | { kind: "npy"; features: string; labels: string; task?: Task; name?: string }
   | { kind: "json"; path: string; target?: string; task?: Task; name?: string };
+
+/** Plain arrays of one split, as the data layer produces them. */
+export interface LabeledRows {
+  /** Row-major features, n * d. */
+  x: Float32Array;
+  /** Class index (classification) or target value (regression), one per row. */
+  y: Float32Array;
+  n: number;
+  d: number;
+}
 
 export type SplitSettings = Settings["split"];
 

@@ -27,7 +27,7 @@ import type {
   TimedFitness,
   TimedLocalSearch,
   TimedScreen,
-} from "./runner.ts";
+} from "../engine/runner.ts";
 import { resolveSettings, type Settings, type SettingsLayers } from "./settings.ts";
 import { presetFor } from "./data/bundled.ts";
 import { MODEL_KINDS } from "./model_kinds.ts";
@@ -36,7 +36,7 @@ import {
   type CandidateBatchStats,
   candidateChunks,
   chunkSize,
-} from "./batch_plan.ts";
+} from "./stack_plan.ts";
 import type { DatasetRef } from "./prepare.ts";
 
 /** Everything a search computes from: its settings (core/settings.ts) and its dataset. */

@@ -4,7 +4,7 @@
  * plain objects, so a cached run can be matched to the plan that produced it.
  */
 import type { BundledName } from "../core/data/mod.ts";
-import type { ModelKind } from "../core/models.ts";
+import type { ModelKind } from "../engine/models.ts";
 
 export type MethodName = "standard" | "gp-lfl" | "evomal" | "ml3";
 export const METHODS: readonly MethodName[] = ["standard", "gp-lfl", "evomal", "ml3"];

@@ -4,20 +4,20 @@
  * result depends only on its description (and the backend), never on which worker ran it or
  * when, so units can run in any order on any worker and be cached by their description.
  */
-import { tf } from "../core/tensor/tf.ts";
-import { compute } from "../core/tensor/backend.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { compute } from "../engine/tensor/backend.ts";
 import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
 import { type SearchConfig, searchConfig } from "../core/search.ts";
 import type { EvaluationSettings } from "../core/settings.ts";
-import { InProcessRunner } from "../core/runner.ts";
+import { InProcessRunner } from "../engine/runner.ts";
 import { searchAndEvaluate } from "../core/pipeline.ts";
 import { LOSSMITH_VERSION, type SearchResult } from "../core/result.ts";
-import { CandidateEvaluator } from "../core/evaluator.ts";
-import { ml3InitialPhi, ml3Loss } from "../core/ml3.ts";
-import { compileLoss } from "../core/metaloss.ts";
-import { forward, initialValues, type ModelSpec, toParams } from "../core/models.ts";
-import { standardLoss, taskMetric, trainSgd } from "../core/train.ts";
-import { BatchSource, type LabeledRows, outputCount } from "../core/batches.ts";
+import { CandidateEvaluator } from "../engine/evaluator.ts";
+import { ml3InitialPhi, ml3Loss } from "../engine/ml3.ts";
+import { compileLoss } from "../engine/metaloss.ts";
+import { forward, initialValues, type ModelSpec, toParams } from "../engine/models.ts";
+import { standardLoss, taskMetric, trainSgd } from "../engine/train.ts";
+import { BatchSource, type LabeledRows, outputCount } from "../engine/batches.ts";
 import { curveEveryFor } from "../core/final.ts";
 import { mseToOriginalUnits } from "../core/data/mod.ts";
 import type { Tree } from "../core/expr/tree.ts";
@@ -181,7 +181,7 @@ function subsetOf(rows: LabeledRows, fraction: number, seed: number): LabeledRow
 }
 
 /**
- * One training from scratch under one loss, as core/final.ts's finalSeedRuns trains each of its
+ * One training from scratch under one loss, as engine/final_runs.ts's finalSeedRuns trains each of its
  * two losses (same initialisation, batches, curve and reported units for a seed), so that the
  * standard loss is trained once per seed and shared by every method's comparison, and ML3 goes
  * through the same code as the symbolic losses.

@@ -4,7 +4,7 @@
  * serves a search's candidates and final seeds of symbolic losses; a reproduction also trains
  * ML3 and the standard loss alone and on training subsets, so it has its own small worker.
  */
-import { initBackend } from "../core/tensor/backend.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
 import { runUnit, type Unit } from "./units.ts";
 
 type ToWorker = { type: "init"; backend: "wasm" | "cpu" } | {

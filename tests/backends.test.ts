@@ -4,12 +4,12 @@
  * adapter (llvmpipe), so the WebGPU path runs here too, slowly.
  */
 import { assert, assertLess } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { type BackendName, initBackend } from "../core/tensor/backend.ts";
-import { CandidateEvaluator } from "../core/evaluator.ts";
-import { compileLoss } from "../core/metaloss.ts";
-import { initialValues, toParams } from "../core/models.ts";
-import { hypergradient, unrolledTaskLoss } from "../core/train.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { type BackendName, initBackend } from "../engine/tensor/backend.ts";
+import { CandidateEvaluator } from "../engine/evaluator.ts";
+import { compileLoss } from "../engine/metaloss.ts";
+import { initialValues, toParams } from "../engine/models.ts";
+import { hypergradient, unrolledTaskLoss } from "../engine/train.ts";
 import { Rng } from "../core/rng.ts";
 import { prepared, smallConfig } from "./support/search_fixture.ts";
 import type { Tree } from "../core/expr/tree.ts";

@@ -1,5 +1,5 @@
 /**
- * Batched fitness (core/batched.ts) against one candidate at a time (CandidateEvaluator.fitness),
+ * Batched fitness (engine/stacked.ts) against one candidate at a time (CandidateEvaluator.fitness),
  * on the cpu backend with bundled data.
  *
  * Equality is exact, not within a tolerance: on cpu, the stacked products run the same kernel
@@ -10,17 +10,17 @@
  * XNNPACK's rounding depends on the product's width: there the two agree to float rounding.)
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { batchedFitness, stackedHypergradients, type StackedProducts } from "../core/batched.ts";
-import { compileLoss } from "../core/metaloss.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { batchedFitness, stackedHypergradients, type StackedProducts } from "../engine/stacked.ts";
+import { compileLoss } from "../engine/metaloss.ts";
 import {
   EXACT_UNROLL,
   hypergradient,
   unrolledTaskLoss,
   type UnrollOptions,
-} from "../core/train.ts";
-import { CandidateEvaluator, type FitnessResult, WORST_FITNESS } from "../core/evaluator.ts";
-import { initialValues, toParams } from "../core/models.ts";
+} from "../engine/train.ts";
+import { CandidateEvaluator, type FitnessResult, WORST_FITNESS } from "../engine/evaluator.ts";
+import { initialValues, toParams } from "../engine/models.ts";
 import { Rng } from "../core/rng.ts";
 import type { BundledName } from "../core/data/mod.ts";
 import type { Tree } from "../core/expr/tree.ts";

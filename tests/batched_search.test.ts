@@ -1,13 +1,13 @@
 /**
- * The search with its fitness phase batched (core/batched.ts through `candidateBatch`) against one
+ * The search with its fitness phase batched (engine/stacked.ts through `candidateBatch`) against one
  * candidate at a time, on the cpu backend where batched training is bitwise the same: equal
  * archives, fitnesses, phis and halls of fame, in process and across a pool of two workers. And
  * "auto": it measures once per job and records the measurement and its decision.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { initBackend } from "../core/tensor/backend.ts";
-import { InProcessRunner } from "../core/runner.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
+import { InProcessRunner } from "../engine/runner.ts";
 import {
   newSearchState,
   runGeneration,
@@ -25,7 +25,7 @@ import {
   chunkSize,
   describeCandidateBatching,
   type FitnessCalibration,
-} from "../core/batch_plan.ts";
+} from "../core/stack_plan.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { resolveSearchConfig } from "../service/search_request.ts";
 import { compileValidator } from "../api/validate.ts";

@@ -7,18 +7,18 @@
  * The last tests prove the check catches the defect: without these gradients, tfjs throws.
  */
 import { assert, assertLess, assertThrows } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { initBackend } from "../core/tensor/backend.ts";
-import { withTfjsOriginalGradient } from "../core/tensor/gradients.ts";
-import { compileLoss } from "../core/metaloss.ts";
-import { groupNorm, initialValues, type ModelSpec, toParams } from "../core/models.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
+import { withTfjsOriginalGradient } from "../engine/tensor/gradients.ts";
+import { compileLoss } from "../engine/metaloss.ts";
+import { groupNorm, initialValues, type ModelSpec, toParams } from "../engine/models.ts";
 import {
   type Batch,
   type InnerOptimizer,
   sgdUpdate,
   taskLoss,
   unrolledTaskLoss,
-} from "../core/train.ts";
+} from "../engine/train.ts";
 import {
   compareWithFiniteDifferences,
   FD_TOLERANCE,

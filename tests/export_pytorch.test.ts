@@ -5,8 +5,8 @@
  * logits. All cases go through one Python process, since importing torch takes a second or two.
  */
 import { assert, assertEquals, assertLess } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { compileLoss, type Task } from "../core/metaloss.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { compileLoss, type Task } from "../engine/metaloss.ts";
 import { parseInfix } from "../core/expr/parse.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { Rng } from "../core/rng.ts";

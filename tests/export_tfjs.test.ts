@@ -9,8 +9,8 @@
  * specifier (e.g. to import.meta.resolve("@tensorflow/tfjs")) is needed.
  */
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { compileLoss, type Task } from "../core/metaloss.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { compileLoss, type Task } from "../engine/metaloss.ts";
 import { parseInfix } from "../core/expr/parse.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { Rng } from "../core/rng.ts";

@@ -4,9 +4,9 @@
  * every entry reaching every place a primitive shows up (printing, parsing, exports, chart).
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
+import { tf } from "../engine/tensor/tf.ts";
 import type { DualAlgebra } from "../core/expr/algebra.ts";
-import { compileElementwise, compileLoss } from "../core/metaloss.ts";
+import { compileElementwise, compileLoss } from "../engine/metaloss.ts";
 import {
   ALL_OPS,
   evaluate,

@@ -5,11 +5,16 @@
  * have caught the tfjs defect: with tfjs's own gradients restored, it fails.
  */
 import { assert, assertLess } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { logSoftmax, withTfjsOriginalGradient } from "../core/tensor/gradients.ts";
-import { type BatchLoss, compileLoss, type Task } from "../core/metaloss.ts";
-import { initialValues, type ModelSpec, toParams } from "../core/models.ts";
-import { type Batch, hypergradient, type InnerOptimizer, unrolledTaskLoss } from "../core/train.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { logSoftmax, withTfjsOriginalGradient } from "../engine/tensor/gradients.ts";
+import { type BatchLoss, compileLoss, type Task } from "../engine/metaloss.ts";
+import { initialValues, type ModelSpec, toParams } from "../engine/models.ts";
+import {
+  type Batch,
+  hypergradient,
+  type InnerOptimizer,
+  unrolledTaskLoss,
+} from "../engine/train.ts";
 import { BINARY_OPS, type Tree, UNARY_OPS } from "../core/expr/tree.ts";
 import {
   compareWithFiniteDifferences,

@@ -6,16 +6,16 @@
  * finite differences (hypergradient.test.ts), so agreement here carries that proof over.
  */
 import { assert, assertLess } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { type BatchLoss, compileLoss, type Task } from "../core/metaloss.ts";
-import { initialValues, type ModelSpec, toParams } from "../core/models.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { type BatchLoss, compileLoss, type Task } from "../engine/metaloss.ts";
+import { initialValues, type ModelSpec, toParams } from "../engine/models.ts";
 import {
   type Batch,
   hypergradient,
   type InnerOptimizer,
   standardLoss,
   unrolledTaskLoss,
-} from "../core/train.ts";
+} from "../engine/train.ts";
 import { rampedHalfAndHalf } from "../core/gp/mod.ts";
 import { Rng } from "../core/rng.ts";
 import type { Tree } from "../core/expr/tree.ts";

@@ -1,7 +1,7 @@
 /** The compiled tensor loss agrees with the scalar reference evaluator on random trees. */
 import { assert, assertLess } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { compileElementwise, compileLoss } from "../core/metaloss.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { compileElementwise, compileLoss } from "../engine/metaloss.ts";
 import { evaluate } from "../core/expr/primitives.ts";
 import { Rng } from "../core/rng.ts";
 import { rampedHalfAndHalf } from "../core/gp/mod.ts";

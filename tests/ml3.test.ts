@@ -5,11 +5,11 @@
  * network uses.
  */
 import { assert, assertEquals, assertLess } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import type { Task } from "../core/metaloss.ts";
-import { ml3InitialPhi, ml3Loss, ml3ParameterCount } from "../core/ml3.ts";
-import { initialValues, type ModelSpec, toParams } from "../core/models.ts";
-import { type Batch, type InnerOptimizer, unrolledTaskLoss } from "../core/train.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import type { Task } from "../engine/metaloss.ts";
+import { ml3InitialPhi, ml3Loss, ml3ParameterCount } from "../engine/ml3.ts";
+import { initialValues, type ModelSpec, toParams } from "../engine/models.ts";
+import { type Batch, type InnerOptimizer, unrolledTaskLoss } from "../engine/train.ts";
 import {
   compareWithFiniteDifferences,
   FD_TOLERANCE,

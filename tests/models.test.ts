@@ -3,8 +3,8 @@
  * unusable image shapes, LeNet-5 learning MNIST, and LeNet-5's gradient against PyTorch's.
  */
 import { assert, assertEquals, assertLess, assertThrows } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { initBackend } from "../core/tensor/backend.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
 import {
   describeModel,
   forward,
@@ -13,9 +13,9 @@ import {
   parameterCount,
   paramShapes,
   toParams,
-} from "../core/models.ts";
-import { DEFAULT_INNER_OPTIMIZER, standardLoss, taskLoss, trainSgd } from "../core/train.ts";
-import { BatchSource } from "../core/batches.ts";
+} from "../engine/models.ts";
+import { DEFAULT_INNER_OPTIMIZER, standardLoss, taskLoss, trainSgd } from "../engine/train.ts";
+import { BatchSource } from "../engine/batches.ts";
 import { loadBundled } from "../core/data/bundled.ts";
 import { subsetRows } from "../core/data/dataset.ts";
 import { Rng } from "../core/rng.ts";

@@ -4,9 +4,9 @@
  * machines without OpenBLAS; .ci/run installs it so CI exercises this path.
  */
 import { assert, assertLess } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { initBackend } from "../core/tensor/backend.ts";
-import { nativeMatMulLibrary } from "../core/tensor/native_blas.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
+import { nativeMatMulLibrary } from "../engine/tensor/native_blas.ts";
 import { Rng } from "../core/rng.ts";
 
 const info = await initBackend("wasm");
@@ -63,7 +63,7 @@ Deno.test({
   ignore: !info.nativeMatMul,
   fn: () => {
     // Switched to one thread at run time instead, with workers calling it, the process's heap was
-    // corrupted (core/tensor/native_blas.ts): the variable must be set before dlopen.
+    // corrupted (engine/tensor/native_blas.ts): the variable must be set before dlopen.
     assert(Deno.env.get("OPENBLAS_NUM_THREADS") === "1", "OPENBLAS_NUM_THREADS");
     assert(nativeMatMulLibrary() !== undefined);
   },

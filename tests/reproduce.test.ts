@@ -3,7 +3,7 @@
  * report's table, plots and results file exist and agree; a fresh rerun with the same seeds, a
  * rerun from the unit cache and a `--report-only` regeneration all give the same table. Also
  * Welch's test against reference values, and the shared standard-loss training against
- * core/final.ts's own for the same seed.
+ * engine/final_runs.ts's own for the same seed.
  */
 import { assert, assertAlmostEquals, assertEquals } from "./support/assert.ts";
 import { main } from "../reproduce/main.ts";
@@ -11,9 +11,9 @@ import { studentTwoSided, welchTTest } from "../reproduce/stats.ts";
 import type { Results } from "../reproduce/driver.ts";
 import { evaluationFor, runUnit, specFor, type TrainResult } from "../reproduce/units.ts";
 import { TINY_PLAN } from "../reproduce/plan.ts";
-import { finalSeedRuns } from "../core/final.ts";
+import { finalSeedRuns } from "../engine/final_runs.ts";
 import { loadDataset, prepare } from "../core/prepare.ts";
-import { tf } from "../core/tensor/tf.ts";
+import { tf } from "../engine/tensor/tf.ts";
 
 Deno.test("Student t tail and Welch's test match reference values", () => {
   // R: 2 * pt(-2, 10) = 0.07338803; 2 * pt(-1, 3) = 0.3910022
@@ -76,7 +76,7 @@ Deno.test("reproduce runs end to end on iris and writes a consistent report", as
   }
 });
 
-Deno.test("a standard-loss training unit equals core/final.ts's standard run for that seed", async () => {
+Deno.test("a standard-loss training unit equals engine/final_runs.ts's standard run for that seed", async () => {
   await tf.setBackend("cpu");
   const task = TINY_PLAN.tasks[0];
   const unit = await runUnit({

@@ -1,17 +1,17 @@
 /**
- * Saved tensors share their buffer (core/tensor/saved_tensors.ts): on wasm, where tfjs's own
+ * Saved tensors share their buffer (engine/tensor/saved_tensors.ts): on wasm, where tfjs's own
  * clone is a real copy, the hypergradient through unrolled steps is bitwise the same with sharing
  * on and off, no Identity kernel runs for the tape's saved tensors, and nothing leaks. (The cpu
  * backend's finite-difference tests run with sharing on too: hypergradient.test.ts.)
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { initBackend } from "../core/tensor/backend.ts";
-import { shareSavedTensors, sharingSavedTensors } from "../core/tensor/saved_tensors.ts";
-import { compileLoss } from "../core/metaloss.ts";
-import { initialValues, type ModelSpec, toParams } from "../core/models.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
+import { shareSavedTensors, sharingSavedTensors } from "../engine/tensor/saved_tensors.ts";
+import { compileLoss } from "../engine/metaloss.ts";
+import { initialValues, type ModelSpec, toParams } from "../engine/models.ts";
 import { defaultSettings } from "../core/settings.ts";
-import { type Batch, hypergradient, unrolledTaskLoss } from "../core/train.ts";
+import { type Batch, hypergradient, unrolledTaskLoss } from "../engine/train.ts";
 import { Rng } from "../core/rng.ts";
 import { RICH_TREE } from "./support/finite_differences.ts";
 

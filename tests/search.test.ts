@@ -1,7 +1,7 @@
 /** The search loop on real data (bundled Iris, cpu backend): reproducibility and bookkeeping. */
 import { assert, assertEquals } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { InProcessRunner } from "../core/runner.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { InProcessRunner } from "../engine/runner.ts";
 import { newSearchState, runGeneration, runSearch, type SearchConfig } from "../core/search.ts";
 import { rankLosses } from "../core/result.ts";
 import { prepared, smallConfig } from "./support/search_fixture.ts";

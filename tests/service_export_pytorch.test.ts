@@ -6,8 +6,8 @@
 // deno-lint-ignore-file no-explicit-any
 import { assert, assertAlmostEquals, assertEquals } from "./support/assert.ts";
 import { finished, postJson, startTestService, tinySearch, waitFor } from "./support/service.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { compileLoss } from "../core/metaloss.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { compileLoss } from "../engine/metaloss.ts";
 import { Rng } from "../core/rng.ts";
 
 await tf.setBackend("cpu");

@@ -1,7 +1,7 @@
 /** No tensor outlives a candidate evaluation: the live count is flat over 20 evaluations. */
 import { assertEquals } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { CandidateEvaluator } from "../core/evaluator.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { CandidateEvaluator } from "../engine/evaluator.ts";
 import { Rng } from "../core/rng.ts";
 import { initialPopulation } from "../core/gp/mod.ts";
 import { prepared, smallConfig } from "./support/search_fixture.ts";

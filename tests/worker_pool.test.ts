@@ -4,10 +4,10 @@
  * close() with work pending. Deno's sanitizers check that no worker or op outlives a test.
  */
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
-import { tf } from "../core/tensor/tf.ts";
-import { initBackend } from "../core/tensor/backend.ts";
+import { tf } from "../engine/tensor/tf.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
 import { loadDataset, prepare } from "../core/prepare.ts";
-import { type EvaluatorConfig, InProcessRunner } from "../core/runner.ts";
+import { type EvaluatorConfig, InProcessRunner } from "../engine/runner.ts";
 import { defaultSettings } from "../core/settings.ts";
 
 const DEFAULT_EVALUATION = defaultSettings().evaluation;

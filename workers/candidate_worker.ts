@@ -6,19 +6,19 @@
  * the worker without reloading their data on every request. Requests run strictly one at a time:
  * tfjs keeps global state per thread.
  */
-import { CandidateEvaluator } from "../core/evaluator.ts";
+import { CandidateEvaluator } from "../engine/evaluator.ts";
 import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
-import { screenCandidate, tuneCandidate } from "../core/runner.ts";
+import { screenCandidate, tuneCandidate } from "../engine/runner.ts";
 import {
   calibrateFitnessBatching,
   fitnessOfItems,
   localSearchOfItems,
-} from "../core/candidate_batching.ts";
-import type { FitnessCalibration } from "../core/batch_plan.ts";
-import { finalSeedRuns } from "../core/final.ts";
+} from "../engine/stacking.ts";
+import type { FitnessCalibration } from "../core/stack_plan.ts";
+import { finalSeedRuns } from "../engine/final_runs.ts";
 import type { DataSummary } from "../core/result.ts";
-import { initBackend } from "../core/tensor/backend.ts";
-import { tf } from "../core/tensor/tf.ts";
+import { initBackend } from "../engine/tensor/backend.ts";
+import { tf } from "../engine/tensor/tf.ts";
 import {
   errorMessage,
   type FromWorker,

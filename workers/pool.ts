@@ -27,7 +27,7 @@ import type {
   TimedLocalSearch,
   TimedScreen,
   TuneResult,
-} from "../core/runner.ts";
+} from "../engine/runner.ts";
 import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
 import type { DataSummary } from "../core/result.ts";
 import type { BackendChoice, BackendInfo, BackendName } from "../core/backends.ts";
@@ -136,7 +136,7 @@ function cancelled(contextId: string): Error {
 }
 
 /**
- * OpenBLAS (core/tensor/native_blas.ts) must start with one thread of its own, which it reads from
+ * OpenBLAS (engine/tensor/native_blas.ts) must start with one thread of its own, which it reads from
  * OPENBLAS_NUM_THREADS when first loaded. Set here, on the main thread, before any worker exists:
  * the environment is shared by the process's threads, and writing it while other threads read it
  * is not safe.

@@ -13,7 +13,7 @@ import type {
   TimedLocalSearch,
   TimedScreen,
   TuneResult,
-} from "../core/runner.ts";
+} from "../engine/runner.ts";
 import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
 import type { DataSummary } from "../core/result.ts";
 import type { BackendChoice, BackendName } from "../core/backends.ts";

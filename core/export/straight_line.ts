@@ -1,7 +1,7 @@
 /**
  * A tree as straight-line code, shared by the PyTorch and TensorFlow.js exports: one temporary
  * per node in post-order (children first), each weight applied where the parent uses the child,
- * exactly as core/metaloss.ts compiles it. The same operations in the same order give the same
+ * exactly as engine/metaloss.ts compiles it. The same operations in the same order give the same
  * float32 roundings, so the exports agree with the engine to the last bit wherever the two
  * libraries' kernels do.
  */

@@ -1,7 +1,7 @@
 /**
  * A learned loss as a TensorFlow.js function: an ES module in plain JavaScript (JSDoc types),
  * so it loads as it is in a browser, Node or Deno, wherever `@tensorflow/tfjs` resolves.
- * It issues the engine's own tfjs calls (core/metaloss.ts), in the same order.
+ * It issues the engine's own tfjs calls (engine/metaloss.ts), in the same order.
  */
 import type { Algebra } from "../expr/algebra.ts";
 import { type CheckedLoss, checkLoss, type ExportableLoss, float32Literal } from "./loss.ts";

@@ -1,7 +1,7 @@
 /**
  * The elementary operations the primitives are written in (core/expr/registry.ts), so that one
  * definition of a primitive has several meanings: plain numbers (the scalar reference,
- * core/expr/primitives.ts), tfjs tensors (the engine, core/metaloss.ts) and source code (the
+ * core/expr/primitives.ts), tfjs tensors (the engine, engine/metaloss.ts) and source code (the
  * PyTorch and TensorFlow.js exports).
  *
  * Operands are T or plain numbers: a constant stays a JS number until the interpretation meets

@@ -7,7 +7,7 @@
  * noise. The tolerance, 1% of the gradient's norm, sits below the smallest tfjs defect measured
  * (softmax, about 2%) and far below the others (8% to 30%).
  */
-import { tf } from "../../core/tensor/tf.ts";
+import { tf } from "../../engine/tensor/tf.ts";
 import type { Tree } from "../../core/expr/tree.ts";
 
 export const FD_STEP = 3e-3;

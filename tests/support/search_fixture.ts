@@ -1,7 +1,7 @@
 /** A small, real search configuration on bundled Iris, quick enough for tests. */
 import { type SearchConfig, searchConfig } from "../../core/search.ts";
 import { loadDataset, prepare, type PreparedData } from "../../core/prepare.ts";
-import type { ModelSpec } from "../../core/models.ts";
+import type { ModelSpec } from "../../engine/models.ts";
 
 export function smallConfig(seed = 1, overrides: Partial<SearchConfig> = {}): SearchConfig {
   const config = searchConfig({ kind: "bundled", name: "iris" }, {

@@ -8,12 +8,12 @@
  * it is the plain symbolic loss.
  */
 import { tf } from "./tensor/tf.ts";
-import { children, type Node, type Tree } from "./expr/tree.ts";
-import type { Dual, DualAlgebra } from "./expr/algebra.ts";
-import { OPS } from "./expr/registry.ts";
+import { children, type Node, type Tree } from "../core/expr/tree.ts";
+import type { Dual, DualAlgebra } from "../core/expr/algebra.ts";
+import { OPS } from "../core/expr/registry.ts";
 
-export type { Task } from "./data/dataset.ts";
-import type { Task } from "./data/dataset.ts";
+export type { Task } from "../core/data/dataset.ts";
+import type { Task } from "../core/data/dataset.ts";
 
 /** Element-wise value of the expression for targets y and predictions f. */
 export type ElementwiseLoss = (y: tf.Tensor, f: tf.Tensor, phi: tf.Tensor1D) => tf.Tensor;

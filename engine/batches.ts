@@ -5,18 +5,11 @@
  */
 import { tf } from "./tensor/tf.ts";
 import type { Batch } from "./train.ts";
-import type { Task } from "./data/dataset.ts";
-import { Rng } from "./rng.ts";
+import type { Task } from "../core/data/dataset.ts";
+import { Rng } from "../core/rng.ts";
+import type { LabeledRows } from "../core/prepare.ts";
 
-/** Plain arrays of one split, as the data layer produces them. */
-export interface LabeledRows {
-  /** Row-major features, n * d. */
-  x: Float32Array;
-  /** Class index (classification) or target value (regression), one per row. */
-  y: Float32Array;
-  n: number;
-  d: number;
-}
+export type { LabeledRows };
 
 /** Model outputs: classes for classification, 1 for single-target regression. */
 export function outputCount(task: Task, nClasses: number | undefined): number {

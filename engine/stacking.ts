@@ -1,19 +1,19 @@
 /**
  * Local search and fitness of several candidates on one thread's backend: together where the
- * model has a stacked forward pass (core/batched.ts), one after another otherwise; and the
+ * model has a stacked forward pass (engine/stacked.ts), one after another otherwise; and the
  * calibration that tells whether training together is faster here, on the job's own model and
  * data.
  */
-import { supportsBatching } from "./batched.ts";
+import { supportsBatching } from "./stacked.ts";
 import type { CandidateEvaluator, FitnessResult, LocalSearchResult } from "./evaluator.ts";
-import type { Tree } from "./expr/tree.ts";
+import type { Tree } from "../core/expr/tree.ts";
 import { tf } from "./tensor/tf.ts";
 import {
   CALIBRATION_K,
   CALIBRATION_STEPS,
   CALIBRATION_THRESHOLD,
   type FitnessCalibration,
-} from "./batch_plan.ts";
+} from "../core/stack_plan.ts";
 
 export interface FitnessItem {
   tree: Tree;

@@ -8,10 +8,10 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "./tf.ts";
 import { enableNativeMatMul } from "./native_blas.ts";
 
-import type { BackendChoice, BackendInfo, BackendName } from "../backends.ts";
+import type { BackendChoice, BackendInfo, BackendName } from "../../core/backends.ts";
 
-export { BACKEND_CHOICES as BACKENDS } from "../backends.ts";
-export type { BackendChoice, BackendInfo, BackendName } from "../backends.ts";
+export { BACKEND_CHOICES as BACKENDS } from "../../core/backends.ts";
+export type { BackendChoice, BackendInfo, BackendName } from "../../core/backends.ts";
 
 let wasmPathsSet = false;
 

@@ -7,7 +7,7 @@ import { logSoftmax } from "./tensor/tf.ts";
 import type { BatchLoss, Task } from "./metaloss.ts";
 import { forward, type ModelSpec, type Params } from "./models.ts";
 import { denseLossGradients } from "./dense_backprop.ts";
-import type { InnerOptimizer, UnrollOptions } from "./settings.ts";
+import type { InnerOptimizer, UnrollOptions } from "../core/settings.ts";
 
 /**
  * tf.tidy for results that are objects of tensors: tidy keeps every tensor it finds in the
@@ -17,7 +17,7 @@ export function tidyKeep<T>(fn: () => T): T {
   return tf.tidy(fn as unknown as () => tf.TensorContainer) as unknown as T;
 }
 
-export type { InnerOptimizer, UnrollMode, UnrollOptions } from "./settings.ts";
+export type { InnerOptimizer, UnrollMode, UnrollOptions } from "../core/settings.ts";
 
 /** Plain SGD at lr 0.01: the benchmark's optimiser. */
 export const DEFAULT_INNER_OPTIMIZER: InnerOptimizer = {

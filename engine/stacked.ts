@@ -31,8 +31,8 @@ import {
 } from "./train.ts";
 // A cycle once the evaluator imports this module; WORST_FITNESS is only read at call time.
 import { type FitnessResult, WORST_FITNESS } from "./evaluator.ts";
-import type { Task } from "./data/dataset.ts";
-import type { Tree } from "./expr/tree.ts";
+import type { Task } from "../core/data/dataset.ts";
+import type { Tree } from "../core/expr/tree.ts";
 
 /**
  * How the layers after the first multiply, one weight matrix per candidate:

@@ -1,7 +1,7 @@
 /**
  * How a generation's local searches and fitness trainings are split into batches that
- * core/batched.ts runs together, given the `candidateBatch` setting and, for "auto", a calibration
- * measured on the job's own model and data (core/candidate_batching.ts). Free of tensor code: the
+ * engine/stacked.ts runs together, given the `candidateBatch` setting and, for "auto", a calibration
+ * measured on the job's own model and data (engine/stacking.ts). Free of tensor code: the
  * search decides on the service's main thread.
  */
 import type { CandidateStack } from "./settings.ts";

@@ -10,10 +10,10 @@ import {
   type LocalSearchResult,
   type ScreenResult,
 } from "./evaluator.ts";
-import type { Tree } from "./expr/tree.ts";
+import type { Tree } from "../core/expr/tree.ts";
 import type { ModelSpec } from "./models.ts";
-import type { PreparedData } from "./prepare.ts";
-import type { EvaluationSettings } from "./settings.ts";
+import type { PreparedData } from "../core/prepare.ts";
+import type { EvaluationSettings } from "../core/settings.ts";
 import {
   calibrateFitnessBatching,
   type FitnessItem,
@@ -22,16 +22,11 @@ import {
   localSearchOfItems,
   type TimedFitness,
   type TimedLocalSearch,
-} from "./candidate_batching.ts";
-import type { FitnessCalibration } from "./batch_plan.ts";
+} from "./stacking.ts";
+import type { FitnessCalibration } from "../core/stack_plan.ts";
 
-export type {
-  FitnessItem,
-  LocalSearchItem,
-  TimedFitness,
-  TimedLocalSearch,
-} from "./candidate_batching.ts";
-export type { FitnessCalibration } from "./batch_plan.ts";
+export type { FitnessItem, LocalSearchItem, TimedFitness, TimedLocalSearch } from "./stacking.ts";
+export type { FitnessCalibration } from "../core/stack_plan.ts";
 
 export interface TuneResult {
   local: LocalSearchResult;

@@ -9,7 +9,7 @@
  */
 import { tf } from "./tensor/tf.ts";
 import type { BatchLoss, Task } from "./metaloss.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../core/rng.ts";
 
 /** Hidden widths of the loss network; the published ML3 used two layers of 40 units. */
 export const ML3_HIDDEN = [40, 40];

@@ -17,11 +17,11 @@ import {
   unrolledTaskLoss,
 } from "./train.ts";
 import { BatchSource, type LabeledRows, outputCount } from "./batches.ts";
-import { batchedFitness, stackedHypergradients } from "./batched.ts";
-import type { EvaluationSettings } from "./settings.ts";
-import type { Task } from "./data/dataset.ts";
-import type { Tree } from "./expr/tree.ts";
-import { Rng } from "./rng.ts";
+import { batchedFitness, stackedHypergradients } from "./stacked.ts";
+import type { EvaluationSettings } from "../core/settings.ts";
+import type { Task } from "../core/data/dataset.ts";
+import type { Tree } from "../core/expr/tree.ts";
+import { Rng } from "../core/rng.ts";
 
 export interface TrainingData {
   task: Task;
@@ -254,7 +254,7 @@ export class CandidateEvaluator {
 
   /**
    * `localSearch` of several candidates at once, their unrolled steps stacked
-   * (core/batched.ts): the same results, for the models `supportsBatching` accepts. A candidate
+   * (engine/stacked.ts): the same results, for the models `supportsBatching` accepts. A candidate
    * whose hypergradient is not finite stops there, as alone, and leaves the stack.
    */
   async localSearchBatched(trees: Tree[], phiSeeds: number[]): Promise<LocalSearchResult[]> {
@@ -311,7 +311,7 @@ export class CandidateEvaluator {
   }
 
   /**
-   * `fitness` of several candidates trained together (core/batched.ts): the same results, for
+   * `fitness` of several candidates trained together (engine/stacked.ts): the same results, for
    * the models `supportsBatching` accepts.
    */
   fitnessBatched(

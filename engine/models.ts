@@ -7,9 +7,9 @@
  * the forward pass. The parameter list and the forward pass cannot disagree.
  */
 import { tf } from "./tensor/tf.ts";
-import { MODEL_KINDS, type ModelKind, type ModelSpec } from "./model_kinds.ts";
+import { MODEL_KINDS, type ModelKind, type ModelSpec } from "../core/model_kinds.ts";
 
-export type { ModelKind, ModelSpec } from "./model_kinds.ts";
+export type { ModelKind, ModelSpec } from "../core/model_kinds.ts";
 
 export type Params = tf.Tensor[];
 
