@@ -2,7 +2,7 @@
  * tensor code, so the service's main thread can print it. */
 import type { FinalComparison } from "../core/final.ts";
 import type { SearchResult } from "../core/result.ts";
-import { describeCandidateBatching } from "../core/stack_plan.ts";
+import { describeStacking } from "../core/stack_plan.ts";
 import { clock } from "./progress.ts";
 
 function describeFinal(f: FinalComparison, standardName: string): string {
@@ -40,7 +40,7 @@ export function summary(result: SearchResult): string {
       }` +
       ` (stopped: ${result.stopped})`,
   );
-  const fitness = describeCandidateBatching(result.generations);
+  const fitness = describeStacking(result.generations);
   if (fitness) lines.push(fitness);
   if (result.final) {
     lines.push(

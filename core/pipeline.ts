@@ -5,13 +5,13 @@
  * on its own thread, the service only in workers. This module itself does no tensor work and
  * imports no tensor code, so the service's main thread can use it.
  */
-import type { CandidateRunner } from "../engine/runner.ts";
+import type { CandidateRunner } from "./runner.ts";
 import {
   runSearch,
   type SearchConfig,
   type SearchHooks,
   type SearchState,
-  type StopReason,
+  type StoppedBy,
 } from "./search.ts";
 import {
   combineFinal,
@@ -83,7 +83,7 @@ export async function searchAndEvaluate(
   platform: SearchPlatform,
   hooks: PipelineHooks = {},
   opts: PipelineOptions = {},
-): Promise<{ result: SearchResult; state: SearchState; stopped: StopReason }> {
+): Promise<{ result: SearchResult; state: SearchState; stopped: StoppedBy }> {
   const { state, stopped } = await runSearch(config, platform.runner, hooks, opts.resumeFrom);
   const best = state.hallOfFame.entries[0];
   let final: FinalComparison | undefined;

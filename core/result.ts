@@ -6,7 +6,7 @@
 import { toInfix, toLatex, toPrefix } from "./expr/print.ts";
 import type { Tree } from "./expr/tree.ts";
 import type { FinalComparison } from "./final.ts";
-import type { GenerationStats, SearchConfig, SearchState, StopReason } from "./search.ts";
+import type { GenerationStats, SearchConfig, SearchState, StoppedBy } from "./search.ts";
 import type { PreparedData } from "./prepare.ts";
 
 export const LOSSMITH_VERSION = "0.1.0";
@@ -41,7 +41,7 @@ export interface SearchResult {
   versions: Versions;
   backend: { name: string; adapter?: string; workers: number };
   config: SearchConfig;
-  stopped: StopReason;
+  stopped: StoppedBy;
   dataset: {
     name: string;
     task: string;
@@ -92,7 +92,7 @@ export type DataSummary = Pick<PreparedData, "name" | "task" | "inputs" | "nClas
 export function buildResult(args: {
   config: SearchConfig;
   state: SearchState;
-  stopped: StopReason;
+  stopped: StoppedBy;
   data: DataSummary;
   versions: Versions;
   backend: { name: string; adapter?: string; workers: number };

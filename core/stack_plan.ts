@@ -1,87 +1,121 @@
 /**
- * How a generation's local searches and fitness trainings are split into batches that
- * engine/stacked.ts runs together, given the `candidateBatch` setting and, for "auto", a calibration
- * measured on the job's own model and data (engine/stacking.ts). Free of tensor code: the
- * search decides on the service's main thread.
+ * How a generation's candidates are cut into stacks that engine/stacked.ts computes together,
+ * given the `execution.candidateStack` setting and, for "auto", a calibration measured once per
+ * search on its own model and data (engine/candidate_ops.ts). Free of tensor code: the search
+ * decides on the service's main thread.
  */
 import type { CandidateStack } from "./settings.ts";
 
-/** Candidates the calibration trains together, and the SGD steps it times. */
+/** Candidates the calibration trains stacked, and the SGD steps it times. */
 export const CALIBRATION_K = 4;
 export const CALIBRATION_STEPS = 25;
 /**
- * Batching is chosen only when it beats one at a time by this factor: a short measurement on a
- * busy machine moves by several percent, and a batch makes the generation wait for all its
+ * Stacking is chosen only when it beats one at a time by this factor: a short measurement on a
+ * busy machine moves by several percent, and a stack makes the generation wait for all its
  * local searches before any fitness starts.
  */
 export const CALIBRATION_THRESHOLD = 1.2;
-/** Most candidates "auto" trains together: the largest K measured (2.9x on an H100 at 16). */
-export const AUTO_CANDIDATE_BATCH = 16;
+/** Most candidates "auto" stacks: the largest K measured (2.9x on an H100 at 16). */
+export const AUTO_STACK = 16;
 
-/** Batched against one-at-a-time fitness training, measured once per job. */
-export interface FitnessCalibration {
+/** Stacked against one-at-a-time fitness training, measured once per search. */
+export interface StackCalibration {
   /** Candidates trained each way, and SGD steps each. */
   k: number;
   steps: number;
-  /** Wall time of the K candidates one after another, and of the K together (best of rounds). */
+  /** Wall time of the K candidates one after another, and of the K stacked (best of rounds). */
   oneAtATimeMs: number;
-  batchedMs: number;
-  /** oneAtATimeMs / batchedMs. */
+  stackedMs: number;
+  /** oneAtATimeMs / stackedMs. */
   speedup: number;
-  /** Whether the search batches: speedup >= CALIBRATION_THRESHOLD. */
-  batch: boolean;
+  /** Whether the search stacks: speedup >= CALIBRATION_THRESHOLD. */
+  stack: boolean;
   /** The backend that was measured. */
   backend: string;
 }
 
 /** How one generation's candidates ran; what they computed is the same either way. */
-export interface CandidateBatchStats {
+export interface StackStats {
   setting: CandidateStack;
-  /** Most candidates trained together in this generation (1: one at a time). */
+  /** Most candidates computed together in this generation (1: one at a time). */
   largest: number;
-  /** Fitness requests of more than one candidate. */
-  batches: number;
+  /** Requests of more than one candidate. */
+  stacks: number;
   /** With "auto": the measurement the decision rests on. */
-  calibration?: FitnessCalibration;
-  /** Why batching was off where the setting asked for it. */
+  calibration?: StackCalibration;
+  /** Why stacking was off where the setting asked for it. */
   note?: string;
 }
 
 /**
- * Items in order, in chunks of at most `k` and at most ceil(n / workers), so that every worker
- * gets a share of the generation. Chunks are cut in order, never by timing: on wasm and WebGPU a
- * batch's rounding depends on its width, and a search must not depend on scheduling.
+ * Items in order, in stacks of at most `k` and at most ceil(n / workers), so that every worker
+ * gets a share of the generation. Stacks are cut in order, never by timing: on wasm and WebGPU a
+ * stack's rounding depends on its width, and a search must not depend on scheduling.
  */
-export function candidateChunks<T>(items: T[], k: number, workers: number): T[][] {
-  const size = chunkSize(items.length, k, workers);
+export function cutStacks<T>(items: T[], k: number, workers: number): T[][] {
+  const size = stackSize(items.length, k, workers);
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
-/** The candidates per chunk for `n` ready ones: 1 means one at a time. */
-export function chunkSize(n: number, k: number, workers: number): number {
+/** The candidates per stack for `n` ready ones: 1 means one at a time. */
+export function stackSize(n: number, k: number, workers: number): number {
   return Math.max(1, Math.min(k, Math.ceil(n / Math.max(1, workers))));
 }
 
+/**
+ * A generation's stacking as a result from before it had its name recorded it (`candidateBatch`,
+ * with `batches` and a calibration's `batchedMs` and `batch`), in today's shape.
+ */
+export function stackingOf(g: { stacking?: StackStats; candidateBatch?: unknown }):
+  | StackStats
+  | undefined {
+  if (g.stacking) return g.stacking;
+  const old = g.candidateBatch as
+    | (Omit<StackStats, "stacks" | "calibration"> & {
+      batches: number;
+      calibration?: Omit<StackCalibration, "stackedMs" | "stack"> & {
+        batchedMs: number;
+        batch: boolean;
+      };
+    })
+    | undefined;
+  if (!old) return undefined;
+  const { batches, calibration, ...rest } = old;
+  return {
+    ...rest,
+    stacks: batches,
+    ...(calibration
+      ? {
+        calibration: (({ batchedMs, batch, ...c }) => ({
+          ...c,
+          stackedMs: batchedMs,
+          stack: batch,
+        }))(calibration),
+      }
+      : {}),
+  };
+}
+
 /** One line on how a search's candidates ran, for summaries; undefined when none recorded. */
-export function describeCandidateBatching(
-  history: { candidateBatch?: CandidateBatchStats }[],
+export function describeStacking(
+  history: { stacking?: StackStats; candidateBatch?: unknown }[],
 ): string | undefined {
-  const stats = history.flatMap((g) => (g.candidateBatch ? [g.candidateBatch] : []));
+  const stats = history.flatMap((g) => stackingOf(g) ?? []);
   if (stats.length === 0) return undefined;
-  const batches = stats.reduce((n, s) => n + s.batches, 0);
+  const stacks = stats.reduce((n, s) => n + s.stacks, 0);
   const largest = Math.max(...stats.map((s) => s.largest));
-  const how = batches > 0
-    ? `${batches} batch${batches === 1 ? "" : "es"} of up to ${largest} candidates`
+  const how = stacks > 0
+    ? `${stacks} stack${stacks === 1 ? "" : "s"} of up to ${largest} candidates`
     : "one candidate at a time";
   const last = stats[stats.length - 1];
   const c = stats.find((s) => s.calibration)?.calibration;
   const why = [`setting ${last.setting}`];
   if (c) {
     why.push(
-      `${c.k} candidates together ran ${c.speedup.toFixed(2)}x as fast on ${c.backend}` +
-        (c.batch ? "" : `, below ${CALIBRATION_THRESHOLD}x`),
+      `${c.k} candidates stacked ran ${c.speedup.toFixed(2)}x as fast on ${c.backend}` +
+        (c.stack ? "" : `, below ${CALIBRATION_THRESHOLD}x`),
     );
   }
   const note = stats.find((s) => s.note)?.note;

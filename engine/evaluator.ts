@@ -17,7 +17,13 @@ import {
   unrolledTaskLoss,
 } from "./train.ts";
 import { BatchSource, type LabeledRows, outputCount } from "./batches.ts";
-import { batchedFitness, stackedHypergradients } from "./stacked.ts";
+import { stackedFitness, stackedHypergradients } from "./stacked.ts";
+import {
+  type FitnessResult,
+  type LocalSearchResult,
+  type ScreenResult,
+  WORST_FITNESS,
+} from "../core/runner.ts";
 import type { EvaluationSettings } from "../core/settings.ts";
 import type { Task } from "../core/data/dataset.ts";
 import type { Tree } from "../core/expr/tree.ts";
@@ -29,34 +35,6 @@ export interface TrainingData {
   train: LabeledRows;
   validation: LabeledRows;
 }
-
-export interface ScreenResult {
-  rejected: boolean;
-  /** Why a candidate was rejected. */
-  reason?: string;
-  /** Task metric of the untrained predictions, and after optimising them under the loss. */
-  metricBefore: number;
-  metricAfter: number;
-  /** Rounded per-example gradient norms on the probe batch: equal signatures, same signal. */
-  gradientSignature?: string;
-}
-
-export interface LocalSearchResult {
-  phi: number[];
-  /** Validation task loss at each meta-step, for convergence plots. */
-  metaLosses: number[];
-  /** Meta-steps actually taken (fewer when a hypergradient was not finite). */
-  steps: number;
-}
-
-export interface FitnessResult {
-  /** Task metric on the validation split, or Infinity when training diverged. */
-  fitness: number;
-  diverged: boolean;
-}
-
-/** Fitness given to candidates that are rejected or whose training diverges: worse than any. */
-export const WORST_FITNESS = Number.POSITIVE_INFINITY;
 
 /** Adam's defaults; phi has a few dozen entries, so its update runs on the host. */
 class HostAdam {
@@ -191,7 +169,7 @@ export class CandidateEvaluator {
     if (!this.settings.localSearch.enabled) {
       return { phi: phi.map(() => 1), metaLosses: [], steps: 0 };
     }
-    return await this.tune(compileLoss(tree, this.task), phi);
+    return await this.localSearchOf(compileLoss(tree, this.task), phi);
   }
 
   #initialPhi(tree: Tree, phiSeed: number): number[] {
@@ -220,7 +198,11 @@ export class CandidateEvaluator {
    * network): `metaSteps` hypergradient steps of Adam on phi from `phi0`, whatever
    * `localSearch.enabled` says. Shared so that every learned loss is tuned the same way.
    */
-  async tune(loss: BatchLoss, phi0: number[], metaSteps?: number): Promise<LocalSearchResult> {
+  async localSearchOf(
+    loss: BatchLoss,
+    phi0: number[],
+    metaSteps?: number,
+  ): Promise<LocalSearchResult> {
     const { localSearch, inner } = this.settings;
     let phi = phi0;
     const metaLosses: number[] = [];
@@ -254,10 +236,10 @@ export class CandidateEvaluator {
 
   /**
    * `localSearch` of several candidates at once, their unrolled steps stacked
-   * (engine/stacked.ts): the same results, for the models `supportsBatching` accepts. A candidate
+   * (engine/stacked.ts): the same results, for the stackable model kinds (core/model_kinds.ts). A candidate
    * whose hypergradient is not finite stops there, as alone, and leaves the stack.
    */
-  async localSearchBatched(trees: Tree[], phiSeeds: number[]): Promise<LocalSearchResult[]> {
+  async localSearchStacked(trees: Tree[], phiSeeds: number[]): Promise<LocalSearchResult[]> {
     const { localSearch, inner } = this.settings;
     const results: LocalSearchResult[] = trees.map((tree, i) => ({
       phi: this.#initialPhi(tree, phiSeeds[i]),
@@ -304,7 +286,7 @@ export class CandidateEvaluator {
 
   /**
    * Fitness (method.md, step 5): partial training from the shared initialisation. `steps` other
-   * than the setting's is for timing (the batching calibration), not for a search's fitness.
+   * than the setting's is for timing (the stacking calibration), not for a search's fitness.
    */
   fitness(tree: Tree, phi: number[], steps = this.settings.fitnessSteps): Promise<FitnessResult> {
     return this.fitnessOf(compileLoss(tree, this.task), phi, steps);
@@ -312,14 +294,14 @@ export class CandidateEvaluator {
 
   /**
    * `fitness` of several candidates trained together (engine/stacked.ts): the same results, for
-   * the models `supportsBatching` accepts.
+   * the stackable model kinds (core/model_kinds.ts).
    */
-  fitnessBatched(
+  fitnessStacked(
     trees: Tree[],
     phis: number[][],
     steps = this.settings.fitnessSteps,
   ): Promise<FitnessResult[]> {
-    return batchedFitness(
+    return stackedFitness(
       this.spec,
       this.task,
       trees,

@@ -5,7 +5,7 @@
  * losses see. Its softplus output keeps the loss non-negative; per-element values are summed over
  * classes and averaged over the batch, as compileLoss does. phi is the network's flat weight
  * vector, so ML3 is tuned by the same unrolled-differentiation loop as EvoMAL's local search
- * (CandidateEvaluator.tune) and trained by the same final evaluation: only the loss differs.
+ * (CandidateEvaluator.localSearchOf) and trained by the same final evaluation: only the loss differs.
  */
 import { tf } from "./tensor/tf.ts";
 import type { BatchLoss, Task } from "./metaloss.ts";

@@ -5,9 +5,9 @@
  * candidate's compiled loss and its written-out gradient are applied to its own slice, and one
  * backward pass (dense_backprop.ts's, for the stack) gives every slice its own gradient. No op mixes
  * candidates, so each slice follows exactly the SGD trajectory `CandidateEvaluator.fitness` gives
- * it alone (tests/batched.test.ts compares them).
+ * it alone (tests/stacked.test.ts compares them).
  *
- * MLP and linear models only (`supportsBatching`); another kind would need its own stacked forward
+ * The stackable model kinds only (core/model_kinds.ts: linear and MLP); another kind would need its own stacked forward
  * pass (tfjs has no grouped convolution) and falls back to one candidate at a time.
  */
 import { tf } from "./tensor/tf.ts";
@@ -29,27 +29,23 @@ import {
   type UnrollOptions,
   withZeroPathFrom,
 } from "./train.ts";
-// A cycle once the evaluator imports this module; WORST_FITNESS is only read at call time.
-import { type FitnessResult, WORST_FITNESS } from "./evaluator.ts";
+import { type FitnessResult, WORST_FITNESS } from "../core/runner.ts";
+import { MODEL_KINDS } from "../core/model_kinds.ts";
 import type { Task } from "../core/data/dataset.ts";
 import type { Tree } from "../core/expr/tree.ts";
 
 /**
  * How the layers after the first multiply, one weight matrix per candidate:
- * - "batched": one rank-3 matMul [K, B, in] x [K, in, out]. One kernel, what a GPU wants.
+ * - "rank3": one rank-3 matMul [K, B, in] x [K, in, out]. One kernel, what a GPU wants.
  * - "split": K plain matMuls. The wasm backend hands a matMul to XNNPACK only when its batch
  *   dimension is 1 and runs a naive triple loop otherwise (tfjs-backend-wasm batch_mat_mul_impl).
  * The first layer never needs either: its input is shared (below).
  */
-export type StackedProducts = "batched" | "split";
+export type StackedProducts = "rank3" | "split";
 
-/** The default for the active backend: "split" on wasm, "batched" elsewhere. */
+/** The default for the active backend: "split" on wasm, "rank3" elsewhere. */
 export function defaultProducts(): StackedProducts {
-  return tf.getBackend() === "wasm" ? "split" : "batched";
-}
-
-export function supportsBatching(spec: ModelSpec): boolean {
-  return spec.kind === "mlp" || spec.kind === "linear";
+  return tf.getBackend() === "wasm" ? "split" : "rank3";
 }
 
 /**
@@ -95,7 +91,7 @@ function unstack(t: tf.Tensor, axis = 0): tf.Tensor[] {
  * The forward pass of K stacked MLPs on one shared batch x [B, in], with what backpropagation
  * needs: each layer's input and pre-activation. Layer 0 runs as one [B, K * width] product; the
  * later layers as one slice per candidate ("split") or as one rank-3 tensor [K, B, width]
- * ("batched"). Each candidate's outputs come from the same ops in the same order as `models.ts`'s
+ * ("rank3"). Each candidate's outputs come from the same ops in the same order as `models.ts`'s
  * forward on that candidate alone.
  */
 interface StackedTrace {
@@ -210,7 +206,7 @@ function stackedLossGradients(
  * The hypergradient of every candidate at once: `unrolledTaskLoss` for K losses, each with its own
  * phi, through differentiable SGD steps of the stack of K copies of the shared theta0 (borrowed).
  * The differentiated function is the sum of the K validation losses; no op mixes candidates, so
- * its gradient with respect to phi k is candidate k's own hypergradient (tests/batched.test.ts).
+ * its gradient with respect to phi k is candidate k's own hypergradient (tests/stacked.test.ts).
  * Returns the K validation losses (kept: the caller disposes them) and the K hypergradients; call
  * inside a tidy scope.
  */
@@ -253,7 +249,7 @@ export function stackedHypergradients(
   return { values: values as tf.Tensor1D, grads: grads as tf.Tensor1D[] };
 }
 
-export interface BatchedOptions {
+export interface StackedOptions {
   /** Steps between reads of the losses, as `trainSgd`'s `checkEvery`. */
   checkEvery?: number;
   products?: StackedProducts;
@@ -270,7 +266,7 @@ export interface BatchedOptions {
  * slice's loss gradient is computed from that slice alone); cutting it also stops paying for it, and
  * keeps the guarantee independent of any kernel's internals.
  */
-export async function batchedFitness(
+export async function stackedFitness(
   spec: ModelSpec,
   task: Task,
   trees: Tree[],
@@ -280,10 +276,12 @@ export async function batchedFitness(
   validation: Batch,
   steps: number,
   opt: InnerOptimizer,
-  { checkEvery = 100, products = defaultProducts() }: BatchedOptions = {},
+  { checkEvery = 100, products = defaultProducts() }: StackedOptions = {},
 ): Promise<FitnessResult[]> {
-  if (!supportsBatching(spec)) throw new Error(`batched fitness: no stacked ${spec.kind} model`);
-  if (trees.length !== phis.length) throw new Error("batched fitness: one phi per tree");
+  if (!MODEL_KINDS[spec.kind].stackable) {
+    throw new Error(`stacked fitness: no stacked ${spec.kind} model`);
+  }
+  if (trees.length !== phis.length) throw new Error("stacked fitness: one phi per tree");
   const results: FitnessResult[] = trees.map(() => ({ fitness: WORST_FITNESS, diverged: true }));
   if (trees.length === 0) return results;
   const losses = trees.map((tree) => compileLoss(tree, task));

@@ -158,7 +158,7 @@ export function unrolledTaskLoss(
 
 /**
  * The unrolled steps of `unrolledTaskLoss`, whatever computes a step's gradient and the final
- * loss: one model there, a stack of candidates with one phi each in batched.ts.
+ * loss: one model there, a stack of candidates with one phi each in stacked.ts.
  */
 export function unrolledLoss<Phi>(
   stepGradients: (params: Params, batch: Batch, phi: Phi) => tf.Tensor[],

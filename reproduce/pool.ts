@@ -3,20 +3,23 @@
  * soon as it is free, so both cores of a 2-core machine stay busy whatever the units' sizes.
  */
 import type { Unit, UnitResult } from "./units.ts";
+import { remote, WorkerClient } from "../workers/protocol.ts";
+// A type only: the client is derived from the table the worker serves.
+import type { unitOps } from "./worker.ts";
 
 interface Pending {
-  id: number;
   unit: Unit;
   resolve(r: UnitResult): void;
   reject(e: Error): void;
 }
 
+const WORKER_URL = new URL("./worker.ts", import.meta.url).href;
+
 export class UnitPool {
-  #workers: Worker[] = [];
-  #idle: Worker[] = [];
+  #clients: WorkerClient[] = [];
+  #idle: WorkerClient[] = [];
   #queue: Pending[] = [];
-  #running = new Map<Worker, Pending>();
-  #nextId = 0;
+  #closed = false;
   readonly backend: string;
 
   private constructor(backend: string) {
@@ -25,72 +28,48 @@ export class UnitPool {
 
   static async start(size: number, backend: "wasm" | "cpu"): Promise<UnitPool> {
     const pool = new UnitPool(backend);
-    const url = new URL("./worker.ts", import.meta.url).href;
-    await Promise.all(Array.from({ length: size }, async () => {
-      const w = new Worker(url, { type: "module" });
-      pool.#workers.push(w);
-      await new Promise<void>((resolve, reject) => {
-        w.onmessage = (e) => {
-          if (e.data.type === "ready") resolve();
-          else reject(new Error(`worker failed to start: ${e.data.error}`));
-        };
-        w.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(`worker failed to start: ${e.message}`));
-        };
-        w.postMessage({ type: "init", backend });
-      });
-      w.onmessage = (e) => pool.#done(w, e.data);
-      w.onerror = (e) => {
-        e.preventDefault();
-        const job = pool.#running.get(w);
-        pool.#running.delete(w);
-        job?.reject(new Error(`worker crashed: ${e.message}`));
-      };
-      pool.#idle.push(w);
-    })).catch((e) => {
+    const started = Array.from({ length: size }, () => WorkerClient.start(WORKER_URL, { backend }));
+    pool.#clients = started.map((s) => s.client);
+    try {
+      await Promise.all(started.map((s) => s.ready));
+    } catch (e) {
       pool.close();
       throw e;
-    });
+    }
+    pool.#idle = [...pool.#clients];
     return pool;
   }
 
   run(unit: Unit): Promise<UnitResult> {
+    if (this.#closed) return Promise.reject(new Error("pool closed"));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, unit, resolve, reject });
+      this.#queue.push({ unit, resolve, reject });
       this.#pump();
     });
   }
 
   #pump(): void {
     while (this.#idle.length && this.#queue.length) {
-      const w = this.#idle.pop()!;
+      const client = this.#idle.pop()!;
       const job = this.#queue.shift()!;
-      this.#running.set(w, job);
-      w.postMessage({ type: "unit", id: job.id, unit: job.unit });
+      const ops = remote<typeof unitOps, object>((op, args) => client.call(op, args), {});
+      ops.run(job.unit).then(job.resolve, job.reject).finally(() => {
+        // A crashed worker is not reused: its units fail with the reason, the others go on.
+        if (!client.lost && !this.#closed) this.#idle.push(client);
+        if (this.#clients.every((c) => c.lost)) {
+          for (const waiting of this.#queue.splice(0)) {
+            waiting.reject(new Error("every reproduction worker crashed"));
+          }
+        }
+        this.#pump();
+      });
     }
-  }
-
-  #done(
-    w: Worker,
-    msg: { id: number; ok: boolean; result?: UnitResult; error?: string },
-  ): void {
-    const job = this.#running.get(w);
-    this.#running.delete(w);
-    this.#idle.push(w);
-    if (job) {
-      if (msg.ok) job.resolve(msg.result!);
-      else job.reject(new Error(msg.error));
-    }
-    this.#pump();
   }
 
   close(): void {
-    for (const w of this.#workers) w.terminate();
-    for (const job of [...this.#queue, ...this.#running.values()]) {
-      job.reject(new Error("pool closed"));
-    }
+    this.#closed = true;
+    for (const c of this.#clients) c.terminate("pool closed");
+    for (const job of this.#queue) job.reject(new Error("pool closed"));
     this.#queue = [];
-    this.#running.clear();
   }
 }

@@ -147,7 +147,7 @@ async function metaTrainMl3(unit: Extract<Unit, { kind: "ml3" }>): Promise<MlThr
   );
   try {
     const loss = ml3Loss(data.task);
-    const local = await ev.tune(loss, ml3InitialPhi(unit.seed));
+    const local = await ev.localSearchOf(loss, ml3InitialPhi(unit.seed));
     const fit = await ev.fitnessOf(loss, local.phi);
     return {
       phi: local.phi,

@@ -4,7 +4,7 @@
  * are read from the store and the pool when scraped.
  */
 import type { PoolStats } from "../workers/pool.ts";
-import type { RequestKind } from "../workers/protocol.ts";
+import type { CandidateOp } from "../workers/pool.ts";
 
 /** Seconds; candidate evaluations range from milliseconds (Iris) to minutes (MNIST). */
 const BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
@@ -22,10 +22,10 @@ class Histogram {
 
 export class Metrics {
   readonly #evaluations = new Map<string, number>();
-  readonly #latency = new Map<RequestKind, Histogram>();
+  readonly #latency = new Map<CandidateOp, Histogram>();
   readonly #http = new Map<string, number>();
 
-  requestDone(kind: RequestKind, ms: number, ok: boolean): void {
+  requestDone(kind: CandidateOp, ms: number, ok: boolean): void {
     const key = `kind="${kind}",outcome="${ok ? "ok" : "error"}"`;
     this.#evaluations.set(key, (this.#evaluations.get(key) ?? 0) + 1);
     let h = this.#latency.get(kind);
@@ -47,7 +47,7 @@ export class Metrics {
     family(
       "lossmith_evaluations_total",
       "counter",
-      "Worker requests finished (screen, tune, final, describe) by outcome.",
+      "Worker requests finished (screen, localSearchAndFitness, calibrate, finalRuns, describe) by outcome.",
     );
     for (const [k, n] of this.#evaluations) out.push(`lossmith_evaluations_total{${k}} ${n}`);
     family(

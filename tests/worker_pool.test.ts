@@ -7,13 +7,14 @@ import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { tf } from "../engine/tensor/tf.ts";
 import { initBackend } from "../engine/tensor/backend.ts";
 import { loadDataset, prepare } from "../core/prepare.ts";
-import { type EvaluatorConfig, InProcessRunner } from "../engine/runner.ts";
+import { InProcessRunner } from "../engine/runner.ts";
+import type { CandidateRunner, EvaluatorConfig } from "../core/runner.ts";
 import { defaultSettings } from "../core/settings.ts";
+import type { Tree } from "../core/expr/tree.ts";
+import { type JobContext, type JobRunner, WorkerPool } from "../workers/pool.ts";
 
 const DEFAULT_EVALUATION = defaultSettings().evaluation;
 const DEFAULT_SPLIT = defaultSettings().split;
-import type { Tree } from "../core/expr/tree.ts";
-import { type JobContext, type JobRunner, WorkerPool } from "../workers/pool.ts";
 
 const DATASET = { kind: "bundled", name: "iris" } as const;
 
@@ -47,6 +48,17 @@ async function startPool(
   return { pool, job: pool.forJob(context("job", evaluation)) };
 }
 
+/** Local search and fitness of one candidate: a stack of one, which must succeed. */
+async function evaluate(
+  runner: Pick<CandidateRunner, "localSearchAndFitness">,
+  tree: Tree,
+  phiSeed: number,
+) {
+  const [outcome] = await runner.localSearchAndFitness([{ tree, phiSeed }]);
+  if (!outcome.ok) throw new Error(outcome.error);
+  return outcome;
+}
+
 /** The parts of the results that must not depend on where they ran (timings do). */
 function essentials(screen: { rejected: boolean; gradientSignature?: string }, tune: {
   local: { phi: number[]; metaLosses: number[] };
@@ -66,7 +78,7 @@ Deno.test("worker pool gives the in-process results, whatever the scheduling", a
   const local = new InProcessRunner(prepare(await loadDataset(DATASET), CONFIG.seed), CONFIG);
   const expected = [];
   for (const [i, tree] of TREES.entries()) {
-    expected.push(essentials(await local.screen(tree), await local.tune(tree, 100 + i)));
+    expected.push(essentials(await local.screen(tree), await evaluate(local, tree, 100 + i)));
   }
   await local.close();
 
@@ -76,7 +88,7 @@ Deno.test("worker pool gives the in-process results, whatever the scheduling", a
     assertEquals(pool.parallelism, 2);
     // Everything submitted at once: six requests over two workers.
     const screens = Promise.all(TREES.map((t) => job.screen(t)));
-    const tunes = Promise.all(TREES.map((t, i) => job.tune(t, 100 + i)));
+    const tunes = Promise.all(TREES.map((t, i) => evaluate(job, t, 100 + i)));
     const [s, t] = [await screens, await tunes];
     assertEquals(TREES.map((_, i) => essentials(s[i], t[i])), expected);
     assert(expected.every((e) => Number.isFinite(e.fitness)), "fixture trees should train");
@@ -92,7 +104,7 @@ Deno.test("a worker killed mid-request is replaced and the request retried", asy
   const { pool, job } = await startPool(2, { ...CONFIG.evaluation, fitnessSteps: 100 });
   try {
     // The same request on both workers: the survivor's answer is the reference.
-    const [killed, survivor] = [job.tune(TREES[1], 5), job.tune(TREES[1], 5)];
+    const [killed, survivor] = [evaluate(job, TREES[1], 5), evaluate(job, TREES[1], 5)];
     await new Promise((r) => setTimeout(r, 20));
     assertEquals(pool.busyWorkers(), [0, 1], "both requests should still be running");
     pool.terminateWorker(0);
@@ -123,7 +135,7 @@ Deno.test("a request that fails twice rejects with both reasons; others are unaf
 
 Deno.test("close() rejects queued and in-flight work and stops every worker", async () => {
   const { pool, job } = await startPool(1);
-  const pending = [job.tune(TREES[0], 1), job.tune(TREES[1], 2), job.screen(TREES[2])];
+  const pending = [evaluate(job, TREES[0], 1), evaluate(job, TREES[1], 2), job.screen(TREES[2])];
   // Handlers first: the rejections happen inside close().
   const rejections = pending.map((p) => assertRejects(() => p, /worker pool closed/));
   await pool.close();
@@ -153,7 +165,7 @@ Deno.test("a job whose data cannot be prepared fails at once, without retries or
     for (const p of lost) await assertRejects(() => p, /could not prepare the data of job broken/);
     assertEquals(failures.length, 1, "onFailure is called once");
     assert(broken.failure !== undefined);
-    await assertRejects(() => broken.tune(TREES[0], 1), /could not prepare/);
+    await assertRejects(() => evaluate(broken, TREES[0], 1), /could not prepare/);
     assert((await fine).gradientSignature !== undefined);
     assertEquals(pool.counters, { retries: 0, restarts: 0, abandoned: 0 });
   } finally {
@@ -197,8 +209,8 @@ Deno.test("cancelling a job drops its queue and abandons its work in flight with
   try {
     const slow = pool.forJob(context("slow", { ...CONFIG.evaluation, fitnessSteps: 2000 }));
     const other = pool.forJob(context("other"));
-    const inFlight = slow.tune(TREES[1], 1);
-    const queued = slow.tune(TREES[0], 2);
+    const inFlight = evaluate(slow, TREES[1], 1);
+    const queued = evaluate(slow, TREES[0], 2);
     const rejected = [inFlight, queued].map((p) => assertRejects(() => p, /was cancelled/));
     await new Promise((r) => setTimeout(r, 50));
     assertEquals(pool.busyWorkers(), [0]);

@@ -1,15 +1,9 @@
 /** Loads a dataset in a short-lived worker and describes it (see inspect_worker.ts). */
 import type { DatasetRef } from "../core/prepare.ts";
 import type { DatasetInfo } from "../store/types.ts";
-
-export interface InspectRequest {
-  ref: DatasetRef;
-  target?: string;
-}
-
-export type InspectReply =
-  | { ok: true; info: DatasetInfo }
-  | { ok: false; dataError: boolean; message: string; row?: number; column?: string };
+import { remote, WorkerClient } from "./protocol.ts";
+// A type only: the client is derived from the table the worker serves.
+import type { inspectOps } from "./inspect_worker.ts";
 
 /** A dataset that cannot be read: `row` and `column` say where, when one cell is at fault. */
 export class InspectError extends Error {
@@ -26,28 +20,29 @@ export class InspectError extends Error {
 
 const WORKER_URL = new URL("./inspect_worker.ts", import.meta.url).href;
 
-export function inspectDataset(
+export async function inspectDataset(
   ref: DatasetRef,
   target?: string,
   timeoutMs = 120_000,
 ): Promise<DatasetInfo> {
-  const worker = new Worker(WORKER_URL, { type: "module" });
-  return new Promise<DatasetInfo>((resolve, reject) => {
-    const timer = setTimeout(
+  const { client, ready } = WorkerClient.start(WORKER_URL, {});
+  const ops = remote<typeof inspectOps, object>((op, args) => client.call(op, args), {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
       () => reject(new InspectError(`reading the dataset took longer than ${timeoutMs} ms`, true)),
       timeoutMs,
     );
-    worker.onmessage = (event: MessageEvent<InspectReply>) => {
-      clearTimeout(timer);
-      const r = event.data;
-      if (r.ok) resolve(r.info);
-      else reject(new InspectError(r.message, r.dataError, r.row, r.column));
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      clearTimeout(timer);
-      reject(new InspectError(`reading the dataset failed: ${event.message}`, false));
-    };
-    worker.postMessage({ ref, target } satisfies InspectRequest);
-  }).finally(() => worker.terminate());
+  });
+  try {
+    const r = await Promise.race([ready.then(() => ops.inspect(ref, target)), timeout]);
+    if (r.ok) return r.info;
+    throw new InspectError(r.message, r.dataError, r.row, r.column);
+  } catch (e) {
+    if (e instanceof InspectError) throw e;
+    throw new InspectError(`reading the dataset failed: ${(e as Error).message}`, false);
+  } finally {
+    clearTimeout(timer);
+    client.terminate();
+  }
 }

@@ -1,46 +1,52 @@
 /**
  * A one-shot worker that loads and validates one dataset and describes it, so that parsing a
  * large upload never blocks the service's event loop. It imports no tensor code: it starts in
- * milliseconds.
+ * milliseconds. Served through the project's one worker protocol (workers/protocol.ts).
  */
 import { loadDataset } from "../core/prepare.ts";
 import { DataError } from "../core/data/mod.ts";
-import type { InspectReply, InspectRequest } from "./inspect.ts";
-
-const scope = self as unknown as {
-  postMessage(message: InspectReply): void;
-  onmessage: ((event: MessageEvent<InspectRequest>) => void) | null;
-};
+import type { DatasetRef } from "../core/prepare.ts";
+import type { DatasetInfo } from "../store/types.ts";
+import { serveOps } from "./protocol.ts";
 
 /** Long name lists are cut: the description is for people, not a copy of the data. */
 const MAX_NAMES = 100;
 
-scope.onmessage = async (event) => {
-  const { ref, target } = event.data;
-  try {
-    const ds = await loadDataset(ref);
-    scope.postMessage({
-      ok: true,
-      info: {
-        name: ds.name,
-        task: ds.task,
-        rows: ds.n,
-        features: ds.d,
-        classes: ds.nClasses,
-        classNames: ds.classNames?.slice(0, MAX_NAMES),
-        featureNames: ds.featureNames?.slice(0, MAX_NAMES),
-        imageShape: ds.imageShape,
-        target,
-      },
-    });
-  } catch (e) {
-    const err = e as Error;
-    scope.postMessage({
-      ok: false,
-      dataError: e instanceof DataError,
-      message: err.message,
-      row: (e as DataError).row,
-      column: (e as DataError).column,
-    });
-  }
+/** What an inspection reports: the description, or why the data cannot be read. */
+export type Inspection =
+  | { ok: true; info: DatasetInfo }
+  | { ok: false; dataError: boolean; message: string; row?: number; column?: string };
+
+export const inspectOps = {
+  async inspect(ref: DatasetRef, target?: string): Promise<Inspection> {
+    try {
+      const ds = await loadDataset(ref);
+      return {
+        ok: true,
+        info: {
+          name: ds.name,
+          task: ds.task,
+          rows: ds.n,
+          features: ds.d,
+          classes: ds.nClasses,
+          classNames: ds.classNames?.slice(0, MAX_NAMES),
+          featureNames: ds.featureNames?.slice(0, MAX_NAMES),
+          imageShape: ds.imageShape,
+          target,
+        },
+      };
+    } catch (e) {
+      // A data error is the user's to fix, with its row and column; others are ours.
+      const err = e as DataError;
+      return {
+        ok: false,
+        dataError: e instanceof DataError,
+        message: err.message,
+        row: err.row,
+        column: err.column,
+      };
+    }
+  },
 };
+
+serveOps({ init: () => ({}), opsFor: () => inspectOps });

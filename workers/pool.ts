@@ -17,34 +17,21 @@
  * Workers inherit the main thread's permissions (Deno's default), which is what they need to
  * read the npm packages, the wasm binaries and data files.
  */
-import type { Tree } from "../core/expr/tree.ts";
-import type {
-  CandidateRunner,
-  FitnessCalibration,
-  FitnessItem,
-  LocalSearchItem,
-  TimedFitness,
-  TimedLocalSearch,
-  TimedScreen,
-  TuneResult,
-} from "../engine/runner.ts";
-import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
-import type { DataSummary } from "../core/result.ts";
-import type { BackendChoice, BackendInfo, BackendName } from "../core/backends.ts";
-import type {
-  CandidateRequest,
-  FromWorker,
-  JobContext,
-  RequestKind,
-  ResultPayload,
-  ToWorker,
-} from "./protocol.ts";
+import type { JobContext } from "../core/runner.ts";
+import type { BackendChoice, BackendName } from "../core/backends.ts";
+// A type only: the pool's client is derived from the table the worker serves.
+import type { CandidateOps } from "../engine/candidate_ops.ts";
+import { type Remote, remote, RequestFailed, WorkerClient } from "./protocol.ts";
+import type { CandidateWorkerInfo, CandidateWorkerOptions } from "./candidate_worker.ts";
 
-export type { JobContext } from "./protocol.ts";
+export type { JobContext } from "../core/runner.ts";
+
+/** An operation of the candidate table. */
+export type CandidateOp = keyof CandidateOps & string;
 
 export interface PoolObserver {
   /** Called when a request settles, with its wall time on the worker. */
-  requestDone?(kind: RequestKind, ms: number, ok: boolean): void;
+  requestDone?(op: CandidateOp, ms: number, ok: boolean): void;
 }
 
 export interface PoolOptions {
@@ -74,18 +61,14 @@ export interface PoolStats {
   uptimeMs: number;
 }
 
-/** A CandidateRunner bound to one job; closing it cancels the job's outstanding work. */
-export interface JobRunner extends CandidateRunner {
+/** The candidate operations bound to one job; closing it cancels the job's outstanding work. */
+export type JobRunner = Remote<CandidateOps> & {
   readonly contextId: string;
-  /** Prepares the job's data on a worker (failing fast if it cannot) and describes it. */
-  describe(): Promise<DataSummary>;
-  /** Both final trainings of one seed. */
-  finalRuns(tree: Tree, phi: number[], settings: FinalSettings, seed: number): Promise<
-    FinalSeedRuns
-  >;
+  readonly parallelism: number;
   /** Set when the job's data could not be prepared; every request then rejects with it. */
   readonly failure: Error | undefined;
-}
+  close(): Promise<void>;
+};
 
 /**
  * One worker per hardware thread, none held back for the main thread: during a search the main
@@ -105,8 +88,9 @@ interface JobQueue {
 
 interface Request {
   job: JobQueue;
-  request: CandidateRequest;
-  resolve: (result: ResultPayload) => void;
+  op: CandidateOp;
+  args: unknown[];
+  resolve: (result: unknown) => void;
   reject: (error: Error) => void;
   /** Why the first attempt failed; set once the request has been retried. */
   firstFailure?: string;
@@ -114,17 +98,15 @@ interface Request {
 
 type SlotState = "starting" | "idle" | "busy" | "dead";
 
-/** One Worker's life: a replacement is a new Slot at the same index. */
+/** One worker's life: a replacement is a new Slot at the same index. */
 interface Slot {
   index: number;
-  worker: Worker;
+  client: WorkerClient;
   state: SlotState;
   request?: Request;
-  /** Id of the request in flight, so that a stale answer can never settle another request. */
-  requestId?: number;
   startedAt: number;
   /** Settles when the worker answers its init message. */
-  ready: Promise<BackendInfo & { tfjs: string }>;
+  ready: Promise<CandidateWorkerInfo>;
 }
 
 const WORKER_URL = new URL("./candidate_worker.ts", import.meta.url).href;
@@ -151,7 +133,7 @@ function singleThreadedBlas(): void {
 
 export class WorkerPool {
   readonly parallelism: number;
-  #backend: BackendInfo & { tfjs: string } = { name: "cpu", tfjs: "" };
+  #backend: CandidateWorkerInfo = { name: "cpu", tfjs: "", initMs: 0 };
   readonly #opts: Required<Omit<PoolOptions, "observer">> & { observer?: PoolObserver };
   readonly #slots: Slot[] = [];
   /** Jobs with a runner open, in round-robin order. */
@@ -160,7 +142,6 @@ export class WorkerPool {
   readonly #counters: PoolCounters = { retries: 0, restarts: 0, abandoned: 0 };
   readonly #started = performance.now();
   #busyMs = 0;
-  #nextId = 1;
   #closed = false;
 
   private constructor(opts: PoolOptions) {
@@ -232,32 +213,20 @@ export class WorkerPool {
     }
     const job: JobQueue = { context, pending: [], closed: false, onFailure };
     this.#jobs.push(job);
-    const submit = (request: CandidateRequest) => this.#submit(job, request);
-    // One calibration per job, on whichever worker is free first: the decision is the job's.
-    let calibration: Promise<FitnessCalibration> | undefined;
-    return {
-      contextId: context.id,
-      parallelism: this.parallelism,
-      get failure() {
-        return job.failure;
+    return remote<CandidateOps, Omit<JobRunner, keyof CandidateOps>>(
+      (op, args) => this.#submit(job, op as CandidateOp, args),
+      {
+        contextId: context.id,
+        parallelism: this.parallelism,
+        get failure() {
+          return job.failure;
+        },
+        close: () => {
+          this.#closeJob(job);
+          return Promise.resolve();
+        },
       },
-      describe: () => submit({ kind: "describe" }) as Promise<DataSummary>,
-      screen: (tree: Tree) => submit({ kind: "screen", tree }) as Promise<TimedScreen>,
-      tune: (tree: Tree, phiSeed: number) =>
-        submit({ kind: "tune", tree, phiSeed }) as Promise<TuneResult>,
-      localSearch: (items: LocalSearchItem[]) =>
-        submit({ kind: "local-search", items }) as Promise<TimedLocalSearch[]>,
-      fitness: (items: FitnessItem[]) =>
-        submit({ kind: "fitness", items }) as Promise<TimedFitness[]>,
-      calibrateFitness: () =>
-        calibration ??= submit({ kind: "calibrate" }) as Promise<FitnessCalibration>,
-      finalRuns: (tree: Tree, phi: number[], settings: FinalSettings, seed: number) =>
-        submit({ kind: "final", tree, phi, settings, seed }) as Promise<FinalSeedRuns>,
-      close: () => {
-        this.#closeJob(job);
-        return Promise.resolve();
-      },
-    };
+    );
   }
 
   /** Really terminates one worker, as a crash would: an operator and test hook. */
@@ -285,7 +254,7 @@ export class WorkerPool {
     return Promise.resolve();
   }
 
-  #submit(job: JobQueue, request: CandidateRequest): Promise<ResultPayload> {
+  #submit(job: JobQueue, op: CandidateOp, args: unknown[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error("worker pool is closed"));
     if (job.failure) return Promise.reject(job.failure);
     if (job.closed) return Promise.reject(cancelled(job.context.id));
@@ -293,7 +262,7 @@ export class WorkerPool {
       return Promise.reject(new Error("no worker left: every replacement failed to start"));
     }
     return new Promise((resolve, reject) => {
-      job.pending.push({ job, request, resolve, reject });
+      job.pending.push({ job, op, args, resolve, reject });
       this.#dispatch();
     });
   }
@@ -313,7 +282,7 @@ export class WorkerPool {
         this.#replace(slot);
         request.reject(cancelled(job.context.id));
       } else if (slot.state !== "dead") {
-        slot.worker.postMessage({ type: "release", contextId: job.context.id } satisfies ToWorker);
+        slot.client.release(job.context.id);
       }
     }
     this.#dispatch();
@@ -321,65 +290,51 @@ export class WorkerPool {
 
   #spawn(index: number): Slot {
     singleThreadedBlas();
-    const worker = new Worker(WORKER_URL, { type: "module" });
-    let settle!: { ok: (b: BackendInfo & { tfjs: string }) => void; fail: (e: Error) => void };
-    const ready = new Promise<BackendInfo & { tfjs: string }>((ok, fail) => settle = { ok, fail });
-    // A replacement's failed start is handled in #startFailed; keep it from going unhandled.
-    ready.catch(() => {});
-    const slot: Slot = { index, worker, state: "starting", ready, startedAt: 0 };
-    worker.onmessage = (event: MessageEvent<FromWorker>) => {
-      if (slot.state === "dead") return; // retired: anything still in the pipe is stale
-      const msg = event.data;
-      if (msg.type === "ready") {
-        slot.state = "idle";
-        settle.ok({ name: msg.backend, adapter: msg.adapter, tfjs: msg.tfjs });
-        this.#dispatch();
-      } else if (msg.type === "init-error") {
-        const error = new Error(`worker ${index} failed to start: ${msg.error}`);
-        this.#retire(slot);
-        settle.fail(error);
-        this.#startFailed(error);
-      } else {
-        this.#answered(slot, msg);
-      }
-    };
-    // A worker lost before it was ready failed to start; after that, it died.
-    const lost = (reason: string) => {
-      if (slot.state === "starting") {
-        const error = new Error(reason);
-        this.#retire(slot);
-        settle.fail(error);
-        this.#startFailed(error);
-      } else {
-        this.#died(slot, reason);
-      }
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      // Handled here; otherwise Deno rethrows a worker's uncaught error on the main thread.
-      event.preventDefault();
-      lost(`worker ${index} crashed: ${event.message}`);
-    };
-    worker.onmessageerror = () => lost(`worker ${index} sent an unreadable message`);
-    const init: ToWorker = {
-      type: "init",
+    const options: CandidateWorkerOptions = {
       backend: this.#opts.backend,
       maxContexts: this.#opts.maxContexts,
     };
-    worker.postMessage(init);
+    const started = WorkerClient.start<CandidateWorkerInfo>(WORKER_URL, options);
+    const ready = started.ready.catch((e: Error) => {
+      throw new Error(`worker ${index} ${e.message}`);
+    });
+    // A replacement's failed start is handled below; keep it from going unhandled.
+    ready.catch(() => {});
+    const slot: Slot = { index, client: started.client, state: "starting", ready, startedAt: 0 };
+    ready.then(() => {
+      if (slot.state !== "starting") return;
+      slot.state = "idle";
+      this.#dispatch();
+    }, (e: Error) => {
+      if (slot.state === "dead") return;
+      this.#retire(slot);
+      this.#startFailed(e);
+    });
+    slot.client.onLost = (reason) => {
+      // A retired slot's loss is the pool's own doing; a start failure is handled above.
+      if (slot.state === "dead" || slot.state === "starting") return;
+      this.#died(slot, `worker ${index} ${reason}`);
+    };
     return slot;
   }
 
-  #answered(slot: Slot, msg: Extract<FromWorker, { type: "response" }>): void {
-    if (msg.id !== slot.requestId) return;
-    const request = slot.request;
+  /** A worker's answer to the request in flight; stale answers settle nothing. */
+  #answered(
+    slot: Slot,
+    request: Request,
+    outcome: { ok: true; result: unknown } | {
+      ok: false;
+      error: RequestFailed;
+    },
+  ): void {
+    if (slot.request !== request || slot.state !== "busy") return;
     const ms = this.#release(slot);
     slot.state = "idle";
-    if (request) {
-      this.#opts.observer?.requestDone?.(request.request.kind, ms, msg.ok);
-      if (msg.ok) request.resolve(msg.result);
-      else if (msg.contextFailed) this.#jobFailed(request.job, new Error(msg.error), request);
-      else this.#failed(request, `worker ${slot.index}: ${msg.error}`);
-    }
+    this.#opts.observer?.requestDone?.(request.op, ms, outcome.ok);
+    if (outcome.ok) request.resolve(outcome.result);
+    else if (outcome.error.contextFailed) {
+      this.#jobFailed(request.job, new Error(outcome.error.message), request);
+    } else this.#failed(request, `worker ${slot.index}: ${outcome.error.message}`);
     this.#dispatch();
   }
 
@@ -395,7 +350,7 @@ export class WorkerPool {
   #retire(slot: Slot): void {
     this.#release(slot);
     slot.state = "dead";
-    slot.worker.terminate();
+    slot.client.terminate();
   }
 
   /** Retires a worker and starts a fresh one at its index. */
@@ -418,7 +373,7 @@ export class WorkerPool {
     if (r.job.closed) return r.reject(r.job.failure ?? cancelled(r.job.context.id));
     if (r.firstFailure !== undefined) {
       r.reject(
-        new Error(`${r.request.kind} failed twice: first ${r.firstFailure}; then ${reason}`),
+        new Error(`${r.op} failed twice: first ${r.firstFailure}; then ${reason}`),
       );
       return;
     }
@@ -469,15 +424,16 @@ export class WorkerPool {
       if (!request) return;
       slot.state = "busy";
       slot.request = request;
-      slot.requestId = this.#nextId++;
       slot.startedAt = performance.now();
-      const msg: ToWorker = {
-        ...request.request,
-        type: "request",
-        id: slot.requestId,
-        context: request.job.context,
-      };
-      slot.worker.postMessage(msg);
+      slot.client.call(request.op, request.args, request.job.context).then(
+        (result) => this.#answered(slot, request, { ok: true, result }),
+        (error) => {
+          // A lost worker is handled by onLost (#died); only the worker's own answers here.
+          if (error instanceof RequestFailed && !slot.client.lost) {
+            this.#answered(slot, request, { ok: false, error });
+          }
+        },
+      );
     }
   }
 }

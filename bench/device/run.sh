@@ -18,9 +18,9 @@ stamp setup done
 D="deno run -A --no-check --cached-only"
 timeout 240 $D bench/run.ts --backend webgpu --device cuda --python python3 --repeats 10 2>&1 | tee $OUT/bench_webgpu.txt
 stamp bench done
-timeout 45 $D bench/batched.ts --backend webgpu --phase meta --steps 5 --ks 1,4,16 --repeats 1 --products batched 2>&1 | tee $OUT/batched_meta.txt
+timeout 45 $D bench/stacked.ts --backend webgpu --phase meta --steps 5 --ks 1,4,16 --repeats 1 --products rank3 2>&1 | tee $OUT/batched_meta.txt
 stamp batched meta done
-timeout 40 $D bench/batched.ts --backend webgpu --phase fitness --steps 25 --ks 1,4,16 --repeats 1 --products batched 2>&1 | tee $OUT/batched_fitness.txt
+timeout 40 $D bench/stacked.ts --backend webgpu --phase fitness --steps 25 --ks 1,4,16 --repeats 1 --products rank3 2>&1 | tee $OUT/batched_fitness.txt
 stamp batched fitness done
 timeout 70 $D main.ts search --backend webgpu --workers 4 --population 25 --generations 10 --max-seconds 50 --no-final --no-report --out /tmp/r.json 2>&1 | tail -25 | tee $OUT/search_webgpu.txt
 stamp search done

@@ -1,12 +1,12 @@
 /**
- * Batched against one-at-a-time work on K candidates of one generation (engine/stacked.ts),
+ * Stacked against one-at-a-time work on K candidates of one generation (engine/stacked.ts),
  * MNIST-shaped random data (784-100-10 MLP, batch 128). `--phase fitness`: `--steps` SGD steps of
  * fitness training each; `--phase meta`: `--steps` local-search meta-steps each (one hypergradient
  * through one differentiable SGD step, as the default local search). Prints the time per
  * candidate of each way and the speedup, and checks that both give the same results.
  *
- *   deno run -A bench/batched.ts [--backend wasm|cpu|webgpu] [--ks 1,4,16] [--steps 100]
- *                                [--repeats 3] [--products split,batched] [--phase fitness|meta]
+ *   deno run -A bench/stacked.ts [--backend wasm|cpu|webgpu] [--ks 1,4,16] [--steps 100]
+ *                                [--repeats 3] [--products split,rank3] [--phase fitness|meta]
  *
  * Repetitions alternate between the ways, so that a change in the machine's load hits all of
  * them alike; the figures are medians. Both wall time and the process's CPU time are reported:
@@ -19,15 +19,16 @@ import process from "node:process";
 import { tf } from "../engine/tensor/tf.ts";
 import { type BackendChoice, initBackend } from "../engine/tensor/backend.ts";
 import {
-  batchedFitness,
   defaultProducts,
+  stackedFitness,
   stackedHypergradients,
   type StackedProducts,
 } from "../engine/stacked.ts";
 import { read } from "../engine/tensor/backend.ts";
 import { compileLoss } from "../engine/metaloss.ts";
 import { EXACT_UNROLL, hypergradient, unrolledTaskLoss } from "../engine/train.ts";
-import { CandidateEvaluator, type FitnessResult } from "../engine/evaluator.ts";
+import { CandidateEvaluator } from "../engine/evaluator.ts";
+import type { FitnessResult } from "../core/runner.ts";
 import { initialValues, toParams } from "../engine/models.ts";
 import { initialPopulation } from "../core/gp/mod.ts";
 import { Rng } from "../core/rng.ts";
@@ -40,7 +41,7 @@ const { values: args } = parseArgs({
     ks: { type: "string", default: "1,4,16" },
     steps: { type: "string", default: "100" },
     repeats: { type: "string", default: "3" },
-    products: { type: "string", default: "split,batched" },
+    products: { type: "string", default: "split,rank3" },
     phase: { type: "string", default: "fitness" },
   },
 });
@@ -131,7 +132,7 @@ async function fitnesses(way: Way, k: number): Promise<FitnessResult[]> {
     for (let i = 0; i < k; i++) out.push(await evaluator.fitness(trees[i], phis[i]));
     return out;
   }
-  return await batchedFitness(
+  return await stackedFitness(
     SPEC,
     "classification",
     trees,
@@ -154,7 +155,7 @@ console.log(
     }, median of ${repeats}; ` +
     `default products here: ${defaultProducts()}`,
 );
-console.log("ms per candidate, wall / cpu; speedup = one-at-a-time / batched, wall / cpu");
+console.log("ms per candidate, wall / cpu; speedup = one-at-a-time / stacked, wall / cpu");
 const header = ["K", "one", ...modes.flatMap((m) => [m, "speedup"]), "results"];
 console.log(header.join("\t"));
 for (const k of ks) {

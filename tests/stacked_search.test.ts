@@ -1,6 +1,6 @@
 /**
- * The search with its fitness phase batched (engine/stacked.ts through `candidateBatch`) against one
- * candidate at a time, on the cpu backend where batched training is bitwise the same: equal
+ * The search with its candidates stacked (engine/stacked.ts through `execution.candidateStack`)
+ * against one candidate at a time, on the cpu backend where stacked training is bitwise the same: equal
  * archives, fitnesses, phis and halls of fame, in process and across a pool of two workers. And
  * "auto": it measures once per job and records the measurement and its decision.
  */
@@ -21,10 +21,10 @@ import {
   CALIBRATION_K,
   CALIBRATION_STEPS,
   CALIBRATION_THRESHOLD,
-  candidateChunks,
-  chunkSize,
-  describeCandidateBatching,
-  type FitnessCalibration,
+  cutStacks,
+  describeStacking,
+  type StackCalibration,
+  stackSize,
 } from "../core/stack_plan.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { resolveSearchConfig } from "../service/search_request.ts";
@@ -37,7 +37,7 @@ await tf.setBackend("cpu");
 
 /**
  * Population 8 over 3 generations, without the rejection screen so that more candidates reach
- * fitness: 7, 2 and 3 of them with this seed, so both batched and one-at-a-time phases occur.
+ * fitness: 7, 2 and 3 of them with this seed, so both stacked and one-at-a-time phases occur.
  */
 function config(candidateStack: CandidateStack, seed = 2): SearchConfig {
   const base = smallConfig(seed);
@@ -73,21 +73,21 @@ function computed(state: SearchState) {
   };
 }
 
-const batchesOf = (s: SearchState) => s.history.map((g) => g.candidateBatch?.batches ?? 0);
+const stacksOf = (s: SearchState) => s.history.map((g) => g.stacking?.stacks ?? 0);
 
-Deno.test("batched fitness gives the search one-at-a-time gives (cpu, in process)", async () => {
+Deno.test("stacked candidates give the search one-at-a-time gives (cpu, in process)", async () => {
   const off = await inProcess(config("off"));
-  const batched = await inProcess(config(4));
+  const stacked = await inProcess(config(4));
   assert(off.hallOfFame.entries.length > 1, "the search found too few losses to compare");
-  assertEquals(batchesOf(off), [0, 0, 0]);
-  // Vacuous unless batches really ran, and the fixed K was respected.
-  assert(batchesOf(batched).some((n) => n > 0), JSON.stringify(batched.history));
-  for (const g of batched.history) assert(g.candidateBatch!.largest <= 4);
-  assertEquals(computed(batched), computed(off));
+  assertEquals(stacksOf(off), [0, 0, 0]);
+  // Vacuous unless stacks really ran, and the fixed K was respected.
+  assert(stacksOf(stacked).some((n) => n > 0), JSON.stringify(stacked.history));
+  for (const g of stacked.history) assert(g.stacking!.largest <= 4);
+  assertEquals(computed(stacked), computed(off));
 });
 
 Deno.test({
-  name: "batched fitness across a pool of two workers gives the same search",
+  name: "stacked candidates across a pool of two workers give the same search",
   fn: async () => {
     const off = await inProcess(config("off"));
     await initBackend("cpu");
@@ -95,22 +95,22 @@ Deno.test({
     const c = config(16);
     const { spec } = await prepared(c);
     const runner = pool.forJob({
-      id: "batched",
+      id: "stacked",
       dataset: c.dataset,
       split: c.split,
       config: { model: spec, evaluation: c.evaluation, seed: c.seed },
     });
     try {
       const { state } = await runSearch(c, runner);
-      // Spread over both workers: no batch larger than half a generation's candidates, rounded up.
+      // Spread over both workers: no stack larger than half a generation's candidates, rounded up.
       for (const g of state.history) {
         const evaluated = g.evaluated + g.failed;
         assert(
-          g.candidateBatch!.largest <= Math.max(1, Math.ceil(evaluated / 2)),
+          g.stacking!.largest <= Math.max(1, Math.ceil(evaluated / 2)),
           JSON.stringify(g),
         );
       }
-      assert(batchesOf(state).some((n) => n > 0), JSON.stringify(state.history));
+      assert(stacksOf(state).some((n) => n > 0), JSON.stringify(state.history));
       assertEquals(computed(state), computed(off));
     } finally {
       await runner.close();
@@ -123,21 +123,21 @@ Deno.test("auto calibrates once per job, records the measurement, and keeps the 
   const off = await inProcess(config("off"));
   const auto = await inProcess(config("auto"));
   assertEquals(computed(auto), computed(off));
-  const measured = auto.history.flatMap((g) => g.candidateBatch?.calibration ?? []);
+  const measured = auto.history.flatMap((g) => g.stacking?.calibration ?? []);
   assert(measured.length > 0, JSON.stringify(auto.history));
   const c = measured[0];
   // Once per job: every generation shows the one measurement, not a new one.
   for (const m of measured) assertEquals(m, c);
   assertEquals([c.k, c.steps, c.backend], [CALIBRATION_K, CALIBRATION_STEPS, "cpu"]);
-  assert(c.oneAtATimeMs > 0 && c.batchedMs > 0, JSON.stringify(c));
-  assertEquals(c.speedup, c.oneAtATimeMs / c.batchedMs);
-  assertEquals(c.batch, c.speedup >= CALIBRATION_THRESHOLD);
-  // The decision is applied: batches exactly when the measurement said so.
+  assert(c.oneAtATimeMs > 0 && c.stackedMs > 0, JSON.stringify(c));
+  assertEquals(c.speedup, c.oneAtATimeMs / c.stackedMs);
+  assertEquals(c.stack, c.speedup >= CALIBRATION_THRESHOLD);
+  // The decision is applied: stacks exactly when the measurement said so.
   for (const g of auto.history) {
-    assertEquals(g.candidateBatch!.setting, "auto");
-    if (g.candidateBatch!.calibration && !c.batch) assertEquals(g.candidateBatch!.batches, 0);
+    assertEquals(g.stacking!.setting, "auto");
+    if (g.stacking!.calibration && !c.stack) assertEquals(g.stacking!.stacks, 0);
   }
-  assertEquals(batchesOf(auto).some((n) => n > 0), c.batch);
+  assertEquals(stacksOf(auto).some((n) => n > 0), c.stack);
 });
 
 Deno.test("a checkpoint and configuration from before the stack setting resume as auto", async () => {
@@ -166,73 +166,73 @@ Deno.test("a checkpoint and configuration from before the stack setting resume a
   } finally {
     await runner.close();
   }
-  // As stored before the field existed: no candidateBatch in the history.
+  // As stored before the field existed: no stacking in the history, no calibration kept.
   const saved: SearchState = JSON.parse(JSON.stringify(first.state));
-  for (const g of saved.history) delete g.candidateBatch;
+  for (const g of saved.history) delete g.stacking;
+  delete saved.stackCalibration;
   const resumed = await inProcess(JSON.parse(JSON.stringify(old)), saved);
-  assertEquals(resumed.history.slice(1).map((g) => g.candidateBatch!.setting), ["auto", "auto"]);
+  assertEquals(resumed.history.slice(1).map((g) => g.stacking!.setting), ["auto", "auto"]);
   assertEquals(computed(resumed).ranked, computed(whole).ranked);
   assertEquals(resumed.population, whole.population);
 });
 
-Deno.test("fitness chunks: in order, capped at K, spread over the workers", () => {
+Deno.test("stacks: in order, capped at K, spread over the workers", () => {
   const items = [1, 2, 3, 4, 5, 6, 7, 8, 9];
-  assertEquals(candidateChunks(items, 4, 2), [[1, 2, 3, 4], [5, 6, 7, 8], [9]]);
-  assertEquals(candidateChunks(items, 16, 2), [[1, 2, 3, 4, 5], [6, 7, 8, 9]]);
-  assertEquals(candidateChunks(items.slice(0, 5), 16, 1), [[1, 2, 3, 4, 5]]);
-  assertEquals(chunkSize(2, 16, 2), 1); // one each: nothing to batch
-  assertEquals(chunkSize(0, 16, 2), 1);
-  assertEquals(candidateChunks([], 4, 2), []);
+  assertEquals(cutStacks(items, 4, 2), [[1, 2, 3, 4], [5, 6, 7, 8], [9]]);
+  assertEquals(cutStacks(items, 16, 2), [[1, 2, 3, 4, 5], [6, 7, 8, 9]]);
+  assertEquals(cutStacks(items.slice(0, 5), 16, 1), [[1, 2, 3, 4, 5]]);
+  assertEquals(stackSize(2, 16, 2), 1); // one each: nothing to stack
+  assertEquals(stackSize(0, 16, 2), 1);
+  assertEquals(cutStacks([], 4, 2), []);
 });
 
-Deno.test("the summary line says how the fitness phase ran and why", () => {
-  const measured = (speedup: number, backend: string): FitnessCalibration => ({
+Deno.test("the summary line says how the candidates ran and why", () => {
+  const measured = (speedup: number, backend: string): StackCalibration => ({
     k: 4,
     steps: 25,
     oneAtATimeMs: 100 * speedup,
-    batchedMs: 100,
+    stackedMs: 100,
     speedup,
-    batch: speedup >= CALIBRATION_THRESHOLD,
+    stack: speedup >= CALIBRATION_THRESHOLD,
     backend,
   });
-  const unmeasured = { candidateBatch: { setting: "auto" as const, largest: 1, batches: 0 } };
+  const unmeasured = { stacking: { setting: "auto" as const, largest: 1, stacks: 0 } };
   assertEquals(
-    describeCandidateBatching([unmeasured, {
+    describeStacking([unmeasured, {
+      stacking: { setting: "auto", largest: 16, stacks: 2, calibration: measured(2, "webgpu") },
+    }]),
+    "Local search and fitness: 2 stacks of up to 16 candidates " +
+      "(setting auto; 4 candidates stacked ran 2.00x as fast on webgpu)",
+  );
+  assertEquals(
+    describeStacking([{
+      stacking: { setting: "auto", largest: 1, stacks: 0, calibration: measured(0.9, "wasm") },
+    }]),
+    "Local search and fitness: one candidate at a time " +
+      "(setting auto; 4 candidates stacked ran 0.90x as fast on wasm, below 1.2x)",
+  );
+  assertEquals(
+    describeStacking([{
+      stacking: { setting: 4, largest: 1, stacks: 0, note: "lenet5 models are never stacked" },
+    }]),
+    "Local search and fitness: one candidate at a time (setting 4; lenet5 models are never stacked)",
+  );
+  // A result from before the stacking had its name reads as it ran.
+  const { stackedMs: _s, stack: _k, ...rest } = measured(2, "webgpu");
+  assertEquals(
+    describeStacking([{
       candidateBatch: {
         setting: "auto",
         largest: 16,
         batches: 2,
-        calibration: measured(2, "webgpu"),
+        calibration: { ...rest, batchedMs: 100, batch: true },
       },
     }]),
-    "Local search and fitness: 2 batches of up to 16 candidates " +
-      "(setting auto; 4 candidates together ran 2.00x as fast on webgpu)",
-  );
-  assertEquals(
-    describeCandidateBatching([{
-      candidateBatch: {
-        setting: "auto",
-        largest: 1,
-        batches: 0,
-        calibration: measured(0.9, "wasm"),
-      },
-    }]),
-    "Local search and fitness: one candidate at a time " +
-      "(setting auto; 4 candidates together ran 0.90x as fast on wasm, below 1.2x)",
-  );
-  assertEquals(
-    describeCandidateBatching([{
-      candidateBatch: {
-        setting: 4,
-        largest: 1,
-        batches: 0,
-        note: "lenet5 models are never batched",
-      },
-    }]),
-    "Local search and fitness: one candidate at a time (setting 4; lenet5 models are never batched)",
+    "Local search and fitness: 2 stacks of up to 16 candidates " +
+      "(setting auto; 4 candidates stacked ran 2.00x as fast on webgpu)",
   );
   // A result from before the field existed.
-  assertEquals(describeCandidateBatching([{}]), undefined);
+  assertEquals(describeStacking([{}]), undefined);
 });
 
 Deno.test("the API takes execution.candidateStack, and refuses a K below 2", () => {

@@ -1,5 +1,5 @@
 /**
- * Batched fitness (engine/stacked.ts) against one candidate at a time (CandidateEvaluator.fitness),
+ * Stacked fitness (engine/stacked.ts) against one candidate at a time (CandidateEvaluator.fitness),
  * on the cpu backend with bundled data.
  *
  * Equality is exact, not within a tolerance: on cpu, the stacked products run the same kernel
@@ -11,7 +11,7 @@
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { tf } from "../engine/tensor/tf.ts";
-import { batchedFitness, stackedHypergradients, type StackedProducts } from "../engine/stacked.ts";
+import { stackedFitness, stackedHypergradients, type StackedProducts } from "../engine/stacked.ts";
 import { compileLoss } from "../engine/metaloss.ts";
 import {
   EXACT_UNROLL,
@@ -19,7 +19,8 @@ import {
   unrolledTaskLoss,
   type UnrollOptions,
 } from "../engine/train.ts";
-import { CandidateEvaluator, type FitnessResult, WORST_FITNESS } from "../engine/evaluator.ts";
+import { CandidateEvaluator } from "../engine/evaluator.ts";
+import { type FitnessResult, WORST_FITNESS } from "../core/runner.ts";
 import { initialValues, toParams } from "../engine/models.ts";
 import { Rng } from "../core/rng.ts";
 import type { BundledName } from "../core/data/mod.ts";
@@ -57,8 +58,8 @@ async function setUp(name: BundledName, kind: "mlp" | "linear", hidden: number[]
   // The evaluator's own shared initialisation, drawn as its constructor draws it.
   const rng = new Rng(config.seed);
   const init = toParams(spec, initialValues(spec, () => rng.next()));
-  const batched = (trees: Tree[], phis: number[][], products: StackedProducts) =>
-    batchedFitness(
+  const stacked = (trees: Tree[], phis: number[][], products: StackedProducts) =>
+    stackedFitness(
       spec,
       data.task,
       trees,
@@ -79,7 +80,7 @@ async function setUp(name: BundledName, kind: "mlp" | "linear", hidden: number[]
     evaluator.dispose();
     tf.dispose(init);
   };
-  return { batched, oneAtATime, dispose, inner: settings.inner };
+  return { stacked, oneAtATime, dispose, inner: settings.inner };
 }
 
 const CASES: [BundledName, "mlp" | "linear", number[]][] = [
@@ -90,7 +91,7 @@ const CASES: [BundledName, "mlp" | "linear", number[]][] = [
 
 for (const [name, kind, hidden] of CASES) {
   const model = `${kind} ${hidden.join("-") || "(no hidden)"}`;
-  Deno.test(`batched fitness equals one-at-a-time: ${name}, ${model}`, async () => {
+  Deno.test(`stacked fitness equals one-at-a-time: ${name}, ${model}`, async () => {
     const fx = await setUp(name, kind, hidden);
     // The default inner optimiser: Nesterov momentum and weight decay, so velocities are stacked
     // and cut out too.
@@ -100,38 +101,38 @@ for (const [name, kind, hidden] of CASES) {
     assertEquals(expected.map((r) => r.diverged), [false, false, true, false]);
     assertEquals(expected[DIVERGING].fitness, WORST_FITNESS);
     const before = tf.memory().numTensors;
-    for (const products of ["split", "batched"] as const) {
-      assertEquals(await fx.batched(TREES, phis, products), expected, products);
+    for (const products of ["split", "rank3"] as const) {
+      assertEquals(await fx.stacked(TREES, phis, products), expected, products);
     }
     assertEquals(tf.memory().numTensors, before, "live tensors");
     fx.dispose();
   });
 }
 
-Deno.test("batched fitness: one candidate, all diverged, none", async () => {
+Deno.test("stacked fitness: one candidate, all diverged, none", async () => {
   const fx = await setUp("iris", "mlp", [8]);
   const before = tf.memory().numTensors;
-  for (const products of ["split", "batched"] as const) {
+  for (const products of ["split", "rank3"] as const) {
     // K = 1 takes the size-1 path around tf.unstack's gradient.
     const single = [TREES[1]];
     assertEquals(
-      await fx.batched(single, phisFor(single, []), products),
+      await fx.stacked(single, phisFor(single, []), products),
       await fx.oneAtATime(single, phisFor(single, [])),
     );
     const worst = { fitness: WORST_FITNESS, diverged: true };
-    assertEquals(await fx.batched(TREES, phisFor(TREES, [0, 1, 2, 3]), products), [
+    assertEquals(await fx.stacked(TREES, phisFor(TREES, [0, 1, 2, 3]), products), [
       worst,
       worst,
       worst,
       worst,
     ]);
-    assertEquals(await fx.batched([], [], products), []);
+    assertEquals(await fx.stacked([], [], products), []);
   }
   assertEquals(tf.memory().numTensors, before, "live tensors");
   fx.dispose();
 });
 
-/** Each candidate's hypergradient alone (train.ts), then all of them stacked (batched.ts). */
+/** Each candidate's hypergradient alone (train.ts), then all of them stacked (stacked.ts). */
 async function hypergradientsBothWays(
   hidden: number[],
   unroll: UnrollOptions,
@@ -202,7 +203,7 @@ for (
 ) {
   Deno.test(`stacked hypergradients equal one-at-a-time: 3 steps, ${unroll.mode}`, async () => {
     const before = tf.memory().numTensors;
-    for (const products of ["split", "batched"] as const) {
+    for (const products of ["split", "rank3"] as const) {
       for (const hidden of [[8, 5], []]) {
         const r = await hypergradientsBothWays(hidden, unroll, products);
         assert(r.alone.flat().some((g) => g !== 0), "hypergradients that are not all zero");
@@ -234,7 +235,7 @@ Deno.test("stacked local search equals one-at-a-time, candidates that stop early
   for (let i = 0; i < trees.length; i++) {
     alone.push(await evaluator.localSearch(trees[i], seeds[i]));
   }
-  const stacked = await evaluator.localSearchBatched(trees, seeds);
+  const stacked = await evaluator.localSearchStacked(trees, seeds);
   assertEquals(stacked, alone);
   const steps = alone.map((r) => r.steps);
   assert(steps.some((s) => s < 8) && steps.some((s) => s === 8), `steps ${steps}`);
