@@ -187,15 +187,18 @@ function imageShapeOf(spec: ModelSpec): [number, number, number] {
 // ---------------------------------------------------------------------------------------------
 // Public API
 
+/** The hidden widths of a dense model: none for the kinds without hidden layers. */
+function hiddenOf(spec: ModelSpec): number[] {
+  return MODEL_KINDS[spec.kind].hasHidden ? spec.hidden : [];
+}
+
 function paramDefs(spec: ModelSpec): ParamDef[] {
   if (isConv(spec.kind)) {
     const defs: ParamDef[] = [];
     ARCHITECTURES[spec.kind](shapeNet(defs), imageShapeOf(spec), spec.outputs);
     return defs;
   }
-  const widths = spec.kind === "linear"
-    ? [spec.inputs, spec.outputs]
-    : [spec.inputs, ...spec.hidden, spec.outputs];
+  const widths = [spec.inputs, ...hiddenOf(spec), spec.outputs];
   return widths.slice(1).flatMap((fanOut, i) => {
     const fanIn = widths[i];
     return [{ shape: [fanIn, fanOut], fanIn }, { shape: [fanOut], fanIn }];
@@ -235,8 +238,7 @@ export function toParams(spec: ModelSpec, values: Float32Array[]): Params {
 /** A one-line description for logs, e.g. "mlp 784-100-10" or "lenet5 28x28x1-10". */
 export function describeModel(spec: ModelSpec): string {
   if (isConv(spec.kind)) return `${spec.kind} ${imageShapeOf(spec).join("x")}-${spec.outputs}`;
-  const widths = spec.kind === "linear" ? [] : spec.hidden;
-  return `${spec.kind} ${[spec.inputs, ...widths, spec.outputs].join("-")}`;
+  return `${spec.kind} ${[spec.inputs, ...hiddenOf(spec), spec.outputs].join("-")}`;
 }
 
 /**

@@ -4,7 +4,7 @@
  * plain objects, so a cached run can be matched to the plan that produced it.
  */
 import type { BundledName } from "../core/data/mod.ts";
-import type { ModelKind } from "../engine/models.ts";
+import { MODEL_KINDS, type ModelKind } from "../core/model_kinds.ts";
 
 export type MethodName = "standard" | "gp-lfl" | "evomal" | "ml3";
 export const METHODS: readonly MethodName[] = ["standard", "gp-lfl", "evomal", "ml3"];
@@ -54,7 +54,7 @@ function task(
     id: `${dataset}-${model}`,
     dataset,
     model,
-    hidden: model === "mlp" ? [100] : [],
+    hidden: MODEL_KINDS[model].hasHidden ? [100] : [],
     ...budget,
   };
 }

@@ -23,6 +23,7 @@ import { mseToOriginalUnits } from "../core/data/mod.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { Rng } from "../core/rng.ts";
 import type { TaskPlan } from "./plan.ts";
+import { MODEL_KINDS, modelSpecFor } from "../core/model_kinds.ts";
 
 /** The loss a training unit uses. */
 export type LossRef =
@@ -73,14 +74,7 @@ async function dataFor(task: TaskPlan, seed: number): Promise<PreparedData> {
 }
 
 export function specFor(task: TaskPlan, data: PreparedData): ModelSpec {
-  return {
-    kind: task.model,
-    inputs: data.inputs,
-    outputs: outputCount(data.task, data.nClasses),
-    hidden: task.hidden,
-    // The bundled MNIST rows are 28x28 grey images; the tabular sets never meet a conv model.
-    imageShape: task.model === "lenet5" ? [28, 28, 1] : undefined,
-  };
+  return modelSpecFor({ kind: task.model, hidden: task.hidden }, data);
 }
 
 /**
@@ -91,7 +85,10 @@ export function specFor(task: TaskPlan, data: PreparedData): ModelSpec {
 export function searchConfigFor(task: TaskPlan, localSearch: boolean, seed: number): SearchConfig {
   return searchConfig({ kind: "bundled", name: task.dataset }, {
     request: {
-      model: { kind: task.model, ...(task.model === "mlp" ? { hidden: task.hidden } : {}) },
+      model: {
+        kind: task.model,
+        ...(MODEL_KINDS[task.model].hasHidden ? { hidden: task.hidden } : {}),
+      },
       budget: { population: task.population, generations: task.generations },
       evaluation: {
         localSearch: { enabled: localSearch, metaSteps: task.metaSteps },
