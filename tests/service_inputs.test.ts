@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { postJson, startTestService, tableCounts, type TestService } from "./support/service.ts";
+import { gzip, idxPair } from "./support/data_files.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
 
@@ -48,34 +49,6 @@ function form(fields: Record<string, string | Blob>): RequestInit {
   const f = new FormData();
   for (const [k, v] of Object.entries(fields)) f.append(k, v);
   return { method: "POST", body: f };
-}
-
-/** A tiny IDX pair: n images of rows x cols, labels 0..classes-1 in turn. */
-function idxPair(
-  n: number,
-  rows = 4,
-  cols = 4,
-  classes = 2,
-): { images: Uint8Array; labels: Uint8Array } {
-  const header = (type: number, dims: number[]) => {
-    const h = new Uint8Array(4 + 4 * dims.length);
-    h[2] = type;
-    h[3] = dims.length;
-    const v = new DataView(h.buffer);
-    dims.forEach((d, i) => v.setUint32(4 + 4 * i, d, false));
-    return h;
-  };
-  const pixels = Uint8Array.from({ length: n * rows * cols }, (_, i) => (i * 37) % 256);
-  const labels = Uint8Array.from({ length: n }, (_, i) => i % classes);
-  return {
-    images: new Uint8Array([...header(8, [n, rows, cols]), ...pixels]),
-    labels: new Uint8Array([...header(8, [n]), ...labels]),
-  };
-}
-
-async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 Deno.test({
