@@ -117,8 +117,11 @@ Deno.test("npy: bad files get a DataError that says what is wrong", async () => 
 });
 
 Deno.test("npy: a .npy dataset reference needs its labels file", () => {
-  assertThrows(() => parseDatasetRef("x.npy"), /needs a labels file/);
-  assertThrows(() => parseDatasetRef("train-images-idx3-ubyte"), /needs a labels file/);
+  assertThrows(() => parseDatasetRef("x.npy"), /a NumPy dataset needs its 'labels' file/);
+  assertThrows(
+    () => parseDatasetRef("train-images-idx3-ubyte"),
+    /an IDX dataset needs its 'labels' file/,
+  );
   assertEquals(parseDatasetRef("train-images-idx3-ubyte.gz", { labels: "l.gz" }).kind, "idx");
   assertEquals(parseDatasetRef("mnist").kind, "bundled");
   assertEquals(parseDatasetRef("data.tsv", { target: "y" }), {
