@@ -5,37 +5,10 @@
  * registration refused for loopback, private and link-local addresses unless allowed.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { postJson, startTestService, tableCounts, type TestService } from "./support/service.ts";
+import { expectProblem, form, postJson, startTestService, tableCounts } from "./support/service.ts";
 import { gzip, idxPair } from "./support/data_files.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
-
-async function problemOf(res: Response): Promise<any> {
-  assertEquals(res.headers.get("content-type"), "application/problem+json", `${res.status}`);
-  const p = await res.json();
-  assertEquals(p.status, res.status);
-  assert(typeof p.type === "string" && typeof p.title === "string" && p.detail, JSON.stringify(p));
-  return p;
-}
-
-async function expectProblem(
-  t: TestService,
-  path: string,
-  init: RequestInit,
-  status: number,
-  where?: { pointer?: string; parameter?: string; row?: number; column?: string },
-): Promise<any> {
-  const res = await t.request(path, init);
-  assertEquals(res.status, status, `${init.method ?? "GET"} ${path}`);
-  const p = await problemOf(res);
-  if (where) {
-    const match = (p.errors ?? []).some((e: any) =>
-      Object.entries(where).every(([k, v]) => e[k] === v)
-    );
-    assert(match, `expected an error at ${JSON.stringify(where)}: ${JSON.stringify(p)}`);
-  }
-  return p;
-}
 
 const IRIS_CSV = [
   "a,b,c,d,species",
@@ -44,12 +17,6 @@ const IRIS_CSV = [
     (_, i) => `${i % 7},${i % 5}.5,${i % 3},${i},${["x", "y", "z"][i % 3]}`,
   ),
 ].join("\n");
-
-function form(fields: Record<string, string | Blob>): RequestInit {
-  const f = new FormData();
-  for (const [k, v] of Object.entries(fields)) f.append(k, v);
-  return { method: "POST", body: f };
-}
 
 Deno.test({
   name:
