@@ -138,9 +138,14 @@ Deno.test({
         body: "[1,",
       }, 400);
       await expectProblem(t, D, postJson({ url: 5 }), 422, { pointer: "/url" });
-      await expectProblem(t, D, postJson({ url: "http://example.invalid/x.csv" }), 422, {
-        pointer: "/target",
-      });
+      // A stated CSV without a target is refused before anything is downloaded.
+      await expectProblem(
+        t,
+        D,
+        postJson({ url: "http://example.invalid/x.csv", format: "csv" }),
+        422,
+        { pointer: "/target" },
+      );
       await expectProblem(t, D, postJson({ imagesUrl: "https://example.invalid/i" }), 422, {
         pointer: "/labelsUrl",
       });

@@ -166,16 +166,22 @@ function aDataset(format: FormatName): string {
   return `${/^[AEIOU]/.test(title) ? "an" : "a"} ${title} dataset`;
 }
 
-function quoted(roles: readonly string[]): string {
-  const q = roles.map((r) => `'${r}'`);
+const quote = (role: string) => `'${role}'`;
+
+function quoted(roles: readonly string[], field: (role: string) => string = quote): string {
+  const q = roles.map(field);
   return q.length > 1 ? `${q.slice(0, -1).join(", ")} and ${q.at(-1)}` : q[0];
 }
 
-/** "'file' (CSV or JSON), 'features' and 'labels' (NumPy), or 'images' and 'labels' (IDX)". */
-function listing(): string {
+/**
+ * The files of every format, formats with the same roles together: "'file' (CSV or JSON),
+ * 'features' and 'labels' (NumPy), or 'images' and 'labels' (IDX)"; `field` spells a role as a
+ * request names it.
+ */
+export function roleListing(field: (role: Role) => string = quote): string {
   const groups = new Map<string, string[]>();
   for (const f of FORMAT_NAMES) {
-    const key = quoted(rolesOf(f));
+    const key = quoted(rolesOf(f), field as (role: string) => string);
     groups.set(key, [...groups.get(key) ?? [], FORMATS[f].title]);
   }
   const parts = [...groups].map(([roles, titles]) => `${roles} (${titles.join(" or ")})`);
@@ -232,7 +238,7 @@ export function formatsOfRoles(
   if (exact.length) return exact;
   if (given.length === 0) {
     return {
-      detail: `send a dataset's files: ${stated ? quoted(rolesOf(stated)) : listing()}`,
+      detail: `send a dataset's files: ${stated ? quoted(rolesOf(stated)) : roleListing()}`,
       field: stated ? rolesOf(stated)[0] : "file",
     };
   }
@@ -252,7 +258,7 @@ export function formatsOfRoles(
   const best = [...candidates].sort((a, b) => overlap(b) - overlap(a))[0];
   return {
     detail: `send the files of one format: ${
-      stated ? `${aDataset(stated)} is ${quoted(rolesOf(stated))}` : listing()
+      stated ? `${aDataset(stated)} is ${quoted(rolesOf(stated))}` : roleListing()
     }; got ${quoted(given)}`,
     field: given.find((r) => !rolesOf(best).includes(r))!,
   };
