@@ -53,6 +53,15 @@ function refuse(problem: FormatProblem, at: Locate): ServiceError {
   return invalid(problem.detail, at(problem.field));
 }
 
+/** The format of the files (roles, first bytes, the stated format), if it takes the options. */
+function formatOf(files: UploadFiles, meta: DatasetMeta, at: Locate): FormatName {
+  const found = formatOfFiles(files, meta.format);
+  if ("detail" in found) throw refuse(found, at);
+  const options = optionsProblem(found.format, meta);
+  if (options) throw refuse(options, at);
+  return found.format;
+}
+
 export class DatasetService {
   readonly #bundled = new Map<BundledName, Promise<DatasetRecord>>();
 
@@ -101,11 +110,8 @@ export class DatasetService {
   }
 
   async upload(owner: string, files: UploadFiles, meta: DatasetMeta): Promise<DatasetRecord> {
-    const found = formatOfFiles(files, meta.format);
-    if ("detail" in found) throw refuse(found, formField);
-    const options = optionsProblem(found.format, meta);
-    if (options) throw refuse(options, formField);
-    return await this.#create(owner, "upload", found.format, files, meta, formField);
+    const format = formatOf(files, meta, formField);
+    return await this.#create(owner, "upload", format, files, meta, formField);
   }
 
   async register(owner: string, source: UrlSource, meta: DatasetMeta): Promise<DatasetRecord> {
@@ -150,12 +156,9 @@ export class DatasetService {
         given.map(async (r) => [r, await download(source[r]!, jsonField(r).pointer!)]),
       ),
     );
-    const found = formatOfFiles(files, meta.format);
-    if ("detail" in found) throw refuse(found, jsonField);
-    const problem = optionsProblem(found.format, meta);
-    if (problem) throw refuse(problem, jsonField);
-    const urls = rolesOf(found.format).map((r) => source[r]).join(" ");
-    return await this.#create(owner, "url", found.format, files, meta, jsonField, urls);
+    const format = formatOf(files, meta, jsonField);
+    const urls = rolesOf(format).map((r) => source[r]).join(" ");
+    return await this.#create(owner, "url", format, files, meta, jsonField, urls);
   }
 
   delete(owner: string, id: string, activeJobs: number): void {
