@@ -28,7 +28,10 @@ import { type FieldError, invalid, notFound, ServiceError } from "./errors.ts";
 import { fetchLimited, UrlFetchFailed, UrlRefused, UrlTooLarge } from "./url_fetch.ts";
 import type { ServiceConfig } from "./config.ts";
 
-/** An upload's files by role: `file` (CSV or JSON), `features` and `labels`, or `images` and `labels`. */
+/**
+ * An upload's files by role: `file` (CSV or JSON), `features` and `labels` (NumPy), or `images`
+ * and `labels` (IDX).
+ */
 export type UploadFiles = Partial<Record<Role, Uint8Array>>;
 
 /** A registration's URLs by role, as for uploads. */

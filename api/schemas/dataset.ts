@@ -53,10 +53,8 @@ export const urlRoles = (): string => roleListing((r) => `\`${urlField(r)}\``);
 /** What a role's file is, in each format that has it. */
 function roleDescription(role: Role): string {
   return FORMAT_NAMES.flatMap((f) =>
-    FORMATS[f].files.filter((r) => r.role === role).map((r) =>
-      `${FORMATS[f].title}: ${r.description}.`
-    )
-  ).join(" ");
+    FORMATS[f].files.filter((r) => r.role === role).map((r) => `${r.description} (${f})`)
+  ).join("; ") + ".";
 }
 
 export const Dataset: SchemaObject = {
@@ -112,8 +110,8 @@ export function datasetUpload(limits: Limits): SchemaObject {
   });
   return {
     type: "object",
-    description: `The dataset's files by role: ${uploadRoles()} (the binary ones plain or ` +
-      `gzip). At most ${limits.maxUploadBytes} bytes in all and ${limits.maxRows} rows.`,
+    description: `The dataset's files by role: ${uploadRoles()}; the binary ones plain or ` +
+      `gzip. At most ${limits.maxUploadBytes} bytes in all and ${limits.maxRows} rows.`,
     additionalProperties: false,
     properties: {
       ...Object.fromEntries(ROLES.map((r) => [r, file(r)])),
