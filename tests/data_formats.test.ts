@@ -73,7 +73,7 @@ Deno.test("formats: bytes in the wrong field are refused with the field and the 
     [
       [{ file: features }],
       "file",
-      /^the file is a NumPy array \(.npy\), not CSV or JSON text: .* two files, 'features' and 'labels'$/,
+      /^the file is a NumPy array \(.npy\), not CSV or JSON text: .* 'features' and 'labels'$/,
     ],
     [[{ file: pair.images }], "file", /^the file is binary \(IDX or gzip\).*'images' and 'labels'/],
     [[{ file: await gzip(text("a,b")) }], "file", /binary \(IDX or gzip\)/],
