@@ -18,7 +18,15 @@ import {
   type Task,
 } from "./data/mod.ts";
 import { defaultSettings, type Settings } from "./settings.ts";
-import { describeFormats, type FormatName, formatOfName, FORMATS } from "./data/formats.ts";
+import {
+  describeFormats,
+  type FormatName,
+  formatOfName,
+  FORMATS,
+  missingFile,
+  optionsProblem,
+  rolesOf,
+} from "./data/formats.ts";
 
 /**
  * Where a dataset comes from: plain data, so it can be posted to a worker or stored. `name`, where
@@ -72,28 +80,20 @@ export function refFiles(ref: Exclude<DatasetRef, { kind: "bundled" }>): Record<
   }
 }
 
-/** A reference to files of a format, by role, with the reading options the format takes. */
+/**
+ * A reference to files of a format, by role, with the reading options the format takes; refused
+ * with the registry's words (core/data/formats.ts) when a file is missing or an option does not
+ * fit.
+ */
 export function fileRef(
   format: FormatName,
   files: Record<string, string>,
   opts: { target?: string; task?: Task; name?: string } = {},
 ): DatasetRef {
-  const spec = FORMATS[format];
-  const missing = spec.files.find((r) => files[r.role] === undefined);
-  if (missing) {
-    throw new Error(`a ${format} dataset needs its ${missing.role} file (${missing.description})`);
-  }
-  if (spec.target === "required" && !opts.target) {
-    throw new Error(`a ${format} dataset needs the name of its target column`);
-  }
-  if (spec.target === "none" && opts.target) {
-    throw new Error(`a ${format} dataset has no target column: its labels are a file of their own`);
-  }
-  if (!spec.task && opts.task && opts.task !== "classification") {
-    throw new Error(`a ${format} dataset holds class labels; it cannot be read for ${opts.task}`);
-  }
+  const problem = missingFile(format, Object.keys(files)) ?? optionsProblem(format, opts);
+  if (problem) throw new Error(problem.detail);
   const named = opts.name === undefined ? {} : { name: opts.name };
-  const task = spec.task && opts.task ? { task: opts.task } : {};
+  const task = FORMATS[format].task && opts.task ? { task: opts.task } : {};
   switch (format) {
     case "csv":
       return { kind: "csv", path: files.file, target: opts.target!, ...task, ...named };
@@ -113,8 +113,9 @@ export function fileRef(
 }
 
 /**
- * A CLI dataset argument: a bundled name, or a file whose format its name tells (a CSV, or a file
- * of an unknown ending, needs a target column; the pair formats need their labels file).
+ * A CLI dataset argument: a bundled name, or a file whose format its name tells (a file of an
+ * unknown ending is read as CSV). The file is the format's first role and `--labels` its labels,
+ * so a missing file or a misplaced option gets the words the service gives for the same request.
  */
 export function parseDatasetRef(
   text: string,
@@ -126,26 +127,23 @@ export function parseDatasetRef(
     }
     return { kind: "bundled", name: text };
   }
-  const format = formatOfName(text) ?? "csv";
-  const spec = FORMATS[format];
-  const [first] = spec.files;
-  if (spec.files.length === 2 && !opts.labels) {
-    throw new Error(
-      `'${text}' is a ${format} ${first.role} file; it needs a labels file (--labels FILE)`,
-    );
-  }
-  if (spec.files.length === 1 && opts.labels) {
+  const named = formatOfName(text);
+  const format = named ?? "csv";
+  const [first, ...rest] = rolesOf(format);
+  if (rest.length === 0 && opts.labels) {
     throw new Error(`--labels is for files of features or images, not '${text}' (${format})`);
   }
-  if (format === "csv" && !opts.target) {
+  if (!named && !opts.target) {
+    // Most likely a mistyped bundled name, or a file without a known ending.
     throw new Error(
-      `'${text}' is not a bundled dataset (${BUNDLED_NAMES.join(", ")}); a CSV file needs a ` +
-        `target column (--target COLUMN). Formats: ${describeFormats()}`,
+      `'${text}' is not a bundled dataset (${BUNDLED_NAMES.join(", ")}), so it is read as a ` +
+        `CSV file: ${
+          optionsProblem("csv", {})!.detail
+        } (--target COLUMN). Formats: ${describeFormats()}`,
     );
   }
-  const files: Record<string, string> = spec.files.length === 2
-    ? { [first.role]: text, labels: opts.labels! }
-    : { file: text };
+  const files: Record<string, string> = { [first]: text };
+  if (opts.labels) files.labels = opts.labels;
   return fileRef(format, files, { target: opts.target, task: opts.task });
 }
 

@@ -1,37 +1,68 @@
 /**
  * Datasets as the service offers them: the bundled ones (everyone's, read-only) and those a key
- * uploaded or registered by URL (its own). Files are written under a temporary name, read back
- * and validated in a worker, and only then renamed into place and recorded; so neither a failed
- * upload nor a crash halfway leaves a dataset that cannot be read.
+ * uploaded or registered by URL (its own), in any format of the registry (core/data/formats.ts),
+ * each file by its role. Files are written under a temporary name, read back and validated in a
+ * worker, and only then renamed into place and recorded; so neither a failed upload nor a crash
+ * halfway leaves a dataset that cannot be read.
  */
 import { BUNDLED_NAMES, type BundledName } from "../core/data/mod.ts";
-import type { DatasetRef } from "../core/prepare.ts";
+import { type DatasetRef, fileRef } from "../core/prepare.ts";
 import type { Task } from "../core/data/dataset.ts";
+import {
+  type FormatName,
+  formatOfFiles,
+  type FormatProblem,
+  FORMATS,
+  formatsOfRoles,
+  optionsProblem,
+  type Role,
+  roleNamed,
+  ROLES,
+  rolesOf,
+  urlField,
+} from "../core/data/formats.ts";
 import { inspectDataset, InspectError } from "../workers/inspect.ts";
 import { type DatasetRecord, decodeCursor, type Page, type Store } from "../store/mod.ts";
 import { nowIso, randomId } from "../store/ids.ts";
-import { invalid, notFound, ServiceError } from "./errors.ts";
+import { type FieldError, invalid, notFound, ServiceError } from "./errors.ts";
 import { fetchLimited, UrlFetchFailed, UrlRefused, UrlTooLarge } from "./url_fetch.ts";
 import type { ServiceConfig } from "./config.ts";
 
-export interface UploadFiles {
-  /** CSV or TSV text. */
-  data?: Uint8Array;
-  /** IDX images and labels (each plain or gzip). */
-  images?: Uint8Array;
-  labels?: Uint8Array;
-}
+/**
+ * An upload's files by role: `file` (CSV or JSON), `features` and `labels` (NumPy), or `images`
+ * and `labels` (IDX).
+ */
+export type UploadFiles = Partial<Record<Role, Uint8Array>>;
+
+/** A registration's URLs by role, as for uploads. */
+export type UrlSource = Partial<Record<Role, string>>;
 
 export interface DatasetMeta {
   name?: string;
   target?: string;
   task?: Task;
+  /** The format the request states; checked against the files' roles and first bytes. */
+  format?: FormatName;
 }
 
-export interface UrlSource {
-  url?: string;
-  imagesUrl?: string;
-  labelsUrl?: string;
+/** Where a field of the request sits, for the problem document: a form field or a JSON pointer. */
+type Locate = (field: FormatProblem["field"]) => Omit<FieldError, "detail">;
+const formField: Locate = (field) => ({ parameter: field });
+const jsonField: Locate = (field) => ({
+  pointer: `/${(ROLES as readonly string[]).includes(field) ? urlField(field as Role) : field}`,
+});
+
+function refuse(problem: FormatProblem, at: Locate): ServiceError {
+  return invalid(problem.detail, at(problem.field));
+}
+
+/** The format of the files (roles, first bytes, the stated format), if it takes the options. */
+function formatOf(files: UploadFiles, meta: DatasetMeta, at: Locate): FormatName {
+  const found = formatOfFiles(files, meta.format);
+  if ("detail" in found) throw refuse(found, at);
+  const options = optionsProblem(found.format, meta);
+  if (options) throw refuse(options, at);
+  return found.format;
 }
 
 export class DatasetService {
@@ -82,25 +113,18 @@ export class DatasetService {
   }
 
   async upload(owner: string, files: UploadFiles, meta: DatasetMeta): Promise<DatasetRecord> {
-    if (files.data) {
-      if (files.images || files.labels) {
-        throw invalid("send either a CSV file or an IDX pair, not both", { parameter: "file" });
-      }
-      return await this.#create(owner, "upload", { "data.csv": files.data }, meta);
-    }
-    if (files.images && files.labels) {
-      return await this.#create(owner, "upload", {
-        "images.idx": files.images,
-        "labels.idx": files.labels,
-      }, meta);
-    }
-    throw invalid(
-      "send a CSV file in the form field 'file', or an IDX pair in 'images' and 'labels'",
-      { parameter: files.images ? "labels" : files.labels ? "images" : "file" },
-    );
+    const format = formatOf(files, meta, formField);
+    return await this.#create(owner, "upload", format, files, meta, formField);
   }
 
   async register(owner: string, source: UrlSource, meta: DatasetMeta): Promise<DatasetRecord> {
+    const given = ROLES.filter((r) => source[r] !== undefined);
+    const formats = formatsOfRoles(given, meta.format);
+    if (!Array.isArray(formats)) throw refuse(formats, jsonField);
+    // Refused before any download when no format these URLs can be takes the options given (a
+    // lone `url` may be CSV, which needs a target, or JSON, which does not: its bytes tell).
+    const options = formats.map((f) => optionsProblem(f, meta));
+    if (options.every((p) => p)) throw refuse(options[0]!, jsonField);
     const download = async (url: string, pointer: string) => {
       try {
         return await fetchLimited(url, {
@@ -130,21 +154,14 @@ export class DatasetService {
         throw e;
       }
     };
-    if (source.url) {
-      const data = await download(source.url, "/url");
-      return await this.#create(owner, "url", { "data.csv": data }, meta, source.url);
-    }
-    const [images, labels] = await Promise.all([
-      download(source.imagesUrl!, "/imagesUrl"),
-      download(source.labelsUrl!, "/labelsUrl"),
-    ]);
-    return await this.#create(
-      owner,
-      "url",
-      { "images.idx": images, "labels.idx": labels },
-      meta,
-      `${source.imagesUrl} ${source.labelsUrl}`,
+    const files: UploadFiles = Object.fromEntries(
+      await Promise.all(
+        given.map(async (r) => [r, await download(source[r]!, jsonField(r).pointer!)]),
+      ),
     );
+    const format = formatOf(files, meta, jsonField);
+    const urls = rolesOf(format).map((r) => source[r]).join(" ");
+    return await this.#create(owner, "url", format, files, meta, jsonField, urls);
   }
 
   delete(owner: string, id: string, activeJobs: number): void {
@@ -188,7 +205,7 @@ export class DatasetService {
       throw e;
     }
     if (!task || task === record.info.task) return { record, ref: record.ref, info: record.info };
-    if (record.ref.kind !== "csv") {
+    if (record.ref.kind === "bundled" || !FORMATS[record.ref.kind].task) {
       throw invalid(
         `dataset ${id} is a ${record.info.task} dataset; it cannot be read for ${task}`,
         {
@@ -198,7 +215,7 @@ export class DatasetService {
     }
     const ref = { ...record.ref, task };
     try {
-      return { record, ref, info: await inspectDataset(ref, record.ref.target) };
+      return { record, ref, info: await inspectDataset(ref, record.info.target) };
     } catch (e) {
       if (e instanceof InspectError && e.dataError) {
         throw invalid(`dataset ${id} cannot be read for ${task}: ${e.message}`, {
@@ -228,38 +245,38 @@ export class DatasetService {
   async #create(
     owner: string,
     source: "upload" | "url",
-    files: Record<string, Uint8Array>,
+    format: FormatName,
+    files: UploadFiles,
     meta: DatasetMeta,
+    at: Locate,
     url?: string,
   ): Promise<DatasetRecord> {
     const id = randomId("ds");
     const dir = `${this.config.dataDir}/${id}`;
     const tmp = `${dir}.tmp`;
+    const roles = rolesOf(format);
+    const stored = (role: Role) => `${role}${FORMATS[format].extensions[0]}`;
     await Deno.mkdir(tmp, { recursive: true });
     let renamed = false;
     try {
-      for (const [file, bytes] of Object.entries(files)) {
-        await Deno.writeFile(`${tmp}/${file}`, bytes);
-      }
-      const csv = "data.csv" in files;
-      if (csv && !meta.target) {
-        throw invalid("a CSV dataset needs the name of its target column", {
-          parameter: "target",
-          pointer: "/target",
-        });
-      }
+      for (const role of roles) await Deno.writeFile(`${tmp}/${stored(role)}`, files[role]!);
       const name = meta.name ?? id;
-      const at = (d: string): DatasetRef =>
-        csv
-          ? { kind: "csv", path: `${d}/data.csv`, target: meta.target!, task: meta.task, name }
-          : { kind: "idx", images: `${d}/images.idx`, labels: `${d}/labels.idx`, name };
+      const refAt = (d: string): DatasetRef =>
+        fileRef(format, Object.fromEntries(roles.map((r) => [r, `${d}/${stored(r)}`])), {
+          target: meta.target,
+          task: meta.task,
+          name,
+        });
       let info;
       try {
-        info = await inspectDataset(at(tmp), csv ? meta.target : undefined);
+        info = await inspectDataset(refAt(tmp), meta.target);
       } catch (e) {
         if (e instanceof InspectError && e.dataError) {
+          // The loaders name the file at fault ("the labels file ..."): point at its field.
+          const role = roleNamed(format, e.message);
           throw new ServiceError("invalid", "Invalid dataset", e.message, [{
             detail: e.message,
+            ...(role ? at(role) : {}),
             row: e.row,
             column: e.column,
           }]);
@@ -280,10 +297,10 @@ export class DatasetService {
         owner,
         name,
         source,
-        format: csv ? "csv" : "idx",
-        ref: at(dir),
+        format,
+        ref: refAt(dir),
         info,
-        bytes: Object.values(files).reduce((n, b) => n + b.length, 0),
+        bytes: roles.reduce((n, r) => n + files[r]!.length, 0),
         url,
         createdAt: nowIso(),
       };

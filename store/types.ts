@@ -2,6 +2,7 @@
 import type { DatasetRef } from "../core/prepare.ts";
 import type { SearchConfig } from "../core/search.ts";
 import type { Task } from "../core/data/dataset.ts";
+import type { FormatName } from "../core/data/formats.ts";
 
 /** What inspecting a dataset found: enough to describe it and to size a model for it. */
 export interface DatasetInfo {
@@ -17,7 +18,8 @@ export interface DatasetInfo {
 }
 
 export type DatasetSource = "bundled" | "upload" | "url";
-export type DatasetFormat = "bundled" | "csv" | "idx";
+/** A format of the registry (core/data/formats.ts), or one of the bundled datasets. */
+export type DatasetFormat = "bundled" | FormatName;
 
 export interface DatasetRecord {
   id: string;

@@ -2,22 +2,10 @@
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { decodeIdxPair, parseIdx } from "../core/data/idx.ts";
 import { DataError } from "../core/data/mod.ts";
-
-function idx(type: number, dims: number[], values: number[]): Uint8Array {
-  const h = new Uint8Array(4 + 4 * dims.length);
-  h[2] = type;
-  h[3] = dims.length;
-  dims.forEach((d, i) => new DataView(h.buffer).setUint32(4 + 4 * i, d, false));
-  return new Uint8Array([...h, ...values]);
-}
+import { gzip, idx } from "./support/data_files.ts";
 
 const images = idx(8, [4, 2, 2], Array.from({ length: 16 }, (_, i) => i * 17));
 const labels = idx(8, [4], [0, 1, 0, 1]);
-
-async function gzip(b: Uint8Array): Promise<Uint8Array> {
-  const s = new Blob([b as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(s).arrayBuffer());
-}
 
 Deno.test("an IDX pair becomes a classification dataset with pixels in [0, 1]", async () => {
   for (const [im, lb] of [[images, labels], [await gzip(images), await gzip(labels)]]) {

@@ -3,36 +3,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "./support/ass
 import { decodeNpyPair, loadNpyPair, parseNpy } from "../core/data/npy.ts";
 import { DataError } from "../core/data/mod.ts";
 import { loadDataset, parseDatasetRef } from "../core/prepare.ts";
-
-/** A .npy file written by hand, as numpy.save lays it out (header padded to 64 bytes). */
-function npy(
-  descr: string,
-  shape: number[],
-  data: ArrayBufferView,
-  opts: { version?: 1 | 2 | 3; fortran?: boolean } = {},
-): Uint8Array {
-  const { version = 1, fortran = false } = opts;
-  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
-  let header = `{'descr': '${descr}', 'fortran_order': ${
-    fortran ? "True" : "False"
-  }, 'shape': (${dims}), }`;
-  const pre = version === 1 ? 10 : 12;
-  header = header.padEnd(Math.ceil((pre + header.length + 1) / 64) * 64 - pre - 1) + "\n";
-  const out = new Uint8Array(pre + header.length + data.byteLength);
-  out.set([0x93, ..."NUMPY"].map((c) => typeof c === "number" ? c : c.charCodeAt(0)));
-  out[6] = version;
-  const view = new DataView(out.buffer);
-  if (version === 1) view.setUint16(8, header.length, true);
-  else view.setUint32(8, header.length, true);
-  out.set(new TextEncoder().encode(header), pre);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pre + header.length);
-  return out;
-}
-
-async function gzip(b: Uint8Array): Promise<Uint8Array> {
-  const s = new Blob([b as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(s).arrayBuffer());
-}
+import { gzip, npy } from "./support/data_files.ts";
 
 /** Writes the files into a fresh temp dir, runs `fn` on their paths, then removes the dir. */
 async function withFiles<T>(
@@ -146,8 +117,11 @@ Deno.test("npy: bad files get a DataError that says what is wrong", async () => 
 });
 
 Deno.test("npy: a .npy dataset reference needs its labels file", () => {
-  assertThrows(() => parseDatasetRef("x.npy"), /needs a labels file/);
-  assertThrows(() => parseDatasetRef("train-images-idx3-ubyte"), /needs a labels file/);
+  assertThrows(() => parseDatasetRef("x.npy"), /a NumPy dataset needs its 'labels' file/);
+  assertThrows(
+    () => parseDatasetRef("train-images-idx3-ubyte"),
+    /an IDX dataset needs its 'labels' file/,
+  );
   assertEquals(parseDatasetRef("train-images-idx3-ubyte.gz", { labels: "l.gz" }).kind, "idx");
   assertEquals(parseDatasetRef("mnist").kind, "bundled");
   assertEquals(parseDatasetRef("data.tsv", { target: "y" }), {

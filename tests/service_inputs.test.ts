@@ -5,36 +5,10 @@
  * registration refused for loopback, private and link-local addresses unless allowed.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { postJson, startTestService, tableCounts, type TestService } from "./support/service.ts";
+import { expectProblem, form, postJson, startTestService, tableCounts } from "./support/service.ts";
+import { gzip, idxPair } from "./support/data_files.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
-
-async function problemOf(res: Response): Promise<any> {
-  assertEquals(res.headers.get("content-type"), "application/problem+json", `${res.status}`);
-  const p = await res.json();
-  assertEquals(p.status, res.status);
-  assert(typeof p.type === "string" && typeof p.title === "string" && p.detail, JSON.stringify(p));
-  return p;
-}
-
-async function expectProblem(
-  t: TestService,
-  path: string,
-  init: RequestInit,
-  status: number,
-  where?: { pointer?: string; parameter?: string; row?: number; column?: string },
-): Promise<any> {
-  const res = await t.request(path, init);
-  assertEquals(res.status, status, `${init.method ?? "GET"} ${path}`);
-  const p = await problemOf(res);
-  if (where) {
-    const match = (p.errors ?? []).some((e: any) =>
-      Object.entries(where).every(([k, v]) => e[k] === v)
-    );
-    assert(match, `expected an error at ${JSON.stringify(where)}: ${JSON.stringify(p)}`);
-  }
-  return p;
-}
 
 const IRIS_CSV = [
   "a,b,c,d,species",
@@ -43,40 +17,6 @@ const IRIS_CSV = [
     (_, i) => `${i % 7},${i % 5}.5,${i % 3},${i},${["x", "y", "z"][i % 3]}`,
   ),
 ].join("\n");
-
-function form(fields: Record<string, string | Blob>): RequestInit {
-  const f = new FormData();
-  for (const [k, v] of Object.entries(fields)) f.append(k, v);
-  return { method: "POST", body: f };
-}
-
-/** A tiny IDX pair: n images of rows x cols, labels 0..classes-1 in turn. */
-function idxPair(
-  n: number,
-  rows = 4,
-  cols = 4,
-  classes = 2,
-): { images: Uint8Array; labels: Uint8Array } {
-  const header = (type: number, dims: number[]) => {
-    const h = new Uint8Array(4 + 4 * dims.length);
-    h[2] = type;
-    h[3] = dims.length;
-    const v = new DataView(h.buffer);
-    dims.forEach((d, i) => v.setUint32(4 + 4 * i, d, false));
-    return h;
-  };
-  const pixels = Uint8Array.from({ length: n * rows * cols }, (_, i) => (i * 37) % 256);
-  const labels = Uint8Array.from({ length: n }, (_, i) => i % classes);
-  return {
-    images: new Uint8Array([...header(8, [n, rows, cols]), ...pixels]),
-    labels: new Uint8Array([...header(8, [n]), ...labels]),
-  };
-}
-
-async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
 
 Deno.test({
   name:
@@ -198,9 +138,14 @@ Deno.test({
         body: "[1,",
       }, 400);
       await expectProblem(t, D, postJson({ url: 5 }), 422, { pointer: "/url" });
-      await expectProblem(t, D, postJson({ url: "http://example.invalid/x.csv" }), 422, {
-        pointer: "/target",
-      });
+      // A stated CSV without a target is refused before anything is downloaded.
+      await expectProblem(
+        t,
+        D,
+        postJson({ url: "http://example.invalid/x.csv", format: "csv" }),
+        422,
+        { pointer: "/target" },
+      );
       await expectProblem(t, D, postJson({ imagesUrl: "https://example.invalid/i" }), 422, {
         pointer: "/labelsUrl",
       });

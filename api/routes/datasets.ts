@@ -1,10 +1,11 @@
-/** /v1/datasets: the bundled datasets, uploads (CSV or IDX pair) and URL registrations. */
+/** /v1/datasets: the bundled datasets, uploads and URL registrations in every registry format. */
 import type { Service } from "../../service/mod.ts";
 import type { Task } from "../../core/data/dataset.ts";
-import { invalid } from "../../service/errors.ts";
+import type { DatasetMeta, UploadFiles, UrlSource } from "../../service/datasets.ts";
+import { type FormatName, ROLES, urlField } from "../../core/data/formats.ts";
 import type { Input, RouteSpec } from "../route.ts";
 import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
-import { datasetUpload, datasetUrlRequest } from "../schemas/dataset.ts";
+import { datasetUpload, datasetUrlRequest, uploadRoles, urlRoles } from "../schemas/dataset.ts";
 import { datasetView } from "../views.ts";
 import { idParam, json, jsonResponse, nextLink, problems } from "./common.ts";
 
@@ -22,46 +23,34 @@ function text(form: FormData, name: string): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
+/** The options of a dataset, from a form's or a JSON body's fields (both validated). */
+function metaOf(field: (name: string) => string | undefined): DatasetMeta {
+  return {
+    name: field("name"),
+    target: field("target"),
+    task: field("task") as Task | undefined,
+    format: field("format") as FormatName | undefined,
+  };
+}
+
 async function create(service: Service, input: Input): Promise<Response> {
   let record;
   if (input.form) {
     const f = input.form;
-    const meta = {
-      name: text(f, "name"),
-      target: text(f, "target"),
-      task: text(f, "task") as Task,
-    };
-    record = await service.datasets.upload(input.owner, {
-      data: await bytesOf(f, "file"),
-      images: await bytesOf(f, "images"),
-      labels: await bytesOf(f, "labels"),
-    }, meta);
+    const files: UploadFiles = {};
+    for (const role of ROLES) {
+      const bytes = await bytesOf(f, role);
+      if (bytes) files[role] = bytes;
+    }
+    record = await service.datasets.upload(input.owner, files, metaOf((n) => text(f, n)));
   } else {
-    const b = input.body as {
-      url?: string;
-      imagesUrl?: string;
-      labelsUrl?: string;
-      target?: string;
-      task?: Task;
-      name?: string;
-    };
-    if (b.url === undefined && (b.imagesUrl === undefined || b.labelsUrl === undefined)) {
-      const missing = b.imagesUrl !== undefined
-        ? "/labelsUrl"
-        : b.labelsUrl !== undefined
-        ? "/imagesUrl"
-        : "/url";
-      throw invalid("give `url` (CSV, with `target`), or both `imagesUrl` and `labelsUrl` (IDX)", {
-        pointer: missing,
-      });
+    const b = input.body as Record<string, string | undefined>;
+    const urls: UrlSource = {};
+    for (const role of ROLES) {
+      const url = b[urlField(role)];
+      if (url !== undefined) urls[role] = url;
     }
-    if (b.url !== undefined && (b.imagesUrl !== undefined || b.labelsUrl !== undefined)) {
-      throw invalid("give either `url` or the IDX pair, not both", { pointer: "/url" });
-    }
-    if (b.url !== undefined && b.target === undefined) {
-      throw invalid("a CSV dataset needs the name of its target column", { pointer: "/target" });
-    }
-    record = await service.datasets.register(input.owner, b, b);
+    record = await service.datasets.register(input.owner, urls, metaOf((n) => b[n]));
   }
   return jsonResponse(datasetView(record), 201, { location: `/v1/datasets/${record.id}` });
 }
@@ -96,10 +85,11 @@ export function datasetRoutes(service: Service): RouteSpec[] {
       path: "/v1/datasets",
       operationId: "createDataset",
       summary: "Upload a dataset, or register one by URL",
-      description: "multipart/form-data: a CSV/TSV file in `file` with `target`, or an IDX " +
-        "pair in `images` and `labels`. application/json: `url` (CSV) or `imagesUrl` and " +
-        "`labelsUrl` (IDX), downloaded once within the time and size limits. The data is " +
-        "read and checked before the answer: errors name the row and column at fault.",
+      description: `multipart/form-data: the files by role, ${uploadRoles()}. ` +
+        `application/json: their URLs, ${urlRoles()}, downloaded once within the time and ` +
+        "size limits. `format` states the format (checked against the files); `target` is " +
+        "required for CSV, optional for JSON and refused for the pair formats. The data is " +
+        "read and checked before the answer: errors name the field, row and column at fault.",
       tag: "datasets",
       body: {
         "multipart/form-data": datasetUpload(limits),

@@ -1,12 +1,24 @@
-/** Schemas of datasets: the description the API returns and the two ways to create one. */
+/**
+ * Schemas of datasets: the description the API returns and the two ways to create one, with the
+ * file fields and formats derived from the registry (core/data/formats.ts).
+ */
 import type { SchemaObject } from "openapi3-ts/oas31";
 import type { Limits } from "../../service/config.ts";
+import {
+  FORMAT_NAMES,
+  FORMATS,
+  type Role,
+  roleListing,
+  ROLES,
+  urlField,
+} from "../../core/data/formats.ts";
 
 const task: SchemaObject = {
   type: "string",
   enum: ["classification", "regression"],
   description: "Read the target as class labels or as numbers; inferred when absent " +
-    "(text, or integers with at most 20 distinct repeated values, are labels).",
+    "(text, or integers with at most 20 distinct repeated values, are labels). IDX takes " +
+    "none: its labels are classes.",
 };
 
 const name: SchemaObject = {
@@ -20,8 +32,30 @@ const target: SchemaObject = {
   type: "string",
   minLength: 1,
   maxLength: 200,
-  description: "CSV only: the header name of the target column.",
+  description: "The header name of the target column (CSV: required), or the target key of " +
+    "JSON rows; the pair formats take none (their labels are a file).",
 };
+
+const format: SchemaObject = {
+  type: "string",
+  enum: FORMAT_NAMES,
+  description: "The format of the files; told from the fields and the files' first bytes when " +
+    "absent, and checked against them when given. " +
+    FORMAT_NAMES.map((f) => `${f}: ${FORMATS[f].description}.`).join(" "),
+};
+
+/** The fields of each format's files, as uploads name them: "`file` (CSV or JSON), ...". */
+export const uploadRoles = (): string => roleListing((r) => `\`${r}\``);
+
+/** The same for registrations: "`url` (CSV or JSON), `featuresUrl` and `labelsUrl` ...". */
+export const urlRoles = (): string => roleListing((r) => `\`${urlField(r)}\``);
+
+/** What a role's file is, in each format that has it. */
+function roleDescription(role: Role): string {
+  return FORMAT_NAMES.flatMap((f) =>
+    FORMATS[f].files.filter((r) => r.role === role).map((r) => `${r.description} (${f})`)
+  ).join("; ") + ".";
+}
 
 export const Dataset: SchemaObject = {
   type: "object",
@@ -30,7 +64,7 @@ export const Dataset: SchemaObject = {
     id: { type: "string", description: "A bundled name (iris, boston, mnist) or ds_..." },
     name: { type: "string" },
     source: { type: "string", enum: ["bundled", "upload", "url"] },
-    format: { type: "string", enum: ["bundled", "csv", "idx"] },
+    format: { type: "string", enum: ["bundled", ...FORMAT_NAMES] },
     task: { type: "string", enum: ["classification", "regression"] },
     rows: { type: "integer" },
     features: { type: "integer" },
@@ -46,17 +80,21 @@ export const Dataset: SchemaObject = {
 };
 
 export function datasetUrlRequest(): SchemaObject {
+  const url = (role: Role): SchemaObject => ({
+    type: "string",
+    minLength: 1,
+    maxLength: 2048,
+    description: roleDescription(role),
+  });
   return {
     type: "object",
-    description: "Register a dataset by URL: a CSV/TSV file (`url`, with `target`), or an IDX " +
-      "pair (`imagesUrl` and `labelsUrl`). It is downloaded once, within the size and time " +
-      "limits; loopback, private and link-local addresses are refused unless the operator " +
-      "allows them.",
+    description: `Register a dataset by the URLs of its files: ${urlRoles()}. They are ` +
+      "downloaded once, within the size and time limits; loopback, private and link-local " +
+      "addresses are refused unless the operator allows them.",
     additionalProperties: false,
     properties: {
-      url: { type: "string", minLength: 1, maxLength: 2048 },
-      imagesUrl: { type: "string", minLength: 1, maxLength: 2048 },
-      labelsUrl: { type: "string", minLength: 1, maxLength: 2048 },
+      ...Object.fromEntries(ROLES.map((r) => [urlField(r), url(r)])),
+      format,
       target,
       task,
       name,
@@ -65,21 +103,19 @@ export function datasetUrlRequest(): SchemaObject {
 }
 
 export function datasetUpload(limits: Limits): SchemaObject {
-  const file = (what: string): SchemaObject => ({
+  const file = (role: Role): SchemaObject => ({
     type: "string",
     contentMediaType: "application/octet-stream",
-    description: what,
+    description: roleDescription(role),
   });
   return {
     type: "object",
-    description: `A CSV/TSV file in \`file\` (with \`target\`), or an IDX pair in \`images\` ` +
-      `and \`labels\` (plain or gzip). At most ${limits.maxUploadBytes} bytes in all and ` +
-      `${limits.maxRows} rows.`,
+    description: `The dataset's files by role: ${uploadRoles()}; the binary ones plain or ` +
+      `gzip. At most ${limits.maxUploadBytes} bytes in all and ${limits.maxRows} rows.`,
     additionalProperties: false,
     properties: {
-      file: file("CSV or TSV with a header row."),
-      images: file("IDX images [n, rows, cols], unsigned bytes."),
-      labels: file("IDX labels [n], unsigned bytes."),
+      ...Object.fromEntries(ROLES.map((r) => [r, file(r)])),
+      format,
       target,
       task,
       name,

@@ -19,6 +19,11 @@ import { validateDataset } from "./validate.ts";
 import { gunzip, isGzip } from "./idx.ts";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/** Whether the bytes start with the .npy magic string. */
+export function isNpy(bytes: Uint8Array): boolean {
+  return MAGIC.every((b, i) => bytes[i] === b);
+}
 /** A sanity bound on integer labels: more distinct classes than this is not a label array. */
 export const MAX_NPY_CLASSES = 1000;
 
@@ -38,7 +43,7 @@ export interface NpyArray {
 
 /** Parses one .npy array; `what` names the file in errors. */
 export function parseNpy(bytes: Uint8Array, what: string): NpyArray {
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
+  if (bytes.length < 10 || !isNpy(bytes)) {
     const start = Array.from(bytes.subarray(0, 6), (b) => b.toString(16).padStart(2, "0"));
     throw new DataError(
       `${what} does not start with the .npy magic string "\\x93NUMPY"; got ${

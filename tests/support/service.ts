@@ -6,6 +6,7 @@
 import { Service } from "../../service/mod.ts";
 import { DEFAULT_LIMITS, type ServiceConfig } from "../../service/config.ts";
 import { createApp } from "../../api/app.ts";
+import { assert, assertEquals } from "./assert.ts";
 
 export interface TestService {
   base: string;
@@ -127,4 +128,40 @@ export function tableCounts(service: Service): Record<string, number> {
     out[t] = service.store.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`)!.n;
   }
   return out;
+}
+
+/** The problem document of a response, checked to be one (RFC 9457). */
+export async function problemOf(res: Response): Promise<any> {
+  assertEquals(res.headers.get("content-type"), "application/problem+json", `${res.status}`);
+  const p = await res.json();
+  assertEquals(p.status, res.status);
+  assert(typeof p.type === "string" && typeof p.title === "string" && p.detail, JSON.stringify(p));
+  return p;
+}
+
+/** A request answered with `status` and a problem naming the field (or row, column) at fault. */
+export async function expectProblem(
+  t: TestService,
+  path: string,
+  init: RequestInit,
+  status: number,
+  where?: { pointer?: string; parameter?: string; row?: number; column?: string },
+): Promise<any> {
+  const res = await t.request(path, init);
+  assertEquals(res.status, status, `${init.method ?? "GET"} ${path}`);
+  const p = await problemOf(res);
+  if (where) {
+    const match = (p.errors ?? []).some((e: any) =>
+      Object.entries(where).every(([k, v]) => e[k] === v)
+    );
+    assert(match, `expected an error at ${JSON.stringify(where)}: ${JSON.stringify(p)}`);
+  }
+  return p;
+}
+
+/** A multipart form POST. */
+export function form(fields: Record<string, string | Blob>): RequestInit {
+  const f = new FormData();
+  for (const [k, v] of Object.entries(fields)) f.append(k, v);
+  return { method: "POST", body: f };
 }
