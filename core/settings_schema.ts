@@ -4,14 +4,7 @@
  * flags make, so a bound is stated once and enforced alike. Errors carry the path of the setting.
  */
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020";
-import {
-  isSetting,
-  MAX_CANDIDATE_STACK,
-  type Setting,
-  SETTING_LIST,
-  SETTINGS,
-  type SettingType,
-} from "./settings.ts";
+import { isSetting, type Setting, SETTING_LIST, SETTINGS, type SettingType } from "./settings.ts";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -43,6 +36,8 @@ function valueSchema(t: SettingType, limit?: number): JsonSchema {
           { type: "string", enum: ["auto", "off"] },
           { type: "integer", minimum: 2, maximum: max(t.max) },
         ],
+        // What an error says the value must be (read by `describe` below).
+        "x-expected": `auto, off or a whole number of candidates from 2 to ${max(t.max)}`,
       };
   }
 }
@@ -101,7 +96,8 @@ export interface SchemaIssue {
 }
 
 // strict: false lets a schema carry `components` and `x-` annotations beside its keywords.
-const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+// verbose: errors carry their schema, whose `x-expected` words an anyOf's message.
+const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false, verbose: true });
 
 export type SchemaValidator = (value: unknown) => SchemaIssue[];
 
@@ -131,10 +127,11 @@ function describe(e: ErrorObject, opts: ValidatorOptions): SchemaIssue {
     case "enum":
       detail = `must be one of: ${(p.allowedValues as unknown[]).map(String).join(", ")}`;
       break;
-    case "anyOf":
-      detail = "must be auto, off or a whole number of candidates from 2 to " +
-        MAX_CANDIDATE_STACK;
+    case "anyOf": {
+      const expected = (e.parentSchema as Record<string, unknown> | undefined)?.["x-expected"];
+      detail = `must be ${expected ?? "one of the forms the schema allows"}`;
       break;
+    }
     case "maximum":
     case "exclusiveMaximum": {
       const limit = opts.limitPointers?.test(pointer) ? " (this service's limit)" : "";
