@@ -4,6 +4,7 @@
  */
 import type { DatasetRecord, JobRecord } from "../store/mod.ts";
 import type { SearchResult } from "../core/result.ts";
+import { progressSummary } from "../core/progress.ts";
 
 export function datasetView(d: DatasetRecord) {
   return {
@@ -42,7 +43,6 @@ export function searchLinks(id: string) {
 }
 
 export function searchView(j: JobRecord) {
-  const { failures, ...progress } = j.progress;
   return {
     id: j.id,
     state: j.state,
@@ -52,8 +52,8 @@ export function searchView(j: JobRecord) {
     startedAt: j.startedAt,
     finishedAt: j.finishedAt,
     cancelRequested: j.cancelRequested,
-    progress,
-    failures: failures ?? [],
+    progress: progressSummary(j.progress),
+    failures: j.progress.failures ?? [],
     error: j.error,
     config: publicConfig(j.config, j.datasetId),
     links: searchLinks(j.id),

@@ -6,9 +6,9 @@
  */
 import type { Service } from "../service/mod.ts";
 import type { SearchRequest } from "../service/search_request.ts";
-import type { JobProgress, JobRecord } from "../store/mod.ts";
+import type { JobRecord } from "../store/mod.ts";
 import type { SearchResult } from "../core/result.ts";
-import { clock } from "./progress.ts";
+import { progressLine } from "./progress.ts";
 import { summary } from "./summary.ts";
 
 /** What `deno task search` runs with no flags: the quick profile on bundled MNIST, an MLP. */
@@ -16,16 +16,6 @@ export const DEFAULT_REQUEST: SearchRequest = { dataset: "mnist" };
 
 const OWNER = "local";
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
-
-export function describeProgress(p: JobProgress): string {
-  const best = p.bestFitness === null ? "-" : p.bestFitness.toFixed(4);
-  const eta = p.etaMs === null ? "--:--" : clock(p.etaMs);
-  const current = p.current ? `  candidates ${p.current.done}/${p.current.pending}` : "";
-  const final = p.final ? `  final runs ${p.final.done}/${p.final.total}` : "";
-  return `${p.phase}: gen ${p.generation}/${p.generations}${current}  evaluations ${p.evaluations}` +
-    `  best ${best}  cache hits ${p.filters.cacheHits}  rejected ${p.filters.rejected}` +
-    `${final}  elapsed ${clock(p.elapsedMs)}  ETA ${eta}`;
-}
 
 /** Submits the default search when the database has none; returns it, or undefined. */
 export async function submitDefaultSearch(service: Service): Promise<JobRecord | undefined> {
@@ -46,7 +36,7 @@ export async function followSearch(
   let lastLine = "";
   while (!signal.aborted) {
     const job = service.jobs.get(OWNER, id);
-    const line = describeProgress(job.progress);
+    const line = progressLine(job.progress);
     if (line !== lastLine) {
       Deno.stderr.writeSync(encoder.encode(tty ? `\r\x1b[2K${line}` : `${line}\n`));
       lastLine = line;

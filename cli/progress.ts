@@ -1,8 +1,9 @@
 /**
- * The live progress line. On a terminal it rewrites one line in place; elsewhere (CI, pipes) it
- * prints one line per generation so logs stay readable.
+ * The live progress line, printed from core/progress.ts's `Progress` by `deno task search` and by
+ * the service's default search alike. On a terminal it rewrites one line in place; elsewhere (CI,
+ * pipes) it prints one line per finished generation and final seed so logs stay readable.
  */
-import type { SearchProgress } from "../core/search.ts";
+import type { Progress } from "../core/progress.ts";
 
 export function clock(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -11,40 +12,46 @@ export function clock(ms: number): string {
   return h > 0 ? `${h}:${mmss}` : mmss;
 }
 
-export function progressLine(p: SearchProgress): string {
+export function progressLine(p: Progress): string {
   const best = p.bestFitness === null ? "-" : p.bestFitness.toFixed(4);
-  const eta = p.etaMs === undefined ? "--:--" : clock(p.etaMs);
-  return `gen ${p.generation}/${p.generations}  candidates ${p.done}/${p.pending}  evaluations ${p.evaluations}` +
-    `  best ${best}  cache hits ${p.cacheHits}  rejected ${p.rejections}  elapsed ${
-      clock(p.elapsedMs)
-    }  ETA ${eta}`;
+  const phase = p.phase === "search" ? "" : `${p.phase}  `;
+  const step = p.final
+    ? `  final runs ${p.final.done}/${p.final.total}`
+    : p.current
+    ? `  gen ${p.current.generation} candidates ${p.current.done}/${p.current.pending}`
+    : "";
+  const eta = p.phase === "done" ? "" : `  ETA ${p.etaMs === null ? "--:--" : clock(p.etaMs)}`;
+  return `${phase}generations ${p.generation}/${p.generations}${step}  evaluations ${p.evaluations}` +
+    `  best ${best}  cache hits ${p.filters.cacheHits}  rejected ${p.filters.rejected}` +
+    `  elapsed ${clock(p.elapsedMs)}${eta}`;
 }
+
+/** What, once it changes, deserves a line of its own in a log. */
+const milestone = (p: Progress) => `${p.phase} ${p.generation} ${p.final?.done ?? ""}`;
 
 export class ProgressPrinter {
   readonly #tty = Deno.stderr.isTerminal();
   readonly #encoder = new TextEncoder();
-  #lastGeneration = 0;
-  #last?: SearchProgress;
+  #last?: Progress;
 
   constructor(private readonly quiet: boolean) {}
 
-  update(p: SearchProgress): void {
+  update(p: Progress): void {
     if (this.quiet) return;
     if (this.#tty) {
       const line = progressLine(p).slice(0, Math.max(40, Deno.consoleSize().columns - 1));
       Deno.stderr.writeSync(this.#encoder.encode(`\r\x1b[2K${line}`));
-    } else if (this.#last && p.generation !== this.#lastGeneration) {
-      this.#print(progressLine(this.#last));
+    } else if (!this.#last || milestone(p) !== milestone(this.#last)) {
+      this.#print(progressLine(p));
     }
-    if (p.generation !== this.#lastGeneration) this.#lastGeneration = p.generation;
     this.#last = p;
   }
 
   /** Ends the progress line; a message may follow on its own line. */
   done(message?: string): void {
     if (this.quiet) return;
-    if (this.#tty) Deno.stderr.writeSync(this.#encoder.encode("\n"));
-    else if (this.#last) this.#print(progressLine(this.#last));
+    if (this.#tty && this.#last) Deno.stderr.writeSync(this.#encoder.encode("\n"));
+    this.#last = undefined;
     if (message) this.#print(message);
   }
 

@@ -9,6 +9,7 @@ import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { ProgressPrinter } from "./progress.ts";
+import { initialProgress, type ProgressEvent, reduceProgress } from "../core/progress.ts";
 import { DataError } from "../core/data/mod.ts";
 import { UrlFetchFailed, UrlRefused, UrlTooLarge } from "../service/url_fetch.ts";
 import { CLI_FETCH_LIMITS, localizeRef } from "./fetch_dataset.ts";
@@ -82,23 +83,31 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
     controller.abort();
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
-  const progress = new ProgressPrinter(opts.quiet);
-  const tty = !opts.quiet && Deno.stderr.isTerminal();
+  const printer = new ProgressPrinter(opts.quiet);
+  let progress = initialProgress(config.budget.generations);
+  const step = (event: ProgressEvent) => {
+    progress = reduceProgress(progress, event);
+    printer.update(progress);
+  };
+  let finalStartedAt = 0;
   try {
+    step({ kind: "started" });
     const { result } = await searchAndEvaluate(config, data, platform, {
-      onProgress: (p) => progress.update(p),
+      onProgress: (p) => step({ kind: "candidate", progress: p }),
+      onGeneration: (_stats, state) => step({ kind: "generation", state }),
       signal: controller.signal,
       onFinalStart: (seeds) => {
-        progress.done();
-        log(
+        printer.done(
           `Final evaluation: ${seeds} seeds x ${config.final.steps} steps, learned and standard loss...`,
         );
+        finalStartedAt = performance.now();
+        step({ kind: "final-started", seeds });
       },
       onFinalSeed: (done, total) =>
-        tty && Deno.stderr.writeSync(new TextEncoder().encode(`\r  ${done}/${total} seeds`)),
+        step({ kind: "final-seed", done, total, elapsedMs: performance.now() - finalStartedAt }),
     }, { finalWhenCancelled: true });
-    if (tty && result.final) console.error();
-    if (!result.final) progress.done();
+    step({ kind: "finished" });
+    printer.done();
     return result;
   } finally {
     await platform.runner.close();

@@ -10,12 +10,17 @@
  */
 import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { buildResult, LOSSMITH_VERSION, rankLosses, type SearchResult } from "../core/result.ts";
-import { toInfix } from "../core/expr/print.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";
-import type { GenerationStats, SearchProgress, SearchState } from "../core/search.ts";
+import type { SearchProgress } from "../core/search.ts";
+import {
+  type Progress,
+  type ProgressEvent,
+  progressSummary,
+  reduceProgress,
+} from "../core/progress.ts";
 import type { DataSummary } from "../core/result.ts";
 import type { JobRunner, WorkerPool } from "../workers/pool.ts";
-import type { FilterCounts, JobProgress, JobRecord, Store } from "../store/mod.ts";
+import type { JobRecord, Store } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
 
 export type StopReason = "cancel" | "shutdown" | "failure";
@@ -24,7 +29,7 @@ export interface RunningJob {
   id: string;
   controller: AbortController;
   stop: { reason?: StopReason; error?: Error };
-  progress: JobProgress;
+  progress: Progress;
   runner?: JobRunner;
   /** Settles when the job has stopped, whatever the reason. */
   done?: Promise<void>;
@@ -32,47 +37,11 @@ export interface RunningJob {
 
 /** At most this often a `progress` event is stored per job; generations always are. */
 const PROGRESS_EVERY_MS = 250;
-const MAX_FAILURES_SHOWN = 50;
 
 export interface RunDeps {
   store: Store;
   pool: WorkerPool;
   hub: EventHub;
-}
-
-function totals(history: GenerationStats[]): FilterCounts {
-  const sum = (f: (g: GenerationStats) => number) => history.reduce((a, g) => a + f(g), 0);
-  return {
-    cacheHits: sum((g) => g.cacheHits),
-    rejected: sum((g) => g.rejected),
-    equivalent: sum((g) => g.equivalent),
-    diverged: sum((g) => g.diverged),
-    failed: sum((g) => g.failed),
-  };
-}
-
-/** The progress a checkpointed state stands for. */
-export function progressOf(state: SearchState, generations: number): JobProgress {
-  const perGeneration = state.generation > 0 ? state.elapsedMs / state.generation : undefined;
-  return {
-    phase: "search",
-    generation: state.generation,
-    generations,
-    evaluations: state.evaluations,
-    bestFitness: state.hallOfFame.entries[0]?.fitness ?? null,
-    filters: totals(state.history),
-    elapsedMs: state.elapsedMs,
-    etaMs: perGeneration === undefined
-      ? null
-      : perGeneration * Math.max(0, generations - state.generation),
-  };
-}
-
-function failuresOf(state: SearchState): JobProgress["failures"] {
-  return Object.values(state.archive)
-    .filter((e) => e.outcome === "failed")
-    .slice(-MAX_FAILURES_SHOWN)
-    .map((e) => ({ generation: e.generation + 1, loss: toInfix(e.tree), reason: e.reason ?? "" }));
 }
 
 export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob): Promise<void> {
@@ -82,12 +51,11 @@ export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob)
     store.jobs.appendEvent(job.id, { type, data });
     hub.notify(job.id);
   };
+  const step = (event: ProgressEvent) => {
+    running.progress = reduceProgress(running.progress, event);
+  };
   const resumeFrom = store.jobs.latestCheckpoint(job.id);
-  const generations = config.budget.generations;
-  running.progress = resumeFrom
-    ? { ...progressOf(resumeFrom, generations), resumedFrom: resumeFrom.generation }
-    : { ...job.progress, phase: "search" };
-  running.progress.failures = resumeFrom ? failuresOf(resumeFrom) : undefined;
+  step({ kind: "started", from: resumeFrom });
   store.jobs.markRunning(job.id, running.progress, {
     type: "state",
     data: { state: "running", resumedFrom: resumeFrom?.generation ?? null },
@@ -117,6 +85,7 @@ export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob)
   let lastState = resumeFrom;
   let summary: DataSummary | undefined;
   let lastProgressAt = 0;
+  let finalStartedAt = 0;
   let best = running.progress.bestFitness;
   const platform: SearchPlatform = {
     runner,
@@ -135,7 +104,7 @@ export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob)
     error: JobRecord["error"],
     result: SearchResult | undefined,
   ) => {
-    running.progress = { ...running.progress, phase: "done", current: undefined };
+    step({ kind: "finished" });
     store.jobs.finish(job.id, state, running.progress, error, result, {
       type: "finished",
       data: { state, error, stopped: result?.stopped ?? null },
@@ -149,27 +118,16 @@ export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob)
     const { result } = await searchAndEvaluate(config, summary, platform, {
       signal: running.controller.signal,
       onProgress: (p: SearchProgress) => {
-        running.progress = {
-          ...running.progress,
-          current: { generation: p.generation, done: p.done, pending: p.pending },
-          evaluations: p.evaluations,
-          bestFitness: p.bestFitness,
-          elapsedMs: p.elapsedMs,
-          etaMs: p.etaMs ?? running.progress.etaMs,
-        };
+        step({ kind: "candidate", progress: p });
         const now = performance.now();
         if (now - lastProgressAt >= PROGRESS_EVERY_MS || p.done === p.pending) {
           lastProgressAt = now;
-          emit("progress", p);
+          emit("progress", progressSummary(running.progress));
         }
       },
-      onGeneration: (stats: GenerationStats, state: SearchState) => {
+      onGeneration: (stats, state) => {
         lastState = state;
-        running.progress = {
-          ...progressOf(state, generations),
-          resumedFrom: running.progress.resumedFrom,
-          failures: failuresOf(state),
-        };
+        step({ kind: "generation", state });
         const events: { type: string; data: unknown }[] = [{ type: "generation", data: stats }];
         const top = rankLosses(state)[0];
         if (top && (best === null || top.fitness < best)) {
@@ -188,17 +146,13 @@ export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob)
         hub.notify(job.id);
       },
       onFinalStart: (seeds) => {
-        running.progress = {
-          ...running.progress,
-          phase: "final",
-          current: undefined,
-          final: { done: 0, total: seeds },
-        };
+        finalStartedAt = performance.now();
+        step({ kind: "final-started", seeds });
         emit("state", { state: "running", phase: "final", seeds });
       },
       onFinalSeed: (done, total) => {
-        running.progress = { ...running.progress, final: { done, total } };
-        emit("progress", { phase: "final", done, total });
+        step({ kind: "final-seed", done, total, elapsedMs: performance.now() - finalStartedAt });
+        emit("progress", progressSummary(running.progress));
       },
     }, { resumeFrom });
     if (running.stop.reason === "shutdown") return;

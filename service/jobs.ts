@@ -21,6 +21,7 @@ import { resolveSearchConfig, type SearchRequest } from "./search_request.ts";
 import { invalid, notFound, ServiceError } from "./errors.ts";
 import { runJob, type RunningJob } from "./job_run.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
+import { initialProgress, reduceProgress } from "../core/progress.ts";
 
 /** JSON with sorted keys, so that equal bodies hash alike whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -95,16 +96,7 @@ export class JobManager {
       config,
       requestHash,
       idempotencyKey: idempotencyKey ?? null,
-      progress: {
-        phase: "queued",
-        generation: 0,
-        generations: config.budget.generations,
-        evaluations: 0,
-        bestFitness: null,
-        filters: { cacheHits: 0, rejected: 0, equivalent: 0, diverged: 0, failed: 0 },
-        elapsedMs: 0,
-        etaMs: null,
-      },
+      progress: initialProgress(config.budget.generations),
       error: null,
       cancelRequested: false,
       createdAt: nowIso(),
@@ -176,7 +168,8 @@ export class JobManager {
       void live.runner?.close();
     } else {
       this.#queue = this.#queue.filter((q) => q !== id);
-      this.store.jobs.finish(id, "cancelled", { ...job.progress, phase: "done" }, null, undefined, {
+      const progress = reduceProgress(job.progress, { kind: "finished" });
+      this.store.jobs.finish(id, "cancelled", progress, null, undefined, {
         type: "finished",
         data: { state: "cancelled", error: null, stopped: null },
       });
@@ -224,7 +217,7 @@ export class JobManager {
         this.store.jobs.finish(
           id,
           "cancelled",
-          { ...job.progress, phase: "done" },
+          reduceProgress(job.progress, { kind: "finished" }),
           null,
           undefined,
           {

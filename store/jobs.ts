@@ -8,7 +8,8 @@ import { type CursorKey, encodeCursor } from "./cursor.ts";
 import { nowIso } from "./ids.ts";
 import type { SearchConfig, SearchState } from "../core/search.ts";
 import { upgradeSettings } from "../core/settings.ts";
-import type { JobError, JobProgress, JobRecord, JobState, Page, StoredEvent } from "./types.ts";
+import type { Progress } from "../core/progress.ts";
+import type { JobError, JobRecord, JobState, Page, StoredEvent } from "./types.ts";
 
 export interface NewEvent {
   type: string;
@@ -140,7 +141,7 @@ export class JobStore {
     )!.n;
   }
 
-  markRunning(id: string, progress: JobProgress, event: NewEvent): void {
+  markRunning(id: string, progress: Progress, event: NewEvent): void {
     this.db.tx(() => {
       this.db.run(
         `UPDATE jobs SET state = 'running', progress = :progress,
@@ -170,7 +171,7 @@ export class JobStore {
     id: string,
     state: SearchState,
     stats: unknown,
-    progress: JobProgress,
+    progress: Progress,
     events: NewEvent[],
   ): void {
     this.db.tx(() => {
@@ -214,7 +215,7 @@ export class JobStore {
   finish(
     id: string,
     state: JobState,
-    progress: JobProgress,
+    progress: Progress,
     error: JobError | null,
     result: unknown | undefined,
     event: NewEvent,

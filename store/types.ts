@@ -3,6 +3,7 @@ import type { DatasetRef } from "../core/prepare.ts";
 import type { SearchConfig } from "../core/search.ts";
 import type { Task } from "../core/data/dataset.ts";
 import type { FormatName } from "../core/data/formats.ts";
+import type { Progress } from "../core/progress.ts";
 
 /** What inspecting a dataset found: enough to describe it and to size a model for it. */
 export interface DatasetInfo {
@@ -39,34 +40,6 @@ export const JOB_STATES = ["queued", "running", "succeeded", "failed", "cancelle
 export type JobState = typeof JOB_STATES[number];
 export const FINISHED_STATES: readonly JobState[] = ["succeeded", "failed", "cancelled"];
 
-export interface FilterCounts {
-  cacheHits: number;
-  rejected: number;
-  equivalent: number;
-  diverged: number;
-  failed: number;
-}
-
-export interface JobProgress {
-  phase: "queued" | "search" | "final" | "done";
-  /** Generations finished (each one checkpointed). */
-  generation: number;
-  generations: number;
-  /** The generation being evaluated: candidates finished of those new to the archive. */
-  current?: { generation: number; done: number; pending: number };
-  evaluations: number;
-  bestFitness: number | null;
-  /** Over the finished generations. */
-  filters: FilterCounts;
-  elapsedMs: number;
-  etaMs: number | null;
-  /** Set when the job was resumed from a checkpoint after a restart. */
-  resumedFrom?: number;
-  final?: { done: number; total: number };
-  /** Candidates whose evaluation failed twice (the latest ones), with the reason. */
-  failures?: { generation: number; loss: string; reason: string }[];
-}
-
 export interface JobError {
   title: string;
   detail: string;
@@ -85,7 +58,7 @@ export interface JobRecord {
   config: SearchConfig;
   requestHash: string;
   idempotencyKey: string | null;
-  progress: JobProgress;
+  progress: Progress;
   error: JobError | null;
   cancelRequested: boolean;
   createdAt: string;

@@ -38,6 +38,19 @@ Deno.test({
         assertEquals(events.at(-1)!.data.state, "succeeded");
         assertEquals(types.filter((e) => e === "generation").length, 2);
         assert(types.includes("progress") && types.includes("best"), types.join(","));
+        // A progress event carries the search's Progress, as GET does: `generation` counts the
+        // generations finished before it, and the one in progress is `current.generation`.
+        let generationsSeen = 0;
+        for (const e of events) {
+          if (e.event === "generation") generationsSeen++;
+          if (e.event !== "progress") continue;
+          assertEquals(e.data.generation, generationsSeen, JSON.stringify(e.data));
+          if (e.data.phase === "search") {
+            assertEquals(e.data.current.generation, generationsSeen + 1);
+          } else assertEquals([e.data.phase, e.data.current], ["final", undefined]);
+        }
+        const finalSeeds = events.filter((e) => e.event === "progress" && e.data.phase === "final");
+        assertEquals(finalSeeds.map((e) => e.data.final.done), [1, 2]);
         const ids = events.map((e) => e.id);
         assertEquals(ids, [...ids].sort((a, b) => a - b), "event ids increase");
 
@@ -52,6 +65,7 @@ Deno.test({
         const status = await t.json(`/v1/searches/${created.id}`);
         assertEquals(status.body.state, "succeeded");
         assertEquals(status.body.progress.generation, 2);
+        assertEquals(status.body.progress.final.done, 2);
         assertEquals(status.body.config.dataset, dataset, "no server paths in the config");
 
         const losses = await t.json(`/v1/searches/${created.id}/losses`);

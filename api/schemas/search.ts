@@ -61,16 +61,22 @@ const nullableNumber: SchemaObject = { type: ["number", "null"] };
 
 export const Progress: SchemaObject = {
   type: "object",
+  description: "The progress of a search: the same object in `GET /v1/searches/{id}` and in " +
+    "the data of its `progress` events, so each field means the same in both.",
   required: ["phase", "generation", "generations", "evaluations", "bestFitness", "filters"],
   properties: {
     phase: { type: "string", enum: ["queued", "search", "final", "done"] },
-    generation: { type: "integer", description: "Generations finished (checkpointed)." },
+    generation: {
+      type: "integer",
+      description: "Generations finished (checkpointed); the one in progress is " +
+        "`current.generation`.",
+    },
     generations: { type: "integer" },
     current: {
       type: "object",
       description: "The generation in progress: new candidates finished of those pending.",
       properties: {
-        generation: { type: "integer" },
+        generation: { type: "integer", description: "The generation in progress (1-based)." },
         done: { type: "integer" },
         pending: { type: "integer" },
       },
@@ -89,11 +95,20 @@ export const Progress: SchemaObject = {
       },
     },
     elapsedMs: { type: "number" },
-    etaMs: { ...nullableNumber, description: "Estimated time to the end of the search." },
+    etaMs: {
+      ...nullableNumber,
+      description: "Estimated time to the end of the current phase: the search, then the " +
+        "final evaluation; null when it cannot be estimated yet, and once the search is done.",
+    },
     resumedFrom: { type: "integer", description: "Generation resumed from after a restart." },
     final: {
       type: "object",
-      properties: { done: { type: "integer" }, total: { type: "integer" } },
+      description: "The final evaluation: seeds finished, of all, and its time so far.",
+      properties: {
+        done: { type: "integer" },
+        total: { type: "integer" },
+        elapsedMs: { type: "number" },
+      },
     },
   },
 };
@@ -171,7 +186,9 @@ export const Losses: SchemaObject = {
 
 export const SearchEvent: SchemaObject = {
   type: "object",
-  description: "The data of one Server-Sent Event. Event names: `state` (the job changed state), " +
-    "`progress` (a candidate finished), `generation` (a generation finished and was " +
-    "checkpointed), `best` (a new best loss), `finished` (the job ended; the stream closes).",
+  description: "The data of one Server-Sent Event. Event names: `state` (the job changed state, " +
+    "or began its final evaluation), `progress` (a candidate or a final seed finished; its data " +
+    "is the search's `Progress`, as in `GET /v1/searches/{id}`), `generation` (a generation " +
+    "finished and was checkpointed: its statistics), `best` (a new best loss), `finished` (the " +
+    "job ended; the stream closes).",
 };
