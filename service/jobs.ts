@@ -1,15 +1,10 @@
 /**
  * The search jobs of the service: accepting them (limits, idempotency), the queue (at most
  * `maxRunningJobs` run at once, sharing the worker pool; the rest wait in submission order),
- * cancellation, and resumption of interrupted jobs when the service starts again.
+ * and resumption of interrupted jobs when the service starts again. Each unfinished job is a
+ * `Job` (service/job.ts), which owns its state, progress and stopping.
  */
-import {
-  FINISHED_STATES,
-  type JobRecord,
-  type JobState,
-  type Page,
-  type Store,
-} from "../store/mod.ts";
+import { type JobRecord, type JobState, type Page, type Store } from "../store/mod.ts";
 import { decodeCursor } from "../store/mod.ts";
 import { nowIso, randomId, sha256Hex } from "../store/ids.ts";
 import type { SearchResult } from "../core/result.ts";
@@ -19,9 +14,9 @@ import type { DatasetService } from "./datasets.ts";
 import type { EventHub } from "./event_hub.ts";
 import { resolveSearchConfig, type SearchRequest } from "./search_request.ts";
 import { invalid, notFound, ServiceError } from "./errors.ts";
-import { runJob, type RunningJob } from "./job_run.ts";
+import { Job } from "./job.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
-import { initialProgress, reduceProgress } from "../core/progress.ts";
+import { initialProgress } from "../core/progress.ts";
 
 /** JSON with sorted keys, so that equal bodies hash alike whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -36,8 +31,9 @@ function canonicalJson(value: unknown): string {
 }
 
 export class JobManager {
-  readonly #running = new Map<string, RunningJob>();
-  #queue: string[] = [];
+  /** Every unfinished job, queued or running. */
+  readonly #live = new Map<string, Job>();
+  #queue: Job[] = [];
   #stopping = false;
 
   constructor(
@@ -51,7 +47,7 @@ export class JobManager {
   /** Interrupted jobs (running when the service stopped) resume first, then the queue. */
   start(): void {
     for (const job of this.store.jobs.inState("running")) this.store.jobs.requeue(job.id);
-    this.#queue = this.store.jobs.inState("queued").map((j) => j.id);
+    for (const job of this.store.jobs.inState("queued")) this.#enqueue(job);
     this.#schedule();
   }
 
@@ -111,7 +107,7 @@ export class JobManager {
       if (again) return { job: again, replayed: true };
       throw e;
     }
-    this.#queue.push(job.id);
+    this.#enqueue(job);
     this.#schedule();
     return { job: this.get(owner, job.id), replayed: false };
   }
@@ -135,8 +131,7 @@ export class JobManager {
   get(owner: string, id: string): JobRecord {
     const job = this.store.jobs.get(owner, id);
     if (!job) throw notFound("search", id);
-    const live = this.#running.get(id);
-    return live && job.state === "running" ? { ...job, progress: live.progress } : job;
+    return this.#withLiveProgress(job);
   }
 
   list(owner: string, limit: number, state?: JobState, cursor?: string): Page<JobRecord> {
@@ -145,51 +140,29 @@ export class JobManager {
       throw invalid("the cursor is not one this service issued", { parameter: "cursor" });
     }
     const page = this.store.jobs.list(owner, limit, state, after);
-    return {
-      ...page,
-      items: page.items.map((j) => {
-        const live = this.#running.get(j.id);
-        return live && j.state === "running" ? { ...j, progress: live.progress } : j;
-      }),
-    };
+    return { ...page, items: page.items.map((j) => this.#withLiveProgress(j)) };
+  }
+
+  #withLiveProgress(job: JobRecord): JobRecord {
+    const live = this.#live.get(job.id);
+    return live && job.state === "running" ? { ...job, progress: live.progress } : job;
   }
 
   /** Cancels a queued or running search; a finished one is left as it is. */
   cancel(owner: string, id: string): JobRecord {
-    const job = this.get(owner, id);
-    if (FINISHED_STATES.includes(job.state)) return job;
-    this.store.jobs.requestCancel(owner, id);
-    const live = this.#running.get(id);
-    if (live) {
-      live.stop = { reason: "cancel" };
-      live.controller.abort();
-      // Drops the job's queued requests and abandons those in flight at once, so the search
-      // loop (which awaits them) stops within milliseconds.
-      void live.runner?.close();
-    } else {
-      this.#queue = this.#queue.filter((q) => q !== id);
-      const progress = reduceProgress(job.progress, { kind: "finished" });
-      this.store.jobs.finish(id, "cancelled", progress, null, undefined, {
-        type: "finished",
-        data: { state: "cancelled", error: null, stopped: null },
-      });
-      this.hub.notify(id);
-    }
+    this.get(owner, id); // 404 for another owner's search
+    this.#live.get(id)?.stop("cancel");
     return this.get(owner, id);
   }
 
   /** Resolves when a running job has stopped (for cancel-to-stopped measurements). */
   async stopped(id: string): Promise<void> {
-    await this.#running.get(id)?.done;
+    await this.#live.get(id)?.ended;
   }
 
   result(owner: string, id: string): { job: JobRecord; result?: SearchResult } {
     const job = this.get(owner, id);
     return { job, result: this.store.jobs.result<SearchResult>(id) };
-  }
-
-  runningCount(): number {
-    return this.#running.size;
   }
 
   /**
@@ -198,48 +171,32 @@ export class JobManager {
    */
   async shutdown(): Promise<void> {
     this.#stopping = true;
-    const all = [...this.#running.values()];
-    for (const r of all) {
-      r.stop = { reason: "shutdown" };
-      r.controller.abort();
-      void r.runner?.close();
-    }
-    await Promise.all(all.map((r) => r.done));
+    const running = this.#running();
+    for (const job of running) job.stop("shutdown");
+    await Promise.all(running.map((j) => j.ended));
+  }
+
+  #running(): Job[] {
+    return [...this.#live.values()].filter((j) => j.state === "running");
+  }
+
+  #enqueue(record: JobRecord): void {
+    const job = new Job({ store: this.store, pool: this.pool, hub: this.hub }, record);
+    this.#live.set(job.id, job);
+    this.#queue.push(job);
+    void job.ended.then(() => {
+      this.#live.delete(job.id);
+      this.#queue = this.#queue.filter((q) => q !== job);
+      this.#schedule();
+    });
   }
 
   #schedule(): void {
-    while (!this.#stopping && this.#running.size < this.config.maxRunningJobs) {
-      const id = this.#queue.shift();
-      if (id === undefined) return;
-      const job = this.store.jobs.getById(id);
-      if (!job || job.state !== "queued") continue;
-      if (job.cancelRequested) {
-        this.store.jobs.finish(
-          id,
-          "cancelled",
-          reduceProgress(job.progress, { kind: "finished" }),
-          null,
-          undefined,
-          {
-            type: "finished",
-            data: { state: "cancelled", error: null, stopped: null },
-          },
-        );
-        continue;
-      }
-      const running: RunningJob = {
-        id,
-        controller: new AbortController(),
-        stop: {},
-        progress: job.progress,
-      };
-      this.#running.set(id, running);
-      running.done = runJob({ store: this.store, pool: this.pool, hub: this.hub }, job, running)
-        .catch((e) => console.error(`search ${id}: ${(e as Error).stack ?? e}`))
-        .finally(() => {
-          this.#running.delete(id);
-          this.#schedule();
-        });
+    while (!this.#stopping && this.#running().length < this.config.maxRunningJobs) {
+      const job = this.#queue.shift();
+      if (job === undefined) return;
+      if (job.state !== "queued") continue;
+      job.run().catch((e) => console.error(`search ${job.id}: ${(e as Error).stack ?? e}`));
     }
   }
 }
