@@ -2,7 +2,7 @@
  * The documents the API returns, made from store records. Server-side details stay inside: file
  * paths in dataset references become dataset ids.
  */
-import type { DatasetRecord, JobRecord } from "../store/mod.ts";
+import type { DatasetRecord, JobRecord } from "../service/types.ts";
 import type { SearchResult } from "../core/result.ts";
 import { progressSummary } from "../core/progress.ts";
 

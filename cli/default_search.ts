@@ -6,7 +6,7 @@
  */
 import type { Service } from "../service/mod.ts";
 import type { SearchRequest } from "../service/search_request.ts";
-import type { JobRecord } from "../store/mod.ts";
+import type { JobRecord } from "../service/types.ts";
 import type { SearchResult } from "../core/result.ts";
 import { progressLine } from "./progress.ts";
 import { summary } from "./summary.ts";
@@ -19,7 +19,7 @@ const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
 /** Submits the default search when the database has none; returns it, or undefined. */
 export async function submitDefaultSearch(service: Service): Promise<JobRecord | undefined> {
-  const total = Object.values(service.store.jobs.countByState()).reduce((a, n) => a + n, 0);
+  const total = Object.values(service.jobs.countByState()).reduce((a, n) => a + n, 0);
   if (total > 0) return undefined;
   const { job } = await service.jobs.submit(OWNER, DEFAULT_REQUEST);
   return job;

@@ -21,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const service = await Service.start(config);
-  const keys = service.store.keys.activeCount();
+  const keys = service.keys.activeCount();
   if (!isLoopbackHost(config.host) && keys === 0) {
     console.error(
       `warning: listening on ${config.host} with no API key: every /v1 request will be refused ` +

@@ -4,10 +4,15 @@
  * and resumption of interrupted jobs when the service starts again. Each unfinished job is a
  * `Job` (service/job.ts), which owns its state, progress and stopping.
  */
-import { type JobRecord, type JobState, type Page, type Store } from "../store/mod.ts";
+import {
+  type JobRecord,
+  type JobState,
+  type Page,
+  type Store,
+  type StoredEvent,
+} from "../store/mod.ts";
 import { decodeCursor } from "../store/mod.ts";
 import { nowIso, randomId, sha256Hex } from "../store/ids.ts";
-import type { SearchResult } from "../core/result.ts";
 import type { WorkerPool } from "../workers/pool.ts";
 import type { ServiceConfig } from "./config.ts";
 import type { DatasetService } from "./datasets.ts";
@@ -17,6 +22,7 @@ import { invalid, notFound, ServiceError } from "./errors.ts";
 import { Job } from "./job.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import { initialProgress } from "../core/progress.ts";
+import { type RankedLoss, rankLosses, type SearchResult } from "../core/result.ts";
 
 /** JSON with sorted keys, so that equal bodies hash alike whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -163,6 +169,33 @@ export class JobManager {
   result(owner: string, id: string): { job: JobRecord; result?: SearchResult } {
     const job = this.get(owner, id);
     return { job, result: this.store.jobs.result<SearchResult>(id) };
+  }
+
+  /** The ranked losses: from the result once the search ended, from its last checkpoint before. */
+  ranked(
+    owner: string,
+    id: string,
+  ): { job: JobRecord; losses: RankedLoss[]; result?: SearchResult } {
+    const { job, result } = this.result(owner, id);
+    if (result) return { job, losses: result.losses, result };
+    const state = this.store.jobs.latestCheckpoint(id);
+    return { job, losses: state ? rankLosses(state) : [] };
+  }
+
+  /** A search's events after an id, in order (404 for another owner's search). */
+  eventsAfter(owner: string, id: string, afterId: number, limit?: number): StoredEvent[] {
+    if (!this.store.jobs.get(owner, id)) throw notFound("search", id);
+    return this.store.jobs.eventsAfter(id, afterId, limit);
+  }
+
+  /** How many searches are in each state, over every owner (metrics). */
+  countByState(): Record<string, number> {
+    return this.store.jobs.countByState();
+  }
+
+  /** Queued or running searches on a dataset (which may not be deleted meanwhile). */
+  activeUsing(datasetId: string): number {
+    return this.store.jobs.activeUsing(datasetId);
   }
 
   /**

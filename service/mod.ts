@@ -10,10 +10,12 @@ import { isLoopbackHost, type ServiceConfig } from "./config.ts";
 import { DatasetService } from "./datasets.ts";
 import { EventHub } from "./event_hub.ts";
 import { JobManager } from "./jobs.ts";
+import { KeyService } from "./keys.ts";
 import { Metrics } from "./metrics.ts";
 
 export class Service {
   readonly version = LOSSMITH_VERSION;
+  readonly keys: KeyService;
   readonly #closing = new AbortController();
 
   private constructor(
@@ -24,7 +26,9 @@ export class Service {
     readonly jobs: JobManager,
     readonly hub: EventHub,
     readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.keys = new KeyService(store);
+  }
 
   static async start(config: ServiceConfig): Promise<Service> {
     await Deno.mkdir(config.dataDir, { recursive: true });
@@ -55,7 +59,7 @@ export class Service {
    * beyond loopback (so that revoking the last key cannot open a public service to everyone).
    */
   authRequired(): boolean {
-    return !isLoopbackHost(this.config.host) || this.store.keys.activeCount() > 0;
+    return !isLoopbackHost(this.config.host) || this.keys.activeCount() > 0;
   }
 
   /** Aborts when the service begins to shut down: long-lived responses (event streams) end. */

@@ -62,6 +62,10 @@ Deno.test({
       const again = await t.json(`/v1/searches/${queued.id}:cancel`, { method: "POST" });
       assertEquals([again.status, again.body.finishedAt], [200, cancel.body.finishedAt]);
 
+      // A queued search holds its dataset: deleting it through the API is refused.
+      const del = await t.request(`/v1/datasets/${upload.body.id}`, { method: "DELETE" });
+      assertEquals(del.status, 409);
+      await del.body?.cancel();
       // The upload's file is lost on disk while its search waits: the search cannot prepare it.
       await Deno.remove(`${t.dir}/files/${upload.body.id}`, { recursive: true });
       await t.request(`/v1/searches/${running.id}:cancel`, { method: "POST" }).then((r) =>

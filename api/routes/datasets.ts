@@ -129,7 +129,7 @@ export function datasetRoutes(service: Service): RouteSpec[] {
         service.datasets.delete(
           input.owner,
           input.path.id,
-          service.store.jobs.activeUsing(input.path.id),
+          service.jobs.activeUsing(input.path.id),
         );
         return new Response(null, { status: 204 });
       },

@@ -5,7 +5,7 @@
  */
 import { streamSSE } from "hono/streaming";
 import type { Service } from "../../service/mod.ts";
-import { FINISHED_STATES } from "../../store/mod.ts";
+import { FINISHED_STATES } from "../../service/types.ts";
 import type { RouteSpec } from "../route.ts";
 import { ref } from "../schemas/common.ts";
 import { idParam, problems } from "./common.ts";
@@ -65,7 +65,7 @@ export function eventRoutes(service: Service): RouteSpec[] {
 
         async function follow(signal: AbortSignal): Promise<void> {
           while (!signal.aborted) {
-            const events = service.store.jobs.eventsAfter(id, last, BATCH);
+            const events = service.jobs.eventsAfter(input.owner, id, last, BATCH);
             for (const e of events) {
               await stream.writeSSE({
                 id: String(e.id),
@@ -78,12 +78,13 @@ export function eventRoutes(service: Service): RouteSpec[] {
             if (events.length === BATCH) continue;
             if (events.length === 0) {
               // Resumed after the end: nothing more will come.
-              const job = service.store.jobs.getById(id);
-              if (!job || FINISHED_STATES.includes(job.state)) return;
+              if (FINISHED_STATES.includes(service.jobs.get(input.owner, id).state)) return;
             }
             const before = last;
             await service.hub.wait(id, KEEPALIVE_MS, signal);
-            if (!signal.aborted && service.store.jobs.eventsAfter(id, before, 1).length === 0) {
+            if (
+              !signal.aborted && service.jobs.eventsAfter(input.owner, id, before, 1).length === 0
+            ) {
               await stream.write(": keep-alive\n\n");
             }
           }

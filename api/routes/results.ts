@@ -1,9 +1,7 @@
 /** Ranked losses, their exports (JSON, PyTorch, TensorFlow.js), and the full result document. */
 import type { Service } from "../../service/mod.ts";
-import { type RankedLoss, rankLosses, type SearchResult } from "../../core/result.ts";
 import { type ExportFormat, exportLoss } from "../../core/export.ts";
 import { ServiceError } from "../../service/errors.ts";
-import type { JobRecord } from "../../store/mod.ts";
 import type { RouteSpec } from "../route.ts";
 import { ref } from "../schemas/common.ts";
 import { resultView } from "../views.ts";
@@ -14,18 +12,6 @@ const EXPORTS: Record<ExportFormat, { type: string; extension: string }> = {
   pytorch: { type: "text/x-python; charset=utf-8", extension: "py" },
   tfjs: { type: "text/javascript; charset=utf-8", extension: "js" },
 };
-
-/** The ranked losses: from the result once the search ended, from its last checkpoint before. */
-function rankedOf(service: Service, owner: string, id: string): {
-  job: JobRecord;
-  losses: RankedLoss[];
-  result?: SearchResult;
-} {
-  const { job, result } = service.jobs.result(owner, id);
-  if (result) return { job, losses: result.losses, result };
-  const state = service.store.jobs.latestCheckpoint(id);
-  return { job, losses: state ? rankLosses(state) : [] };
-}
 
 export function resultRoutes(service: Service): RouteSpec[] {
   return [
@@ -41,7 +27,7 @@ export function resultRoutes(service: Service): RouteSpec[] {
       params: { path: { id: idParam("search") } },
       responses: { "200": json(ref("Losses"), "The ranked losses."), ...problems(401, 404) },
       handler: (_c, input) => {
-        const { job, losses, result } = rankedOf(service, input.owner, input.path.id);
+        const { job, losses, result } = service.jobs.ranked(input.owner, input.path.id);
         return jsonResponse({
           search: job.id,
           state: job.state,
@@ -81,7 +67,7 @@ export function resultRoutes(service: Service): RouteSpec[] {
         ...problems(401, 404, 422),
       },
       handler: (_c, input) => {
-        const { job, losses } = rankedOf(service, input.owner, input.path.id);
+        const { job, losses } = service.jobs.ranked(input.owner, input.path.id);
         const rank = Number(input.path.rank);
         const loss = losses[rank - 1];
         if (!loss) {

@@ -1,7 +1,7 @@
 /** /v1/searches: submit (202 + Location, idempotent), list, status, cancel. */
 import type { Service } from "../../service/mod.ts";
 import type { SearchRequest } from "../../service/search_request.ts";
-import { FINISHED_STATES, JOB_STATES, type JobState } from "../../store/mod.ts";
+import { FINISHED_STATES, JOB_STATES, type JobState } from "../../service/types.ts";
 import type { RouteSpec } from "../route.ts";
 import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
 import { searchRequest } from "../schemas/search.ts";

@@ -1,7 +1,7 @@
 /** Health, metrics, and the API's own description (OpenAPI document and reference page). */
 import type { OpenAPIObject } from "openapi3-ts/oas31";
 import type { Service } from "../../service/mod.ts";
-import { JOB_STATES } from "../../store/mod.ts";
+import { JOB_STATES } from "../../service/types.ts";
 import type { RouteSpec } from "../route.ts";
 import { ref } from "../schemas/common.ts";
 import { json, jsonResponse } from "./common.ts";
@@ -44,7 +44,7 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       handler: () =>
         new Response(
           service.metrics.render(
-            service.store.jobs.countByState(),
+            service.jobs.countByState(),
             JOB_STATES,
             service.pool.stats(),
           ),

@@ -8,7 +8,7 @@ import { limitOf } from "../../service/search_request.ts";
 import { DEFAULT_PROFILE, PROFILE_NAMES, PROFILES } from "../../core/settings.ts";
 import { settingsPatchSchema, settingsSchema } from "../../core/settings_schema.ts";
 import { BUNDLED_NAMES } from "../../core/data/mod.ts";
-import { JOB_STATES } from "../../store/types.ts";
+import { JOB_STATES } from "../../service/types.ts";
 import { ref } from "./common.ts";
 
 /** The request: the dataset, a task and a profile, and a partial of every setting. */
