@@ -45,7 +45,7 @@ export async function followSearch(
       if (tty) Deno.stderr.writeSync(encoder.encode("\n"));
       const { result } = service.jobs.result(OWNER, id);
       if (result) console.log(summary(result as SearchResult));
-      else console.log(`default search ${job.state}${job.error ? `: ${job.error}` : ""}`);
+      else console.log(`default search ${job.state}${job.error ? `: ${job.error.detail}` : ""}`);
       return;
     }
     await new Promise((r) => setTimeout(r, 2000));
