@@ -4,6 +4,7 @@
  * it again (configuration, seed, versions, backend).
  */
 import { toInfix, toLatex, toPrefix } from "./expr/print.ts";
+import { type Simplified, simplified } from "./expr/simplify.ts";
 import type { Tree } from "./expr/tree.ts";
 import type { FinalComparison } from "./final.ts";
 import type { GenerationStats, SearchConfig, SearchState, StoppedBy } from "./search.ts";
@@ -18,6 +19,8 @@ export interface RankedLoss {
   latex: string;
   /** The plain symbolic structure (all weights 1). */
   structure: { infix: string; latex: string };
+  /** The same function with its weights folded into numeric coefficients and simplified. */
+  simplified: Simplified;
   /** Canonical prefix form, the archive key. */
   canonical: string;
   /** Prefix-order tree and one learned weight per node (phi[0], the root's, is unused). */
@@ -73,12 +76,25 @@ export function rankLosses(state: SearchState, digits = 4): RankedLoss[] {
       infix: toInfix(e.tree, phi, { digits }),
       latex: toLatex(e.tree, phi, { digits }),
       structure: { infix: toInfix(e.tree), latex: toLatex(e.tree) },
+      simplified: simplified(e.tree, phi, digits),
       canonical: toPrefix(e.tree),
       tree: [...e.tree],
       phi,
       fitness: e.fitness,
     };
   });
+}
+
+/** A stored result in today's shape: results written before the simplified formula existed get
+ * it from their tree and weights. */
+export function upgradeResult(result: SearchResult): SearchResult {
+  if (result.losses.every((l) => l.simplified)) return result;
+  return {
+    ...result,
+    losses: result.losses.map((l) =>
+      l.simplified ? l : { ...l, simplified: simplified(l.tree, l.phi) }
+    ),
+  };
 }
 
 /** What a result says about the data: PreparedData has it, and so does a summary made elsewhere

@@ -22,7 +22,7 @@ import { invalid, notFound, ServiceError } from "./errors.ts";
 import { Job } from "./job.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import { initialProgress } from "../core/progress.ts";
-import { type RankedLoss, rankLosses, type SearchResult } from "../core/result.ts";
+import { type RankedLoss, rankLosses, type SearchResult, upgradeResult } from "../core/result.ts";
 
 /** JSON with sorted keys, so that equal bodies hash alike whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -168,7 +168,8 @@ export class JobManager {
 
   result(owner: string, id: string): { job: JobRecord; result?: SearchResult } {
     const job = this.get(owner, id);
-    return { job, result: this.store.jobs.result<SearchResult>(id) };
+    const result = this.store.jobs.result<SearchResult>(id);
+    return { job, result: result && upgradeResult(result) };
   }
 
   /** The ranked losses: from the result once the search ended, from its last checkpoint before. */

@@ -146,17 +146,39 @@ export const Search: SchemaObject = {
   },
 };
 
+const formula: SchemaObject = {
+  type: "object",
+  required: ["infix", "latex"],
+  properties: { infix: { type: "string" }, latex: { type: "string" } },
+};
+
 export const RankedLoss: SchemaObject = {
   type: "object",
-  required: ["rank", "infix", "latex", "phi", "fitness", "tree"],
+  required: [
+    "rank",
+    "infix",
+    "latex",
+    "structure",
+    "simplified",
+    "canonical",
+    "phi",
+    "fitness",
+    "tree",
+  ],
   properties: {
     rank: { type: "integer" },
     infix: { type: "string", description: "With the learned weights as coefficients." },
     latex: { type: "string" },
     structure: {
-      type: "object",
+      ...formula,
       description: "The plain symbolic structure (weights 1).",
-      properties: { infix: { type: "string" }, latex: { type: "string" } },
+    },
+    simplified: {
+      ...formula,
+      description: "The same function with the learned weights folded into numeric " +
+        "coefficients (4 significant digits): products expanded, like terms collected. " +
+        "`div`, `log` and `sqrt` keep their protected meanings (`div(a, b)` is " +
+        "a / sqrt(1 + b^2); log and sqrt act on max(|x|, 1e-7)).",
     },
     canonical: { type: "string" },
     tree: { type: "array", items: { type: ["string", "number"] } },
