@@ -7,7 +7,14 @@ import { toInfix, toLatex, toPrefix } from "./expr/print.ts";
 import { type Simplified, simplified } from "./expr/simplify.ts";
 import type { Tree } from "./expr/tree.ts";
 import type { FinalComparison } from "./final.ts";
-import type { GenerationStats, SearchConfig, SearchState, StoppedBy } from "./search.ts";
+import type {
+  CandidateTimes,
+  GenerationStats,
+  Outcome,
+  SearchConfig,
+  SearchState,
+  StoppedBy,
+} from "./search.ts";
 import type { PreparedData } from "./prepare.ts";
 
 export const LOSSMITH_VERSION = "0.1.0";
@@ -83,6 +90,41 @@ export function rankLosses(state: SearchState, digits = 4): RankedLoss[] {
       fitness: e.fitness,
     };
   });
+}
+
+/** One distinct loss the search met (an archive entry), for people: the per-candidate table. */
+export interface CandidateRecord {
+  /** Canonical prefix form, the archive key. */
+  key: string;
+  /** 1-based: the generation that first met it. */
+  generation: number;
+  outcome: Outcome;
+  fitness: number | null;
+  /** With its learned weights where it was tuned, else the plain structure. */
+  infix: string;
+  structure: string;
+  reason?: string;
+  equivalentTo?: string;
+  screen?: { metricBefore: number; metricAfter: number };
+  metaLoss?: { first: number; last: number; steps: number };
+  times: CandidateTimes;
+}
+
+/** The archive of a search state as records, in the order the search met them. */
+export function candidateRecords(state: SearchState, digits = 4): CandidateRecord[] {
+  return Object.entries(state.archive).map(([key, e]) => ({
+    key,
+    generation: e.generation + 1,
+    outcome: e.outcome,
+    fitness: e.fitness,
+    infix: e.phi ? toInfix(e.tree, e.phi, { digits }) : toInfix(e.tree),
+    structure: toInfix(e.tree),
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    ...(e.equivalentTo !== undefined ? { equivalentTo: e.equivalentTo } : {}),
+    ...(e.screen ? { screen: e.screen } : {}),
+    ...(e.metaLoss ? { metaLoss: e.metaLoss } : {}),
+    times: state.candidateTimes?.[key] ?? {},
+  }));
 }
 
 /** A stored result in today's shape: results written before the simplified formula existed get

@@ -58,7 +58,12 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       summary: "This API's OpenAPI 3.1 document",
       tag: "service",
       public: true,
-      responses: { "200": json({ type: "object" }, "The OpenAPI document.") },
+      responses: {
+        "200": json(
+          { type: "object", additionalProperties: true, description: "OpenAPI 3.1." },
+          "The OpenAPI document.",
+        ),
+      },
       handler: () => jsonResponse(document()),
     },
     {
