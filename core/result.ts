@@ -117,8 +117,9 @@ export function candidateRecords(state: SearchState, digits = 4): CandidateRecor
     generation: e.generation + 1,
     outcome: e.outcome,
     fitness: e.fitness,
-    infix: e.phi ? toInfix(e.tree, e.phi, { digits }) : toInfix(e.tree),
-    structure: toInfix(e.tree),
+    // Weights of 1 where there are none, so that folded constants print rounded too.
+    infix: toInfix(e.tree, e.phi ?? e.tree.map(() => 1), { digits }),
+    structure: toInfix(e.tree, e.tree.map(() => 1), { digits }),
     ...(e.reason !== undefined ? { reason: e.reason } : {}),
     ...(e.equivalentTo !== undefined ? { equivalentTo: e.equivalentTo } : {}),
     ...(e.screen ? { screen: e.screen } : {}),

@@ -131,7 +131,8 @@ export function buildDocument(routes: RouteSpec[], config: ServiceConfig): OpenA
     .addTag({ name: "searches", description: "Search jobs: submit, follow, cancel." })
     .addTag({ name: "results", description: "Ranked losses and their exports." })
     .addTag({ name: "datasets", description: "Bundled datasets, uploads and URLs." })
-    .addTag({ name: "service", description: "Health, metrics and this document." });
+    .addTag({ name: "service", description: "Health, metrics and this document." })
+    .addTag({ name: "dashboard", description: "The web dashboard and its files." });
   for (const [name, schema] of Object.entries(componentSchemas())) {
     builder.addSchema(name, schema);
   }

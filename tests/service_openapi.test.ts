@@ -99,7 +99,9 @@ Deno.test({
       const page = await t.request("/docs");
       assertEquals(page.headers.get("content-type"), "text/html; charset=utf-8");
       const html = await page.text();
-      assert(html.includes("/v1/searches/{id}:cancel") && html.includes('id="problem-validation"'));
+      // Scalar's reference over this document, its script from the service; the problem types.
+      assert(html.includes("/assets/scalar.js") && html.includes("/openapi.json"), html);
+      assert(html.includes('id="problem-validation"'));
       const metrics = await (await t.request("/metrics")).text();
       for (
         const family of [

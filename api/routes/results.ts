@@ -6,13 +6,15 @@ import { ServiceError } from "../../service/errors.ts";
 import type { RouteSpec } from "../route.ts";
 import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
 import { renderReport } from "../../report/html.ts";
+import { expressionTreeChart } from "../../report/charts.ts";
 import { resultView } from "../views.ts";
 import { HEADERS, idParam, json, jsonResponse, nextLink, problems } from "./common.ts";
 
-const EXPORTS: Record<ExportFormat, { type: string; extension: string }> = {
+const EXPORTS: Record<ExportFormat | "svg", { type: string; extension: string }> = {
   json: { type: "application/json", extension: "json" },
   pytorch: { type: "text/x-python; charset=utf-8", extension: "py" },
   tfjs: { type: "text/javascript; charset=utf-8", extension: "js" },
+  svg: { type: "image/svg+xml; charset=utf-8", extension: "svg" },
 };
 
 /** The result of a search that has one; 409 while it has none. */
@@ -61,7 +63,8 @@ export function resultRoutes(service: Service): RouteSpec[] {
       operationId: "exportLoss",
       summary: "Download one ranked loss as JSON, a PyTorch function or a TensorFlow.js module",
       description: "The code needs nothing but its framework: `learned_loss(logits, target)` " +
-        "in Python, `learnedLoss(logits, target)` in JavaScript.",
+        "in Python, `learnedLoss(logits, target)` in JavaScript. `svg`: its expression tree " +
+        "as a diagram, each edge labelled with its learned weight.",
       tag: "results",
       params: {
         path: {
@@ -78,6 +81,7 @@ export function resultRoutes(service: Service): RouteSpec[] {
             "application/json": ref("LossDocument"),
             "text/x-python": { type: "string" },
             "text/javascript": { type: "string" },
+            "image/svg+xml": { type: "string" },
           },
         },
         ...problems(401, 404, 422),
@@ -93,11 +97,10 @@ export function resultRoutes(service: Service): RouteSpec[] {
             `search ${job.id} has ${losses.length} ranked loss(es); there is no rank ${rank}`,
           );
         }
-        const format = input.path.format as ExportFormat;
-        const text = exportLoss(
-          { tree: loss.tree, phi: loss.phi, task: job.dataInfo.task },
-          format,
-        );
+        const format = input.path.format as ExportFormat | "svg";
+        const text = format === "svg"
+          ? expressionTreeChart(loss.tree, loss.phi, { subtitle: `L = ${loss.simplified.infix}` })
+          : exportLoss({ tree: loss.tree, phi: loss.phi, task: job.dataInfo.task }, format);
         const { type, extension } = EXPORTS[format];
         return new Response(text, {
           headers: {
