@@ -8,7 +8,7 @@ import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
 import { renderReport } from "../../report/html.ts";
 import { expressionTreeChart } from "../../report/charts.ts";
 import { resultView } from "../views.ts";
-import { HEADERS, idParam, json, jsonResponse, nextLink, problems } from "./common.ts";
+import { HEADERS, idParam, json, jsonResponse, pageResponse, problems } from "./common.ts";
 
 const EXPORTS: Record<ExportFormat | "svg", { type: string; extension: string }> = {
   json: { type: "application/json", extension: "json" },
@@ -203,7 +203,7 @@ export function resultRoutes(service: Service): RouteSpec[] {
         const limit = (input.query.limit as number | undefined) ?? 1000;
         const items = candidates.slice(from, from + limit);
         const next = from + limit < candidates.length ? String(from + limit) : undefined;
-        return jsonResponse({ items, nextCursor: next }, 200, nextLink(c.req.url, next));
+        return pageResponse(c.req.url, { items, nextCursor: next }, (x) => x);
       },
     },
   ];
