@@ -8,16 +8,44 @@ import { assetResponse, ASSETS, FONT_NAME, FONTS, PAGE } from "../../dashboard/a
 import { ServiceError } from "../../service/errors.ts";
 import { problems } from "./common.ts";
 
-const missing = (name: string) =>
-  new ServiceError("not-found", "Not found", `no asset ${JSON.stringify(name)}`);
+/** A public file by name: where `find` says it is, else 404. */
+function fileRoute(
+  path: string,
+  operationId: string,
+  summary: string,
+  type: string,
+  find: (name: string) => URL | undefined,
+): RouteSpec {
+  return {
+    method: "get",
+    path,
+    operationId,
+    summary,
+    tag: "dashboard",
+    public: true,
+    params: {
+      path: { name: { type: "string", minLength: 1, maxLength: 100, description: "Its name." } },
+    },
+    responses: {
+      "200": { description: "The file.", content: { [type]: { type: "string" } } },
+      ...problems(404),
+    },
+    handler: async (_c, input) => {
+      const name = input.path.name;
+      const url = find(name);
+      if (url) {
+        try {
+          return await assetResponse(url, name);
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
+      }
+      throw new ServiceError("not-found", "Not found", `no file ${JSON.stringify(name)}`);
+    },
+  };
+}
 
 export function dashboardRoutes(): RouteSpec[] {
-  const file = {
-    type: "string" as const,
-    minLength: 1,
-    maxLength: 100,
-    description: "The file's name.",
-  };
   return [
     {
       method: "get",
@@ -31,43 +59,19 @@ export function dashboardRoutes(): RouteSpec[] {
       },
       handler: () => assetResponse(PAGE, "index.html"),
     },
-    {
-      method: "get",
-      path: "/assets/{name}",
-      operationId: "dashboardAsset",
-      summary: "A file of the dashboard or of /docs (scripts, styles)",
-      tag: "dashboard",
-      public: true,
-      params: { path: { name: file } },
-      responses: {
-        "200": { description: "The file.", content: { "*/*": { type: "string" } } },
-        ...problems(404),
-      },
-      handler: (_c, input) => {
-        const name = input.path.name;
-        if (!Object.hasOwn(ASSETS, name)) throw missing(name);
-        return assetResponse(ASSETS[name], name);
-      },
-    },
-    {
-      method: "get",
-      path: "/assets/fonts/{name}",
-      operationId: "dashboardFont",
-      summary: "A font of KaTeX, as its style sheet asks for it",
-      tag: "dashboard",
-      public: true,
-      params: { path: { name: file } },
-      responses: {
-        "200": { description: "The font.", content: { "font/woff2": { type: "string" } } },
-        ...problems(404),
-      },
-      handler: (_c, input) => {
-        const name = input.path.name;
-        if (!FONT_NAME.test(name)) throw missing(name);
-        return assetResponse(new URL(name, FONTS), name).catch(() => {
-          throw missing(name);
-        });
-      },
-    },
+    fileRoute(
+      "/assets/{name}",
+      "dashboardAsset",
+      "A file of the dashboard or of /docs (scripts, styles)",
+      "*/*",
+      (name) => Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined,
+    ),
+    fileRoute(
+      "/assets/fonts/{name}",
+      "dashboardFont",
+      "A font of KaTeX, as its style sheet asks for it",
+      "font/woff2",
+      (name) => FONT_NAME.test(name) ? new URL(name, FONTS) : undefined,
+    ),
   ];
 }
