@@ -4,6 +4,9 @@
  * deno.lock), so that the pages work with no network: KaTeX (formulas; its CSS loads its fonts
  * from `fonts/`, served alongside), uPlot (charts) and Scalar's API reference (/docs).
  */
+// The packages whose files are read below, named in the module graph so that Deno installs them.
+import "./packages.js";
+
 const own = (name: string) => new URL(name, import.meta.url);
 const pkg = (specifier: string) => new URL(import.meta.resolve(specifier));
 // Scalar's package exports no browser build; it lies beside its entry point.
