@@ -1,11 +1,12 @@
 /**
- * GET /docs: Scalar's interactive API reference (try-it-out, code samples, search) over
- * /openapi.json, its script served by the service from its npm package (dashboard/assets.ts) and
- * no web fonts, so it works offline; then the problem types, under the anchors that problem
- * documents' `type` links to (/docs#problem-validation, ...).
+ * GET /docs: Swagger UI's interactive reference over /openapi.json (try it out, request snippets
+ * for curl, a filter over the operations), its files served by the service from the
+ * `swagger-ui-dist` package (dashboard/assets.ts), so it works offline; then the problem types,
+ * under the anchors that problem documents' `type` links to (/docs#problem-validation, ...).
+ * Swagger UI rather than a larger reference: it ships as one package with no dependencies to
+ * install, which keeps a fresh clone's download small.
  */
 import type { Context } from "hono";
-import { Scalar } from "@scalar/hono-api-reference";
 import { PROBLEM_TYPES } from "./problem.ts";
 
 const esc = (s: unknown) =>
@@ -16,17 +17,6 @@ const esc = (s: unknown) =>
 
 /** Inline code spans of the Markdown in descriptions; nothing else is interpreted. */
 const md = (s: string | undefined) => esc(s ?? "").replace(/`([^`]+)`/g, "<code>$1</code>");
-
-const reference = Scalar({
-  url: "/openapi.json",
-  cdn: "/assets/scalar.js",
-  withDefaultFonts: false,
-  hideClientButton: true,
-  // Features that need Scalar's hosted services: off, the page stays self-sufficient.
-  agent: { disabled: true },
-  showDeveloperTools: "never",
-  pageTitle: "Lossmith API",
-});
 
 function problemsSection(): string {
   const rows = Object.entries(PROBLEM_TYPES).map(([slug, t]) =>
@@ -41,11 +31,23 @@ margin:2rem auto;padding:0 1rem"><h2>Problem types</h2>
 <table><tr><th>type</th><th>status</th><th>title</th><th>when</th></tr>${rows}</table></section>`;
 }
 
-export async function docsPage(c: Context): Promise<Response> {
-  const res = await reference(c, () => Promise.resolve());
-  const html = (await res!.text())
-    // No icon of its own: say so, rather than have the browser ask for /favicon.ico.
-    .replace("</head>", '<link rel="icon" href="data:,">\n</head>')
-    .replace("</body>", `${problemsSection()}\n</body>`);
+export function docsPage(_c: Context): Response {
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Lossmith API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/assets/swagger-ui.css">
+</head>
+<body>
+<div id="reference"></div>
+${problemsSection()}
+<script src="/assets/swagger-ui-bundle.js"></script>
+<script src="/assets/docs.js"></script>
+</body>
+</html>
+`;
   return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
 }

@@ -2,15 +2,13 @@
  * The dashboard's files: its own page, script and style beside this module, and the libraries it
  * uses, read from their npm packages (installed with the service's dependencies and pinned by
  * deno.lock), so that the pages work with no network: KaTeX (formulas; its CSS loads its fonts
- * from `fonts/`, served alongside), uPlot (charts) and Scalar's API reference (/docs).
+ * from `fonts/`, served alongside), uPlot (charts) and Swagger UI (the reference at /docs).
  */
 // The packages whose files are read below, named in the module graph so that Deno installs them.
 import "./packages.js";
 
 const own = (name: string) => new URL(name, import.meta.url);
 const pkg = (specifier: string) => new URL(import.meta.resolve(specifier));
-// Scalar's package exports no browser build; it lies beside its entry point.
-const scalar = new URL("browser/standalone.js", import.meta.resolve("@scalar/api-reference"));
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -27,7 +25,9 @@ export const ASSETS: Record<string, URL> = {
   "katex.min.css": pkg("katex/dist/katex.min.css"),
   "uPlot.iife.min.js": pkg("uplot/dist/uPlot.iife.min.js"),
   "uPlot.min.css": pkg("uplot/dist/uPlot.min.css"),
-  "scalar.js": scalar,
+  "swagger-ui-bundle.js": pkg("swagger-ui-dist/swagger-ui-bundle.js"),
+  "swagger-ui.css": pkg("swagger-ui-dist/swagger-ui.css"),
+  "docs.js": own("docs.js"),
 };
 
 export const PAGE = own("index.html");

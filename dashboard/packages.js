@@ -4,5 +4,5 @@
 export const PACKAGES = [
   () => import("katex"),
   () => import("uplot/dist/uPlot.esm.js"),
-  () => import("@scalar/api-reference"),
+  () => import("swagger-ui-dist"),
 ];

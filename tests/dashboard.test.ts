@@ -6,7 +6,7 @@
  * follows it live to the end, and then shows what the API has (the best loss as mathematics, its
  * tree, the comparison and its curves, the candidates, sortable, and the full report), with no
  * script error and no request anywhere but the service. With API keys the page asks for one and
- * shows that key's searches. And /docs, Scalar's reference, renders offline.
+ * shows that key's searches. And /docs, Swagger UI's reference, renders offline.
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { launchBrowser, watchedPage } from "./support/browser.ts";
@@ -142,7 +142,7 @@ browserTest(
 );
 
 browserTest(
-  "/docs is Scalar's interactive reference, served whole by the service",
+  "/docs is Swagger UI's interactive reference, served whole by the service",
   async (t, browser) => {
     const { page, errors, elsewhere } = await watchedPage(browser, t.base);
     await page.goto(`${t.base}/docs`);
@@ -150,6 +150,9 @@ browserTest(
       () => document.body.innerText.includes("Start a search for a loss function"),
       { timeout: 60_000 },
     );
+    // Interactive: an operation opens and offers to be tried.
+    await page.click(".opblock-summary");
+    await page.waitForSelector(".try-out__btn", { timeout: 30_000 });
     assert(await page.$("#problem-validation"), "problem types keep their anchors");
     // Only the files the tables name are served.
     for (const path of ["/assets/nope.js", "/assets/fonts/KaTeX_Nope.woff2", "/assets/deno.json"]) {

@@ -99,8 +99,12 @@ Deno.test({
       const page = await t.request("/docs");
       assertEquals(page.headers.get("content-type"), "text/html; charset=utf-8");
       const html = await page.text();
-      // Scalar's reference over this document, its script from the service; the problem types.
-      assert(html.includes("/assets/scalar.js") && html.includes("/openapi.json"), html);
+      // Swagger UI over this document, its files from the service; the problem types.
+      assert(
+        html.includes("/assets/swagger-ui-bundle.js") && html.includes("/assets/docs.js"),
+        html,
+      );
+      assert((await (await t.request("/assets/docs.js")).text()).includes("/openapi.json"));
       assert(html.includes('id="problem-validation"'));
       const metrics = await (await t.request("/metrics")).text();
       for (
