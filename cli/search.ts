@@ -34,7 +34,12 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
     ...CLI_FETCH_LIMITS,
     allowPrivate: opts.allowPrivateUrls,
   });
-  const data = prepare(await loadDataset(config.dataset), config.seed, config.split);
+  const data = prepare(
+    await loadDataset(config.dataset),
+    config.seed,
+    config.split,
+    config.preprocessing,
+  );
   const spec = modelSpecFor(config.model, data);
   log(
     `Lossmith ${LOSSMITH_VERSION}: ${
@@ -57,6 +62,7 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
       id: "cli",
       dataset: config.dataset,
       split: config.split,
+      preprocessing: config.preprocessing,
       config: evaluatorConfig,
     });
     platform = {

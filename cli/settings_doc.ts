@@ -49,9 +49,13 @@ export function settingsMarkdown(): string {
     const flag = setting.value.type === "boolean"
       ? `\`--${setting.flag}\`, \`--no-${setting.flag}\``
       : `\`--${setting.flag}\``;
+    // A stored search that predates a setting reads back with its legacy value (upgradeSettings).
+    const legacy = setting.legacy === undefined
+      ? ""
+      : ` Searches stored before this setting: ${show(setting.legacy)}.`;
     return `| \`${path.join(".")}\` | ${flag} | ${values(setting)} | ${show(setting.default)} | ${
       setting.description.replaceAll("|", "\\|")
-    } |`;
+    }${legacy} |`;
   });
   return [
     "# Settings",

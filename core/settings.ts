@@ -7,7 +7,7 @@
  * settings its paper used (MNIST: plain SGD). A request, from the API or the CLI, is a partial of
  * the same configuration, resolved by `resolveSettings` with the same layers everywhere.
  */
-import { MODEL_KIND_NAMES, MODEL_KINDS } from "./model_kinds.ts";
+import { INIT_SETTINGS, MODEL_KIND_NAMES, MODEL_KINDS } from "./model_kinds.ts";
 
 /** What a setting's values are; the JSON Schema and the CLI parser are derived from it. */
 export type SettingType =
@@ -64,7 +64,8 @@ const oneOf = <const V extends string>(
   dflt: NoInfer<V>,
   description: string,
   flag: string,
-) => setting<V>({ type: "enum", values }, dflt, description, flag);
+  legacy?: NoInfer<V>,
+) => setting<V>({ type: "enum", values }, dflt, description, flag, legacy);
 
 /** How a generation's candidates are computed: `off` one at a time, K stacked, `auto` measured. */
 export type CandidateStack = "auto" | "off" | number;
@@ -73,6 +74,21 @@ export const MAX_CANDIDATE_STACK = 64;
 
 export const UNROLL_MODES = ["exact", "truncated", "first-order"] as const;
 export type UnrollMode = typeof UNROLL_MODES[number];
+
+/**
+ * How input features are scaled, with statistics of the training rows: `per-channel` is one mean
+ * and standard deviation per image channel over all its pixels (one for all values when the data
+ * has no image shape), as image pipelines normalise; `none-for-images` is what every search did
+ * before this setting: images as they are, other data per feature.
+ */
+export const INPUT_SCALINGS = [
+  "auto",
+  "per-feature",
+  "per-channel",
+  "none",
+  "none-for-images",
+] as const;
+export type InputScaling = typeof INPUT_SCALINGS[number];
 
 /** The table. Groups nest as the configuration does; a leaf is one setting. */
 export const SETTINGS = {
@@ -83,6 +99,27 @@ export const SETTINGS = {
       [100],
       "Hidden layer widths of the MLP.",
       "hidden",
+    ),
+    init: oneOf(
+      INIT_SETTINGS,
+      "auto",
+      "Initial weights: `auto` is the published code's for the kind (Xavier uniform for " +
+        "linear, mlp and lenet5, Kaiming normal for allconv and resnet18), `pytorch` is " +
+        "PyTorch's default layer initialisation.",
+      "init",
+      "pytorch",
+    ),
+  },
+  preprocessing: {
+    inputs: oneOf(
+      INPUT_SCALINGS,
+      "auto",
+      "Scaling of the inputs, fitted on the training rows: `auto` is `per-channel` for image " +
+        "data (one mean and standard deviation per channel, as the published MNIST transform) " +
+        "and `per-feature` otherwise; `none-for-images` is what searches did before this " +
+        "setting (images unscaled, other data per feature).",
+      "input-scaling",
+      "none-for-images",
     ),
   },
   budget: {

@@ -38,7 +38,12 @@ export interface PreparedJob {
 }
 
 export async function prepareJob(ctx: JobContext): Promise<PreparedJob> {
-  const data = prepare(await loadDataset(ctx.dataset), ctx.config.seed, ctx.split);
+  const data = prepare(
+    await loadDataset(ctx.dataset),
+    ctx.config.seed,
+    ctx.split,
+    ctx.preprocessing,
+  );
   const { model, evaluation, seed } = ctx.config;
   return { data, evaluator: new CandidateEvaluator(data, model, evaluation, seed) };
 }

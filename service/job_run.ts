@@ -99,6 +99,7 @@ export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob)
     id: job.id,
     dataset: config.dataset,
     split: config.split,
+    preprocessing: config.preprocessing,
     config: {
       model: modelSpecFor(config.model, {
         task: info.task,

@@ -40,6 +40,7 @@ Deno.test("defaults: the method's published ones, one value per setting of the t
   assertEquals(d.evaluation.localSearch.metaSteps, 250);
   assertEquals(d.evaluation.inner, { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
   assertEquals(d.final, { steps: 10_000, seeds: 5 });
+  assertEquals([d.model.init, d.preprocessing.inputs], ["auto", "auto"]);
   // The full schema accepts the defaults, and rejects them with any one setting removed.
   const whole = compileSchema(settingsSchema());
   assertEquals(whole(d), []);
@@ -223,6 +224,9 @@ Deno.test("a configuration stored before the table reads back as it ran", () => 
   assertEquals(up.gp.hallOfFameSize, 10);
   assertEquals(up.evaluation.localSearch.unroll, { mode: "exact", truncateTo: 1 });
   assertEquals(up.seed, 3);
+  // Settings added since: the values these searches ran with.
+  assertEquals(up.model.init, "pytorch");
+  assertEquals(up.preprocessing.inputs, "none-for-images");
   assertEquals(compileSchema(settingsSchema())(up), []);
 });
 
