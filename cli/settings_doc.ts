@@ -27,6 +27,8 @@ function values(s: Setting<unknown>): string {
       return t.values.map((v) => `\`${v}\``).join(", ");
     case "integers":
       return `up to ${t.maxItems} integers ${t.min} to ${t.max}`;
+    case "numbers":
+      return `${t.minItems} to ${t.maxItems} numbers in (${t.min}, ${t.max}]`;
     case "stack":
       return `\`auto\`, \`off\` or 2 to ${t.max}`;
   }

@@ -16,6 +16,8 @@ export type SettingType =
   | { type: "boolean" }
   | { type: "enum"; values: readonly string[] }
   | { type: "integers"; min: number; max: number; maxItems: number }
+  /** A list of positive numbers (min exclusive). */
+  | { type: "numbers"; min: number; max: number; minItems: number; maxItems: number }
   | { type: "stack"; max: number };
 
 export interface Setting<V> {
@@ -89,6 +91,9 @@ export const INPUT_SCALINGS = [
   "none-for-images",
 ] as const;
 export type InputScaling = typeof INPUT_SCALINGS[number];
+
+/** Learning rates the tuned comparison chooses from: a factor of 100 around the default 0.01. */
+export const DEFAULT_LR_GRID = [0.001, 0.003, 0.01, 0.03, 0.1];
 
 /** The table. Groups nest as the configuration does; a leaf is one setting. */
 export const SETTINGS = {
@@ -259,6 +264,32 @@ export const SETTINGS = {
       "final-steps",
     ),
     seeds: integer(0, 100, 5, "Seeds of the final comparison (0 skips it).", "final-seeds"),
+    tuneLr: setting<boolean>(
+      { type: "boolean" },
+      true,
+      "Add the tuned comparison: each loss at its own best learning rate of `lrGrid`, chosen " +
+        "on the validation split, beside the paper's comparison at `evaluation.inner.lr`.",
+      "tune-lr",
+      false,
+    ),
+    lrGrid: setting<number[]>(
+      { type: "numbers", min: 0, max: 10, minItems: 1, maxItems: 12 },
+      DEFAULT_LR_GRID,
+      "Learning rates the tuned comparison chooses from, for each loss on its own.",
+      "lr-grid",
+    ),
+    selectionSteps: optionalInteger(
+      1,
+      1_000_000,
+      "Training steps of each learning-rate trial; absent, `final.steps` (a shorter trial " +
+        "favours large learning rates).",
+      "lr-selection-steps",
+    ),
+    significance: fraction(
+      0.05,
+      "Significance level of the paired tests behind the verdict.",
+      "significance",
+    ),
   },
   execution: {
     candidateStack: setting<CandidateStack>(
