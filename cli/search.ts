@@ -3,7 +3,7 @@ import { initBackend } from "../engine/tensor/backend.ts";
 import { tf } from "../engine/tensor/tf.ts";
 import { describeRef, loadDataset, prepare } from "../core/prepare.ts";
 import { InProcessRunner } from "../engine/runner.ts";
-import { finalSeedRuns } from "../engine/final_runs.ts";
+import { finalRun } from "../engine/final_runs.ts";
 import { LOSSMITH_VERSION, type SearchResult, type Versions } from "../core/result.ts";
 import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";
@@ -74,8 +74,7 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
   } else {
     platform = {
       runner: new InProcessRunner(data, evaluatorConfig),
-      finalRuns: (tree, phi, settings, seed) =>
-        finalSeedRuns(data, spec, tree, phi, settings, seed),
+      finalRuns: (tree, phi, settings, run) => finalRun(data, spec, tree, phi, settings, run),
       backend: { name: backend.name, adapter: backend.adapter, workers: 0 },
       versions: versions(),
     };
@@ -96,12 +95,18 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
       signal: controller.signal,
       onFinalStart: (seeds) => {
         progress.done();
+        const tuned = config.final.tuneLr
+          ? `, at the shared learning rate and each at its own best of ${
+            config.final.lrGrid.join(", ")
+          }`
+          : "";
         log(
-          `Final evaluation: ${seeds} seeds x ${config.final.steps} steps, learned and standard loss...`,
+          `Final evaluation: ${seeds} seeds x ${config.final.steps} steps, learned and ` +
+            `standard loss${tuned}...`,
         );
       },
       onFinalSeed: (done, total) =>
-        tty && Deno.stderr.writeSync(new TextEncoder().encode(`\r  ${done}/${total} seeds`)),
+        tty && Deno.stderr.writeSync(new TextEncoder().encode(`\r  ${done}/${total} runs`)),
     }, { finalWhenCancelled: true });
     if (tty && result.final) console.error();
     if (!result.final) progress.done();

@@ -5,9 +5,15 @@
  */
 import { toInfix, toLatex, toPrefix } from "./expr/print.ts";
 import type { Tree } from "./expr/tree.ts";
-import type { FinalComparison } from "./final.ts";
+import {
+  type FinalComparison,
+  standardLossName,
+  upgradeFinal,
+  type VerdictOutcome,
+} from "./final.ts";
 import type { GenerationStats, SearchConfig, SearchState, StoppedBy } from "./search.ts";
-import type { PreparedData } from "./prepare.ts";
+import type { PreparedData, Preprocessing } from "./prepare.ts";
+import { splitWarnings } from "./warnings.ts";
 
 export const LOSSMITH_VERSION = "0.1.0";
 
@@ -35,6 +41,12 @@ export interface Versions {
   tfjs: string;
 }
 
+/**
+ * What a search came to: no loss survived the filters, the best loss was not compared with the
+ * standard loss, or the final comparison's verdict.
+ */
+export type SearchOutcome = "no-usable-loss" | "not-compared" | VerdictOutcome;
+
 export interface SearchResult {
   kind: "lossmith.search-result";
   createdAt: string;
@@ -42,12 +54,20 @@ export interface SearchResult {
   backend: { name: string; adapter?: string; workers: number };
   config: SearchConfig;
   stopped: StoppedBy;
+  outcome: SearchOutcome;
+  /** The outcome in words: what to use, and why. */
+  conclusion: string;
+  /** Where the splits are too small for their metric to tell losses apart. */
+  warnings: string[];
   dataset: {
     name: string;
     task: string;
     inputs: number;
     classes?: number;
+    /** Rows of each split: fitness and local search read validation, the comparison test. */
     rows: { train: number; validation: number; test: number };
+    /** What was done to inputs and targets before training, with the training rows' statistics. */
+    preprocessing?: Preprocessing;
   };
   losses: RankedLoss[];
   generations: GenerationStats[];
@@ -83,11 +103,16 @@ export function rankLosses(state: SearchState, digits = 4): RankedLoss[] {
 
 /** What a result says about the data: PreparedData has it, and so does a summary made elsewhere
  * (the service describes data prepared inside its workers). */
-export type DataSummary = Pick<PreparedData, "name" | "task" | "inputs" | "nClasses"> & {
-  train: { n: number };
-  validation: { n: number };
-  test: { n: number };
-};
+export type DataSummary =
+  & Pick<
+    PreparedData,
+    "name" | "task" | "inputs" | "nClasses" | "preprocessing"
+  >
+  & {
+    train: { n: number };
+    validation: { n: number };
+    test: { n: number };
+  };
 
 export function buildResult(args: {
   config: SearchConfig;
@@ -100,6 +125,14 @@ export function buildResult(args: {
 }): SearchResult {
   const { config, state, stopped, data, versions, backend, final } = args;
   const sum = (f: (g: GenerationStats) => number) => state.history.reduce((a, g) => a + f(g), 0);
+  const losses = rankLosses(state);
+  const rows = { train: data.train.n, validation: data.validation.n, test: data.test.n };
+  const filtered = {
+    rejected: sum((g) => g.rejected),
+    diverged: sum((g) => g.diverged),
+    failed: sum((g) => g.failed),
+  };
+  const { outcome, conclusion } = outcomeOf(data.task, losses.length, final, stopped, filtered);
   return {
     kind: "lossmith.search-result",
     createdAt: new Date().toISOString(),
@@ -107,26 +140,77 @@ export function buildResult(args: {
     backend,
     config,
     stopped,
+    outcome,
+    conclusion,
+    warnings: splitWarnings(data.task, rows, losses, final),
     dataset: {
       name: data.name,
       task: data.task,
       inputs: data.inputs,
       classes: data.nClasses,
-      rows: { train: data.train.n, validation: data.validation.n, test: data.test.n },
+      rows,
+      preprocessing: data.preprocessing,
     },
-    losses: rankLosses(state),
+    losses,
     generations: state.history,
     totals: {
       generations: state.generation,
       evaluations: state.evaluations,
       distinctLosses: Object.keys(state.archive).length,
       cacheHits: sum((g) => g.cacheHits),
-      rejected: sum((g) => g.rejected),
+      rejected: filtered.rejected,
       equivalent: sum((g) => g.equivalent),
-      diverged: sum((g) => g.diverged),
-      failed: sum((g) => g.failed),
+      diverged: filtered.diverged,
+      failed: filtered.failed,
       wallMs: state.elapsedMs,
     },
+    final,
+  };
+}
+
+/** The outcome and its words: the verdict where the best loss was compared. */
+export function outcomeOf(
+  task: "classification" | "regression",
+  losses: number,
+  final: FinalComparison | undefined,
+  stopped: StoppedBy,
+  filtered: { rejected: number; diverged: number; failed: number },
+): { outcome: SearchOutcome; conclusion: string } {
+  const keep = `Keep the standard loss, ${standardLossName(task)}.`;
+  if (losses === 0) {
+    return {
+      outcome: "no-usable-loss",
+      conclusion: `No usable loss: every candidate was rejected by the screen, diverged or ` +
+        `failed (${filtered.rejected} rejected, ${filtered.diverged} diverged, ` +
+        `${filtered.failed} failed). ${keep}`,
+    };
+  }
+  if (!final) {
+    const why = stopped === "cancelled" ? "the search was cancelled" : "final.seeds is 0";
+    return {
+      outcome: "not-compared",
+      conclusion: `The best loss was not compared with the standard loss (${why}), so nothing ` +
+        `shows that it is better. ${keep}`,
+    };
+  }
+  return { outcome: final.verdict.outcome, conclusion: final.verdict.words };
+}
+
+/**
+ * A result as stored by any version, in today's shape: one made before the paired statistics
+ * gets them (and a verdict on the paper's comparison alone, as it has no tuned one), and its
+ * outcome, conclusion and split warnings.
+ */
+export function upgradeResult(stored: SearchResult): SearchResult {
+  if (stored.outcome !== undefined) return stored;
+  const task = stored.dataset.task as "classification" | "regression";
+  const final = stored.final &&
+    upgradeFinal(stored.final, task, stored.config.evaluation.inner.lr);
+  const t = stored.totals;
+  return {
+    ...stored,
+    ...outcomeOf(task, stored.losses.length, final, stored.stopped, t),
+    warnings: splitWarnings(task, stored.dataset.rows, stored.losses, final),
     final,
   };
 }

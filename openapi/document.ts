@@ -13,12 +13,37 @@ import {
 import type { RouteSpec } from "../api/route.ts";
 import { Health, Problem } from "../api/schemas/common.ts";
 import { Dataset } from "../api/schemas/dataset.ts";
-import { Losses, Progress, RankedLoss, Search, SearchEvent } from "../api/schemas/search.ts";
+import {
+  ComparisonRow,
+  FinalComparison,
+  Losses,
+  PairedTest,
+  Progress,
+  RankedLoss,
+  Result,
+  Search,
+  SearchEvent,
+  Verdict,
+} from "../api/schemas/search.ts";
 import { LOSSMITH_VERSION } from "../core/result.ts";
 import type { ServiceConfig } from "../service/config.ts";
 
 export function componentSchemas(): Record<string, SchemaObject> {
-  return { Problem, Health, Dataset, Search, Progress, RankedLoss, Losses, SearchEvent };
+  return {
+    Problem,
+    Health,
+    Dataset,
+    Search,
+    Progress,
+    RankedLoss,
+    Losses,
+    Result,
+    FinalComparison,
+    ComparisonRow,
+    PairedTest,
+    Verdict,
+    SearchEvent,
+  };
 }
 
 const DESCRIPTION = `Lossmith learns interpretable loss functions with EvoMAL: genetic programming

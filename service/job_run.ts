@@ -139,7 +139,7 @@ export async function runJob(deps: RunDeps, job: JobRecord, running: RunningJob)
     running.progress = { ...running.progress, phase: "done", current: undefined };
     store.jobs.finish(job.id, state, running.progress, error, result, {
       type: "finished",
-      data: { state, error, stopped: result?.stopped ?? null },
+      data: { state, error, stopped: result?.stopped ?? null, outcome: result?.outcome ?? null },
     });
     store.jobs.pruneCheckpoints(job.id);
     hub.notify(job.id);

@@ -1,6 +1,11 @@
 /** Ranked losses, their exports (JSON, PyTorch, TensorFlow.js), and the full result document. */
 import type { Service } from "../../service/mod.ts";
-import { type RankedLoss, rankLosses, type SearchResult } from "../../core/result.ts";
+import {
+  type RankedLoss,
+  rankLosses,
+  type SearchResult,
+  upgradeResult,
+} from "../../core/result.ts";
 import { type ExportFormat, exportLoss } from "../../core/export.ts";
 import { ServiceError } from "../../service/errors.ts";
 import type { JobRecord } from "../../store/mod.ts";
@@ -21,7 +26,8 @@ function rankedOf(service: Service, owner: string, id: string): {
   losses: RankedLoss[];
   result?: SearchResult;
 } {
-  const { job, result } = service.jobs.result(owner, id);
+  const { job, result: stored } = service.jobs.result(owner, id);
+  const result = stored && upgradeResult(stored);
   if (result) return { job, losses: result.losses, result };
   const state = service.store.jobs.latestCheckpoint(id);
   return { job, losses: state ? rankLosses(state) : [] };
@@ -35,8 +41,10 @@ export function resultRoutes(service: Service): RouteSpec[] {
       operationId: "listLosses",
       summary: "The ranked losses of a search",
       description: "Best first: formula (infix and LaTeX) with the learned weights, the weights " +
-        "phi, the fitness, and the final comparison with the standard loss once the search has " +
-        "finished. While it runs, the ranking of its last finished generation.",
+        "phi, the fitness, and once the search has finished the final comparison with the " +
+        "standard loss (the paper's row and the tuned row, their paired tests), its verdict " +
+        "(`outcome`, `conclusion`), the split sizes and warnings about splits too small to " +
+        "tell losses apart. While it runs, the ranking of its last finished generation.",
       tag: "results",
       params: { path: { id: idParam("search") } },
       responses: { "200": json(ref("Losses"), "The ranked losses."), ...problems(401, 404) },
@@ -48,6 +56,10 @@ export function resultRoutes(service: Service): RouteSpec[] {
           stopped: result?.stopped,
           task: job.dataInfo.task,
           metric: job.dataInfo.task === "classification" ? "error rate" : "mse",
+          outcome: result?.outcome,
+          conclusion: result?.conclusion,
+          rows: result?.dataset.rows,
+          warnings: result?.warnings,
           losses,
           final: result?.final,
           totals: result?.totals,
@@ -115,9 +127,10 @@ export function resultRoutes(service: Service): RouteSpec[] {
         "totals, the final comparison, and everything needed to run it again.",
       tag: "results",
       params: { path: { id: idParam("search") } },
-      responses: { "200": json({ type: "object" }, "The result."), ...problems(401, 404, 409) },
+      responses: { "200": json(ref("Result"), "The result."), ...problems(401, 404, 409) },
       handler: (_c, input) => {
-        const { job, result } = service.jobs.result(input.owner, input.path.id);
+        const { job, result: stored } = service.jobs.result(input.owner, input.path.id);
+        const result = stored && upgradeResult(stored);
         if (!result) {
           throw new ServiceError(
             "conflict",

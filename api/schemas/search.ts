@@ -150,22 +150,228 @@ export const RankedLoss: SchemaObject = {
   },
 };
 
+const OUTCOMES = ["better", "no-significant-difference", "worse", "undetermined"];
+
+const MetricSummary: SchemaObject = {
+  type: "object",
+  required: ["values", "mean", "std", "curve"],
+  properties: {
+    values: {
+      type: "array",
+      items: nullableNumber,
+      description: "Test metric per seed; null where training diverged.",
+    },
+    mean: nullableNumber,
+    std: nullableNumber,
+    curve: { type: "array", items: { type: "number" } },
+  },
+};
+
+export const PairedTest: SchemaObject = {
+  type: "object",
+  description: "Paired tests over the seeds (learned - standard): the two runs of a seed start " +
+    "from the same initial weights and see the same batches.",
+  required: ["n", "meanDifference", "ci", "confidence", "tTest", "wilcoxon"],
+  properties: {
+    n: { type: "integer", description: "Seeds where neither loss diverged." },
+    meanDifference: { ...nullableNumber, description: "Negative favours the learned loss." },
+    ci: {
+      type: ["array", "null"],
+      items: { type: "number" },
+      minItems: 2,
+      maxItems: 2,
+      description: "Confidence interval of the mean difference, at level `confidence`.",
+    },
+    confidence: { type: "number" },
+    tTest: {
+      type: ["object", "null"],
+      required: ["t", "df", "p"],
+      properties: { t: { type: "number" }, df: { type: "number" }, p: { type: "number" } },
+    },
+    wilcoxon: {
+      type: ["object", "null"],
+      description: "Signed-rank test, from 6 seeds on.",
+      required: ["v", "p", "exact"],
+      properties: { v: { type: "number" }, p: { type: "number" }, exact: { type: "boolean" } },
+    },
+    note: { type: "string" },
+  },
+};
+
+const rowProperties = {
+  lr: {
+    type: "object",
+    required: ["learned", "standard"],
+    properties: { learned: { type: "number" }, standard: { type: "number" } },
+  },
+  learned: MetricSummary,
+  standard: MetricSummary,
+  difference: { ...nullableNumber, description: "learned.mean - standard.mean." },
+  paired: ref("PairedTest"),
+  outcome: { type: "string", enum: OUTCOMES },
+} satisfies Record<string, SchemaObject>;
+
+export const ComparisonRow: SchemaObject = {
+  type: "object",
+  description: "Both losses trained from scratch over the seeds at the learning rates `lr`.",
+  required: Object.keys(rowProperties),
+  properties: rowProperties,
+};
+
+export const FinalComparison: SchemaObject = {
+  type: "object",
+  description: "The best loss against the standard loss, trained from scratch over several " +
+    "seeds. The top level is the paper's comparison (both at the shared learning rate); " +
+    "`tuned` has each loss at its own best learning rate, chosen on the validation split; " +
+    "`verdict` decides on the tuned row where there is one.",
+  required: [
+    "metric",
+    "steps",
+    "seeds",
+    "curveEvery",
+    "significance",
+    "verdict",
+    ...Object.keys(rowProperties),
+  ],
+  properties: {
+    metric: { type: "string", enum: ["error rate", "mse"] },
+    steps: { type: "integer" },
+    seeds: { type: "array", items: { type: "integer" } },
+    curveEvery: { type: "integer" },
+    significance: { type: "number" },
+    ...rowProperties,
+    tuned: {
+      allOf: [ref("ComparisonRow")],
+      type: "object",
+      required: ["selection"],
+      properties: {
+        selection: {
+          type: "object",
+          required: ["candidates", "steps", "seed", "trials"],
+          properties: {
+            candidates: { type: "array", items: { type: "number" } },
+            steps: { type: "integer" },
+            seed: { type: "integer" },
+            trials: {
+              type: "array",
+              items: {
+                type: "object",
+                required: ["lr", "learned", "standard"],
+                properties: {
+                  lr: { type: "number" },
+                  learned: nullableNumber,
+                  standard: nullableNumber,
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    verdict: ref("Verdict"),
+  },
+};
+
+export const Verdict: SchemaObject = {
+  type: "object",
+  required: ["outcome", "basis", "significance", "keepStandard", "words"],
+  properties: {
+    outcome: { type: "string", enum: OUTCOMES },
+    basis: { type: "string", enum: ["tuned", "paper"] },
+    significance: { type: "number" },
+    keepStandard: {
+      type: "boolean",
+      description: "True unless the learned loss is significantly better: use the standard loss.",
+    },
+    words: { type: "string" },
+  },
+};
+
+const resultFields = {
+  outcome: {
+    type: "string",
+    enum: ["no-usable-loss", "not-compared", ...OUTCOMES],
+    description: "What the search came to: no loss survived the filters, the best loss was " +
+      "not compared, or the final comparison's verdict.",
+  },
+  conclusion: { type: "string", description: "The outcome in words: what to use, and why." },
+  warnings: {
+    type: "array",
+    items: { type: "string" },
+    description: "Splits too small for their metric to tell losses apart.",
+  },
+} satisfies Record<string, SchemaObject>;
+
+const splitRows: SchemaObject = {
+  type: "object",
+  required: ["train", "validation", "test"],
+  description: "Rows of each split.",
+  properties: {
+    train: { type: "integer" },
+    validation: { type: "integer" },
+    test: { type: "integer" },
+  },
+};
+
 export const Losses: SchemaObject = {
   type: "object",
   required: ["search", "state", "task", "losses"],
+  description: "Once the search has finished: `outcome`, `conclusion`, `rows`, `warnings` and " +
+    "`final` (absent while it runs, and `final` also when there was no final comparison).",
   properties: {
     search: { type: "string" },
     state: { type: "string", enum: [...JOB_STATES] },
     stopped: { type: "string" },
     task: { type: "string", enum: ["classification", "regression"] },
     metric: { type: "string" },
+    ...resultFields,
+    rows: splitRows,
     losses: { type: "array", items: ref("RankedLoss") },
-    final: {
-      type: "object",
-      description: "Final evaluation: the best loss against the standard loss, trained from " +
-        "scratch over several seeds; `difference` < 0 means the learned loss did better.",
-    },
+    final: ref("FinalComparison"),
     totals: { type: "object" },
+  },
+};
+
+export const Result: SchemaObject = {
+  type: "object",
+  description: "The whole result document of a finished search.",
+  required: [
+    "kind",
+    "config",
+    "stopped",
+    "dataset",
+    "losses",
+    "totals",
+    ...Object.keys(resultFields),
+  ],
+  properties: {
+    kind: { const: "lossmith.search-result" },
+    createdAt: { type: "string", format: "date-time" },
+    versions: { type: "object" },
+    backend: { type: "object" },
+    config: { type: "object" },
+    stopped: { type: "string" },
+    ...resultFields,
+    dataset: {
+      type: "object",
+      required: ["name", "task", "inputs", "rows"],
+      properties: {
+        name: { type: "string" },
+        task: { type: "string", enum: ["classification", "regression"] },
+        inputs: { type: "integer" },
+        classes: { type: "integer" },
+        rows: splitRows,
+        preprocessing: {
+          type: "object",
+          description: "Input scaling (and regression target scaling) with the training rows' " +
+            "statistics.",
+        },
+      },
+    },
+    losses: { type: "array", items: ref("RankedLoss") },
+    generations: { type: "array", items: { type: "object" } },
+    totals: { type: "object" },
+    final: ref("FinalComparison"),
   },
 };
 
