@@ -7,6 +7,7 @@ import {
   upgradeResult,
 } from "../../core/result.ts";
 import { type ExportFormat, exportLoss } from "../../core/export.ts";
+import { provenanceOf } from "../../core/export/provenance.ts";
 import { ServiceError } from "../../service/errors.ts";
 import type { JobRecord } from "../../store/mod.ts";
 import type { RouteSpec } from "../route.ts";
@@ -72,7 +73,10 @@ export function resultRoutes(service: Service): RouteSpec[] {
       operationId: "exportLoss",
       summary: "Download one ranked loss as JSON, a PyTorch function or a TensorFlow.js module",
       description: "The code needs nothing but its framework: `learned_loss(logits, target)` " +
-        "in Python, `learnedLoss(logits, target)` in JavaScript.",
+        "in Python, `learnedLoss(logits, target)` in JavaScript. Every format carries what the " +
+        "loss was tuned and validated with (optimiser, learning rate, momentum, steps, batch " +
+        "size, initialisation, input scaling, regression target scaling) and its verdict: " +
+        "`VALIDATED_WITH` in the code, `validatedWith` and `verdict` in JSON.",
       tag: "results",
       params: {
         path: {
@@ -93,7 +97,7 @@ export function resultRoutes(service: Service): RouteSpec[] {
         ...problems(401, 404, 422),
       },
       handler: (_c, input) => {
-        const { job, losses } = rankedOf(service, input.owner, input.path.id);
+        const { job, losses, result } = rankedOf(service, input.owner, input.path.id);
         const rank = Number(input.path.rank);
         const loss = losses[rank - 1];
         if (!loss) {
@@ -105,7 +109,12 @@ export function resultRoutes(service: Service): RouteSpec[] {
         }
         const format = input.path.format as ExportFormat;
         const text = exportLoss(
-          { tree: loss.tree, phi: loss.phi, task: job.dataInfo.task },
+          {
+            tree: loss.tree,
+            phi: loss.phi,
+            task: job.dataInfo.task,
+            validatedWith: provenanceOf(result ?? { config: job.config }, rank),
+          },
           format,
         );
         const { type, extension } = EXPORTS[format];
