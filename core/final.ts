@@ -296,11 +296,9 @@ export function combineFinal(
 export const standardLossName = (task: Task) =>
   task === "classification" ? "cross-entropy" : "squared error (MSE)";
 
+/** Signed, `digits` significant digits: "+0.0008", "-0.0262". */
 const sig = (v: number, digits = 3) => {
-  if (v === 0) return "0";
-  const text = Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5
-    ? String(Number(v.toPrecision(digits)))
-    : v.toExponential(digits - 1);
+  const text = String(Number(v.toPrecision(digits)));
   return v > 0 ? `+${text}` : text;
 };
 const pValue = (p: number) => (p < 1e-4 ? "p < 0.0001" : `p = ${Number(p.toPrecision(2))}`);
