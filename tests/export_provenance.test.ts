@@ -10,6 +10,7 @@ import { type Provenance, provenanceOf } from "../core/export/provenance.ts";
 import { searchConfig } from "../core/search.ts";
 import { loadDataset, prepare } from "../core/prepare.ts";
 import type { Tree } from "../core/expr/tree.ts";
+import { PYTHON, pythonHas } from "./support/python.ts";
 
 const TREE: Tree = ["square", "sub", "fx", "y"];
 const PHI = [1, 1.25, 0.75, 1];
@@ -98,7 +99,7 @@ Deno.test("the TensorFlow.js export exports VALIDATED_WITH and says it in its co
 
 Deno.test({
   name: "the PyTorch export defines VALIDATED_WITH and says it in its docstring",
-  ignore: !(await hasTorch()),
+  ignore: !(await pythonHas("torch")),
   fn: async () => {
     const validatedWith = await bostonProvenance();
     const source = exportPytorch({ tree: TREE, phi: PHI, task: "regression", validatedWith });
@@ -106,7 +107,7 @@ Deno.test({
     assertEquals(imports, ["import torch"]);
     const script = `${source}\nimport json\nprint(json.dumps(VALIDATED_WITH))\n` +
       `print(json.dumps(learned_loss.__doc__))\n`;
-    const out = await new Deno.Command("/usr/bin/python3", {
+    const out = await new Deno.Command(PYTHON, {
       args: ["-c", script],
       stdout: "piped",
       stderr: "piped",
@@ -126,16 +127,3 @@ Deno.test({
     ) assert(doc.includes(text), text);
   },
 });
-
-async function hasTorch(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("/usr/bin/python3", {
-      args: ["-c", "import torch"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}

@@ -19,6 +19,7 @@ import { BatchSource } from "../engine/batches.ts";
 import { loadBundled } from "../core/data/bundled.ts";
 import { subsetRows } from "../core/data/dataset.ts";
 import { Rng } from "../core/rng.ts";
+import { PYTHON, pythonHas } from "./support/python.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";
 import { defaultSettings, upgradeSettings } from "../core/settings.ts";
 
@@ -231,17 +232,6 @@ Deno.test("LeNet-5 learns bundled MNIST with a few hundred SGD steps (wasm)", as
 // ---------------------------------------------------------------------------------------------
 // Against PyTorch (Debian's python3-torch), when it is installed.
 
-const PYTHON = "/usr/bin/python3";
-
-async function hasTorch(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(PYTHON, { args: ["-c", "import torch"] }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 /** LeNet-5 in PyTorch with our layouts: filters [kh, kw, in, out], features flattened h, w, c. */
 const TORCH_LENET = `
 import json, sys, torch
@@ -263,7 +253,7 @@ print(json.dumps({"loss": loss.item(), "grads": [g.flatten().tolist() for g in g
 
 Deno.test({
   name: "LeNet-5's cross-entropy gradient matches PyTorch's (cpu and wasm)",
-  ignore: !(await hasTorch()),
+  ignore: !(await pythonHas("torch")),
   fn: async () => {
     const rng = new Rng(8);
     const values = initialValues(LENET, () => rng.next());
