@@ -82,6 +82,8 @@ function valueHint(s: Setting<unknown>): string {
       return t.values.join("|");
     case "integers":
       return "N[,N...]";
+    case "numbers":
+      return "X[,X...]";
     case "stack":
       return "auto|off|K";
   }
@@ -150,6 +152,11 @@ export function parseSettingValue(s: Setting<unknown>, text: string): unknown {
       return t.values.includes(text) ? text : fail(`one of ${t.values.join(", ")}`);
     case "integers":
       return text.split(",").map((part) => integer(part, "a comma-separated list of integers"));
+    case "numbers":
+      return text.split(",").map((part) => {
+        const n = part.trim() === "" ? NaN : Number(part);
+        return Number.isFinite(n) ? n : fail("a comma-separated list of numbers");
+      });
     case "stack":
       return text === "auto" || text === "off"
         ? text

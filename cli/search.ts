@@ -3,7 +3,7 @@ import { initBackend } from "../engine/tensor/backend.ts";
 import { tf } from "../engine/tensor/tf.ts";
 import { describeRef, loadDataset, prepare } from "../core/prepare.ts";
 import { InProcessRunner } from "../engine/runner.ts";
-import { finalSeedRuns } from "../engine/final_runs.ts";
+import { finalRun } from "../engine/final_runs.ts";
 import { LOSSMITH_VERSION, type SearchResult, type Versions } from "../core/result.ts";
 import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";
@@ -35,7 +35,12 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
     ...CLI_FETCH_LIMITS,
     allowPrivate: opts.allowPrivateUrls,
   });
-  const data = prepare(await loadDataset(config.dataset), config.seed, config.split);
+  const data = prepare(
+    await loadDataset(config.dataset),
+    config.seed,
+    config.split,
+    config.preprocessing,
+  );
   const spec = modelSpecFor(config.model, data);
   log(
     `Lossmith ${LOSSMITH_VERSION}: ${
@@ -58,6 +63,7 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
       id: "cli",
       dataset: config.dataset,
       split: config.split,
+      preprocessing: config.preprocessing,
       config: evaluatorConfig,
     });
     platform = {
@@ -69,8 +75,7 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
   } else {
     platform = {
       runner: new InProcessRunner(data, evaluatorConfig),
-      finalRuns: (tree, phi, settings, seed) =>
-        finalSeedRuns(data, spec, tree, phi, settings, seed),
+      finalRuns: (tree, phi, settings, run) => finalRun(data, spec, tree, phi, settings, run),
       backend: { name: backend.name, adapter: backend.adapter, workers: 0 },
       versions: versions(),
     };
@@ -97,8 +102,14 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
       onGeneration: (_stats, state) => step({ kind: "generation", state }),
       signal: controller.signal,
       onFinalStart: (seeds) => {
+        const tuned = config.final.tuneLr
+          ? `, at the shared learning rate and each at its own best of ${
+            config.final.lrGrid.join(", ")
+          }`
+          : "";
         printer.done(
-          `Final evaluation: ${seeds} seeds x ${config.final.steps} steps, learned and standard loss...`,
+          `Final evaluation: ${seeds} seeds x ${config.final.steps} steps, learned and ` +
+            `standard loss${tuned}...`,
         );
         finalStartedAt = performance.now();
         step({ kind: "final-started", seeds });

@@ -14,11 +14,15 @@ import {
   type StoppedBy,
 } from "./search.ts";
 import {
+  chosenLrs,
   combineFinal,
   type FinalComparison,
-  type FinalSeedRuns,
-  finalSeeds,
+  type FinalRun,
+  type FinalRunRequest,
   type FinalSettings,
+  rowRuns,
+  runKey,
+  selectionRuns,
 } from "./final.ts";
 import { buildResult, type DataSummary, type SearchResult, type Versions } from "./result.ts";
 import type { Task } from "./data/dataset.ts";
@@ -26,10 +30,13 @@ import type { Tree } from "./expr/tree.ts";
 
 export interface SearchPlatform {
   runner: CandidateRunner;
-  /** Trains one final seed (learned and standard loss); seeds may run concurrently. */
-  finalRuns(tree: Tree, phi: number[], settings: FinalSettings, seed: number): Promise<
-    FinalSeedRuns
-  >;
+  /** Trains one run of the final comparison; runs may go concurrently. */
+  finalRuns(
+    tree: Tree,
+    phi: number[],
+    settings: FinalSettings,
+    run: FinalRunRequest,
+  ): Promise<FinalRun>;
   backend: { name: string; adapter?: string; workers: number };
   versions: Versions;
 }
@@ -37,7 +44,8 @@ export interface SearchPlatform {
 export interface PipelineHooks extends SearchHooks {
   /** Called once before the final evaluation starts, with the number of seeds. */
   onFinalStart?(seeds: number): void;
-  /** Called as each final seed finishes. */
+  /** Called as each training run of the final comparison finishes, with the runs planned so
+   * far (the tuned row's are planned once the learning-rate trials have chosen). */
   onFinalSeed?(done: number, total: number): void;
 }
 
@@ -49,32 +57,63 @@ export interface PipelineOptions {
 }
 
 export function finalSettingsFor(config: SearchConfig): FinalSettings {
+  const { steps, seeds, tuneLr, lrGrid, selectionSteps, significance } = config.final;
   return {
-    steps: config.final.steps,
-    seeds: config.final.seeds,
+    steps,
+    seeds,
     inner: config.evaluation.inner,
     batchSize: config.evaluation.batchSize,
     baseSeed: config.seed,
+    tuneLr,
+    lrGrid,
+    ...(selectionSteps === undefined ? {} : { selectionSteps }),
+    significance,
   };
 }
 
-/** Final evaluation of one loss, its seeds run concurrently on the platform. */
+/**
+ * Final evaluation of one loss (core/final.ts): the paper's runs and the learning-rate trials at
+ * once, then the tuned row's runs at the rates the trials chose. Runs go concurrently on the
+ * platform, and a run planned twice (a trial at the final length is also a tuned or paper run of
+ * the first seed) is trained once.
+ */
 export async function evaluateFinal(
   platform: Pick<SearchPlatform, "finalRuns">,
   task: Task,
   tree: Tree,
   phi: number[],
   settings: FinalSettings,
-  onSeed?: (done: number, total: number) => void,
+  onRun?: (done: number, total: number) => void,
 ): Promise<FinalComparison> {
-  const seeds = finalSeeds(settings);
+  const runs = new Map<string, Promise<FinalRun>>();
+  const results = new Map<string, FinalRun>();
   let done = 0;
-  const runs = await Promise.all(seeds.map(async (seed) => {
-    const r = await platform.finalRuns(tree, phi, settings, seed);
-    onSeed?.(++done, seeds.length);
-    return r;
-  }));
-  return combineFinal(task, settings.steps, runs);
+  const start = (requests: FinalRunRequest[]) =>
+    Promise.all(requests.map((r) => {
+      const key = runKey(r);
+      if (!runs.has(key)) {
+        runs.set(
+          key,
+          platform.finalRuns(tree, phi, settings, r).then((out) => {
+            results.set(key, out);
+            onRun?.(++done, runs.size);
+            return out;
+          }),
+        );
+      }
+      return runs.get(key)!;
+    }));
+  const shared = settings.inner.lr;
+  await start([
+    ...rowRuns(settings, { learned: shared, standard: shared }),
+    ...selectionRuns(settings),
+  ]);
+  const result = (r: FinalRunRequest) => results.get(runKey(r))!;
+  if (settings.tuneLr) {
+    const { lr } = chosenLrs(settings, result);
+    if (lr) await start(rowRuns(settings, lr));
+  }
+  return combineFinal(task, settings, result);
 }
 
 export async function searchAndEvaluate(

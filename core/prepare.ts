@@ -17,7 +17,7 @@ import {
   type TargetScaler,
   type Task,
 } from "./data/mod.ts";
-import { defaultSettings, type Settings } from "./settings.ts";
+import { defaultSettings, type InputScaling, type Settings } from "./settings.ts";
 import {
   describeFormats,
   type FormatName,
@@ -51,6 +51,24 @@ export interface LabeledRows {
 }
 
 export type SplitSettings = Settings["split"];
+export type PreprocessingSettings = Settings["preprocessing"];
+
+/**
+ * What was done to the data before any model saw it, with the statistics of the training rows:
+ * a model trained here, or a loss tuned here, expects its inputs (and, for regression, targets)
+ * transformed the same way.
+ */
+export interface Preprocessing {
+  inputs: {
+    /** x' = (x - mean) / std with one mean and std per feature, per image channel, or none. */
+    scaling: "per-feature" | "per-channel" | "none";
+    /** Per feature (`per-feature`), per channel (`per-channel`), empty for `none`. */
+    mean: number[];
+    std: number[];
+  };
+  /** Regression: y' = (y - mean) / std; predictions go back with y = y' * std + mean. */
+  targets?: { mean: number; std: number };
+}
 
 export interface PreparedData {
   name: string;
@@ -65,6 +83,22 @@ export interface PreparedData {
   targetScaler?: TargetScaler;
   /** [height, width, channels] of image data, which convolutional models need. */
   imageShape?: [number, number, number];
+  preprocessing: Preprocessing;
+}
+
+/** The scaling a setting stands for on data with or without an image shape. */
+export function inputScalingFor(
+  setting: InputScaling,
+  isImage: boolean,
+): Preprocessing["inputs"]["scaling"] {
+  switch (setting) {
+    case "auto":
+      return isImage ? "per-channel" : "per-feature";
+    case "none-for-images":
+      return isImage ? "none" : "per-feature";
+    default:
+      return setting;
+  }
 }
 
 /** The files of a file-backed reference, by role (core/data/formats.ts). */
@@ -167,9 +201,11 @@ export function prepare(
   ds: Dataset,
   seed: number,
   split: SplitSettings = defaultSettings().split,
+  preprocessing: PreprocessingSettings = defaultSettings().preprocessing,
 ): PreparedData {
   const parts = splitDataset(ds, { seed, ...split });
-  const scaler = fitStandardizer(parts.train);
+  const scaling = inputScalingFor(preprocessing.inputs, ds.imageShape !== undefined);
+  const scaler = fitStandardizer(parts.train, { mode: scaling });
   let [train, validation, test] = [parts.train, parts.validation, parts.test].map((p) =>
     applyStandardizer(p, scaler)
   );
@@ -191,5 +227,22 @@ export function prepare(
     test: rows(test),
     targetScaler,
     imageShape: ds.imageShape,
+    preprocessing: {
+      inputs: { scaling, ...recorded(scaler, scaling, ds.imageShape?.[2] ?? 1) },
+      ...(targetScaler ? { targets: { ...targetScaler } } : {}),
+    },
+  };
+}
+
+/** The scaler's statistics once per feature or channel, as they are recorded. */
+function recorded(
+  scaler: { mean: Float32Array; std: Float32Array },
+  scaling: Preprocessing["inputs"]["scaling"],
+  channels: number,
+): { mean: number[]; std: number[] } {
+  const count = scaling === "none" ? 0 : scaling === "per-channel" ? channels : scaler.mean.length;
+  return {
+    mean: Array.from(scaler.mean.subarray(0, count)),
+    std: Array.from(scaler.std.subarray(0, count)),
   };
 }

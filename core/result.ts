@@ -6,7 +6,12 @@
 import { toInfix, toLatex, toPrefix } from "./expr/print.ts";
 import { type Simplified, simplified } from "./expr/simplify.ts";
 import type { Tree } from "./expr/tree.ts";
-import type { FinalComparison } from "./final.ts";
+import {
+  type FinalComparison,
+  standardLossName,
+  upgradeFinal,
+  type VerdictOutcome,
+} from "./final.ts";
 import type {
   CandidateTimes,
   GenerationStats,
@@ -15,7 +20,8 @@ import type {
   SearchState,
   StoppedBy,
 } from "./search.ts";
-import type { PreparedData } from "./prepare.ts";
+import type { PreparedData, Preprocessing } from "./prepare.ts";
+import { splitWarnings } from "./warnings.ts";
 
 export const LOSSMITH_VERSION = "0.1.0";
 
@@ -45,6 +51,12 @@ export interface Versions {
   tfjs: string;
 }
 
+/**
+ * What a search came to: no loss survived the filters, the best loss was not compared with the
+ * standard loss, or the final comparison's verdict.
+ */
+export type SearchOutcome = "no-usable-loss" | "not-compared" | VerdictOutcome;
+
 export interface SearchResult {
   kind: "lossmith.search-result";
   createdAt: string;
@@ -52,12 +64,20 @@ export interface SearchResult {
   backend: { name: string; adapter?: string; workers: number };
   config: SearchConfig;
   stopped: StoppedBy;
+  outcome: SearchOutcome;
+  /** The outcome in words: what to use, and why. */
+  conclusion: string;
+  /** Where the splits are too small for their metric to tell losses apart. */
+  warnings: string[];
   dataset: {
     name: string;
     task: string;
     inputs: number;
     classes?: number;
+    /** Rows of each split: fitness and local search read validation, the comparison test. */
     rows: { train: number; validation: number; test: number };
+    /** What was done to inputs and targets before training, with the training rows' statistics. */
+    preprocessing?: Preprocessing;
   };
   losses: RankedLoss[];
   generations: GenerationStats[];
@@ -128,25 +148,18 @@ export function candidateRecords(state: SearchState, digits = 4): CandidateRecor
   }));
 }
 
-/** A stored result in today's shape: results written before the simplified formula existed get
- * it from their tree and weights. */
-export function upgradeResult(result: SearchResult): SearchResult {
-  if (result.losses.every((l) => l.simplified)) return result;
-  return {
-    ...result,
-    losses: result.losses.map((l) =>
-      l.simplified ? l : { ...l, simplified: simplified(l.tree, l.phi) }
-    ),
-  };
-}
-
 /** What a result says about the data: PreparedData has it, and so does a summary made elsewhere
  * (the service describes data prepared inside its workers). */
-export type DataSummary = Pick<PreparedData, "name" | "task" | "inputs" | "nClasses"> & {
-  train: { n: number };
-  validation: { n: number };
-  test: { n: number };
-};
+export type DataSummary =
+  & Pick<
+    PreparedData,
+    "name" | "task" | "inputs" | "nClasses" | "preprocessing"
+  >
+  & {
+    train: { n: number };
+    validation: { n: number };
+    test: { n: number };
+  };
 
 export function buildResult(args: {
   config: SearchConfig;
@@ -159,6 +172,14 @@ export function buildResult(args: {
 }): SearchResult {
   const { config, state, stopped, data, versions, backend, final } = args;
   const sum = (f: (g: GenerationStats) => number) => state.history.reduce((a, g) => a + f(g), 0);
+  const losses = rankLosses(state);
+  const rows = { train: data.train.n, validation: data.validation.n, test: data.test.n };
+  const filtered = {
+    rejected: sum((g) => g.rejected),
+    diverged: sum((g) => g.diverged),
+    failed: sum((g) => g.failed),
+  };
+  const { outcome, conclusion } = outcomeOf(data.task, losses.length, final, stopped, filtered);
   return {
     kind: "lossmith.search-result",
     createdAt: new Date().toISOString(),
@@ -166,26 +187,83 @@ export function buildResult(args: {
     backend,
     config,
     stopped,
+    outcome,
+    conclusion,
+    warnings: splitWarnings(data.task, rows, losses, final),
     dataset: {
       name: data.name,
       task: data.task,
       inputs: data.inputs,
       classes: data.nClasses,
-      rows: { train: data.train.n, validation: data.validation.n, test: data.test.n },
+      rows,
+      preprocessing: data.preprocessing,
     },
-    losses: rankLosses(state),
+    losses,
     generations: state.history,
     totals: {
       generations: state.generation,
       evaluations: state.evaluations,
       distinctLosses: Object.keys(state.archive).length,
       cacheHits: sum((g) => g.cacheHits),
-      rejected: sum((g) => g.rejected),
+      rejected: filtered.rejected,
       equivalent: sum((g) => g.equivalent),
-      diverged: sum((g) => g.diverged),
-      failed: sum((g) => g.failed),
+      diverged: filtered.diverged,
+      failed: filtered.failed,
       wallMs: state.elapsedMs,
     },
+    final,
+  };
+}
+
+/** The outcome and its words: the verdict where the best loss was compared. */
+export function outcomeOf(
+  task: "classification" | "regression",
+  losses: number,
+  final: FinalComparison | undefined,
+  stopped: StoppedBy,
+  filtered: { rejected: number; diverged: number; failed: number },
+): { outcome: SearchOutcome; conclusion: string } {
+  const keep = `Keep the standard loss, ${standardLossName(task)}.`;
+  if (losses === 0) {
+    return {
+      outcome: "no-usable-loss",
+      conclusion: `No usable loss: every candidate was rejected by the screen, diverged or ` +
+        `failed (${filtered.rejected} rejected, ${filtered.diverged} diverged, ` +
+        `${filtered.failed} failed). ${keep}`,
+    };
+  }
+  if (!final) {
+    const why = stopped === "cancelled" ? "the search was cancelled" : "final.seeds is 0";
+    return {
+      outcome: "not-compared",
+      conclusion: `The best loss was not compared with the standard loss (${why}), so nothing ` +
+        `shows that it is better. ${keep}`,
+    };
+  }
+  return { outcome: final.verdict.outcome, conclusion: final.verdict.words };
+}
+
+/**
+ * A result as stored by any version, in today's shape: one made before the paired statistics
+ * gets them (and a verdict on the paper's comparison alone, as it has no tuned one), and its
+ * outcome, conclusion and split warnings.
+ */
+export function upgradeResult(stored: SearchResult): SearchResult {
+  // Written before the simplified formula existed: made from each loss's tree and weights.
+  const losses = stored.losses.every((l) => l.simplified) ? stored.losses : stored.losses.map((
+    l,
+  ) => l.simplified ? l : { ...l, simplified: simplified(l.tree, l.phi) });
+  if (stored.outcome !== undefined) return { ...stored, losses };
+  // Written before the verdict existed: the comparison and its verdict are made from the runs.
+  const task = stored.dataset.task as "classification" | "regression";
+  const final = stored.final &&
+    upgradeFinal(stored.final, task, stored.config.evaluation.inner.lr);
+  const t = stored.totals;
+  return {
+    ...stored,
+    losses,
+    ...outcomeOf(task, losses.length, final, stored.stopped, t),
+    warnings: splitWarnings(task, stored.dataset.rows, losses, final),
     final,
   };
 }

@@ -7,7 +7,7 @@
 import type { Tree } from "./expr/tree.ts";
 import type { ModelSpec } from "./model_kinds.ts";
 import type { EvaluationSettings } from "./settings.ts";
-import type { DatasetRef, SplitSettings } from "./prepare.ts";
+import type { DatasetRef, PreprocessingSettings, SplitSettings } from "./prepare.ts";
 import type { CandidateOps } from "../engine/candidate_ops.ts";
 
 /** Everything a worker needs to rebuild a job's evaluator: small plain data. */
@@ -27,6 +27,7 @@ export interface JobContext {
   id: string;
   dataset: DatasetRef;
   split: SplitSettings;
+  preprocessing: PreprocessingSettings;
   config: EvaluatorConfig;
 }
 

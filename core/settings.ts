@@ -7,7 +7,7 @@
  * settings its paper used (MNIST: plain SGD). A request, from the API or the CLI, is a partial of
  * the same configuration, resolved by `resolveSettings` with the same layers everywhere.
  */
-import { MODEL_KIND_NAMES, MODEL_KINDS } from "./model_kinds.ts";
+import { INIT_SETTINGS, MODEL_KIND_NAMES, MODEL_KINDS } from "./model_kinds.ts";
 
 /** What a setting's values are; the JSON Schema and the CLI parser are derived from it. */
 export type SettingType =
@@ -16,6 +16,8 @@ export type SettingType =
   | { type: "boolean" }
   | { type: "enum"; values: readonly string[] }
   | { type: "integers"; min: number; max: number; maxItems: number }
+  /** A list of positive numbers (min exclusive). */
+  | { type: "numbers"; min: number; max: number; minItems: number; maxItems: number }
   | { type: "stack"; max: number };
 
 export interface Setting<V> {
@@ -64,7 +66,8 @@ const oneOf = <const V extends string>(
   dflt: NoInfer<V>,
   description: string,
   flag: string,
-) => setting<V>({ type: "enum", values }, dflt, description, flag);
+  legacy?: NoInfer<V>,
+) => setting<V>({ type: "enum", values }, dflt, description, flag, legacy);
 
 /** How a generation's candidates are computed: `off` one at a time, K stacked, `auto` measured. */
 export type CandidateStack = "auto" | "off" | number;
@@ -73,6 +76,24 @@ export const MAX_CANDIDATE_STACK = 64;
 
 export const UNROLL_MODES = ["exact", "truncated", "first-order"] as const;
 export type UnrollMode = typeof UNROLL_MODES[number];
+
+/**
+ * How input features are scaled, with statistics of the training rows: `per-channel` is one mean
+ * and standard deviation per image channel over all its pixels (one for all values when the data
+ * has no image shape), as image pipelines normalise; `none-for-images` is what every search did
+ * before this setting: images as they are, other data per feature.
+ */
+export const INPUT_SCALINGS = [
+  "auto",
+  "per-feature",
+  "per-channel",
+  "none",
+  "none-for-images",
+] as const;
+export type InputScaling = typeof INPUT_SCALINGS[number];
+
+/** Learning rates the tuned comparison chooses from: a factor of 100 around the default 0.01. */
+export const DEFAULT_LR_GRID = [0.001, 0.003, 0.01, 0.03, 0.1];
 
 /** The table. Groups nest as the configuration does; a leaf is one setting. */
 export const SETTINGS = {
@@ -83,6 +104,27 @@ export const SETTINGS = {
       [100],
       "Hidden layer widths of the MLP.",
       "hidden",
+    ),
+    init: oneOf(
+      INIT_SETTINGS,
+      "auto",
+      "Initial weights: `auto` is the published code's for the kind (Xavier uniform for " +
+        "linear, mlp and lenet5, Kaiming normal for allconv and resnet18), `pytorch` is " +
+        "PyTorch's default layer initialisation.",
+      "init",
+      "pytorch",
+    ),
+  },
+  preprocessing: {
+    inputs: oneOf(
+      INPUT_SCALINGS,
+      "auto",
+      "Scaling of the inputs, fitted on the training rows: `auto` is `per-channel` for image " +
+        "data (one mean and standard deviation per channel, as the published MNIST transform) " +
+        "and `per-feature` otherwise; `none-for-images` is what searches did before this " +
+        "setting (images unscaled, other data per feature).",
+      "input-scaling",
+      "none-for-images",
     ),
   },
   budget: {
@@ -222,6 +264,32 @@ export const SETTINGS = {
       "final-steps",
     ),
     seeds: integer(0, 100, 5, "Seeds of the final comparison (0 skips it).", "final-seeds"),
+    tuneLr: setting<boolean>(
+      { type: "boolean" },
+      true,
+      "Add the tuned comparison: each loss at its own best learning rate of `lrGrid`, chosen " +
+        "on the validation split, beside the paper's comparison at `evaluation.inner.lr`.",
+      "tune-lr",
+      false,
+    ),
+    lrGrid: setting<number[]>(
+      { type: "numbers", min: 0, max: 10, minItems: 1, maxItems: 12 },
+      DEFAULT_LR_GRID,
+      "Learning rates the tuned comparison chooses from, for each loss on its own.",
+      "lr-grid",
+    ),
+    selectionSteps: optionalInteger(
+      1,
+      1_000_000,
+      "Training steps of each learning-rate trial; absent, `final.steps` (a shorter trial " +
+        "favours large learning rates).",
+      "lr-selection-steps",
+    ),
+    significance: fraction(
+      0.05,
+      "Significance level of the paired tests behind the verdict.",
+      "significance",
+    ),
   },
   execution: {
     candidateStack: setting<CandidateStack>(

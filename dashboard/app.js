@@ -497,41 +497,78 @@ async function renderTree(el, id, losses) {
   el.tree.innerHTML = svg;
 }
 
-// Fields of the final comparison this page knows; any other (a verdict, tests, settings added
+// Fields of the final comparison this page shows in its table; any other (settings or tests added
 // later) is shown under "More from the comparison", as the result has it.
 const KNOWN_FINAL = new Set([
   "metric",
   "steps",
   "seeds",
   "curveEvery",
+  "significance",
+  "lr",
   "learned",
   "standard",
   "difference",
+  "paired",
+  "outcome",
+  "tuned",
+  "verdict",
 ]);
+
+/** "p = 0.012" of a paired test, or what stands in for it. */
+function pValue(paired) {
+  if (!paired?.tTest) return paired?.note ?? "no test";
+  const w = paired.wilcoxon ? `, Wilcoxon p = ${sig(paired.wilcoxon.p, 2)}` : "";
+  return `paired t-test p = ${sig(paired.tTest.p, 2)}${w}`;
+}
+
+/** One row of the comparison: both losses at their learning rates, and the paired difference. */
+function comparisonRow(name, row) {
+  const summary = (s) => (s.mean === null ? "all diverged" : `${sig(s.mean)} ± ${sig(s.std, 2)}`);
+  const ci = row.paired?.ci;
+  return h(
+    "tr",
+    {},
+    h("td", {}, name),
+    h("td", { class: "num" }, `${row.lr.learned} / ${row.lr.standard}`),
+    h("td", { class: "num" }, summary(row.learned)),
+    h("td", { class: "num" }, summary(row.standard)),
+    h(
+      "td",
+      {
+        class: `num ${
+          row.outcome === "better" ? "better" : row.outcome === "worse" ? "worse" : ""
+        }`,
+      },
+      row.difference === null
+        ? "unknown"
+        : `${sig(row.difference, 3)}${ci ? ` [${sig(ci[0], 2)}, ${sig(ci[1], 2)}]` : ""}`,
+    ),
+    h("td", {}, pValue(row.paired)),
+    h("td", {}, (row.outcome ?? "").replaceAll("-", " ")),
+  );
+}
 
 function renderComparison(el, losses) {
   const f = losses.final;
   if (!f) return;
-  const summary = (s) => (s.mean === null ? "all diverged" : `${sig(s.mean)} ± ${sig(s.std, 2)}`);
+  const rows = [["Same learning rate (the paper's)", f]];
+  if (f.tuned) rows.push(["Each at its best learning rate", f.tuned]);
   const table = h(
     "table",
     { id: "comparison-table" },
     h(
       "tr",
       {},
-      h("th", {}, "Loss"),
-      h("th", {}, `Test ${f.metric} (mean ± std)`),
-      f.seeds.map((s) => h("th", {}, `Seed ${s}`)),
+      h("th", {}, "Comparison"),
+      h("th", {}, "lr (learned / standard)"),
+      h("th", {}, `Learned: test ${f.metric}`),
+      h("th", {}, "Standard"),
+      h("th", {}, "Difference [CI]"),
+      h("th", {}, "Paired tests"),
+      h("th", {}, "Outcome"),
     ),
-    [["Learned", f.learned], ["Standard", f.standard]].map(([name, s]) =>
-      h(
-        "tr",
-        {},
-        h("td", {}, name),
-        h("td", { class: "num" }, summary(s)),
-        s.values.map((v) => h("td", { class: "num" }, v === null ? "diverged" : sig(v))),
-      )
-    ),
+    rows.map(([name, row]) => comparisonRow(name, row)),
   );
   const d = f.difference;
   const difference = h(
@@ -540,30 +577,29 @@ function renderComparison(el, losses) {
     d === null ? "The difference is unknown: a loss diverged on every seed." : h(
       "span",
       { class: d < 0 ? "better" : d > 0 ? "worse" : "" },
-      `learned − standard: ${sig(d, 3)}; the learned loss did ${
-        d < 0 ? "better" : d > 0 ? "worse" : "as well"
-      }`,
+      `learned − standard at the same learning rate: ${sig(d, 3)} over ${f.seeds.length} seeds`,
     ),
   );
   const extra = Object.entries(f).filter(([k]) => !KNOWN_FINAL.has(k));
   const verdict = f.verdict;
   el.comparison.replaceChildren(...[
     h("h3", {}, `Trained from scratch for ${f.steps} steps on each seed`),
-    verdict !== undefined
+    verdict
       ? h(
         "p",
-        { class: "verdict", id: "verdict" },
-        typeof verdict === "string"
-          ? verdict
-          : verdict.summary ?? verdict.text ?? JSON.stringify(verdict),
+        { class: `verdict ${verdict.keepStandard ? "keep" : "better"}`, id: "verdict" },
+        verdict.words,
       )
+      : null,
+    losses.warnings?.length
+      ? h("ul", { class: "warnings", id: "warnings" }, losses.warnings.map((w) => h("li", {}, w)))
       : null,
     table,
     difference,
     extra.length
       ? h(
         "details",
-        { id: "comparison-more", open: true },
+        { id: "comparison-more" },
         h("summary", {}, "More from the comparison"),
         h(
           "dl",

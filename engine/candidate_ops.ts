@@ -9,13 +9,13 @@
  * at a time, so one bad candidate never costs its neighbours their results.
  */
 import { CandidateEvaluator } from "./evaluator.ts";
-import { finalSeedRuns } from "./final_runs.ts";
+import { finalRun } from "./final_runs.ts";
 import { tf } from "./tensor/tf.ts";
 import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import type { DataSummary } from "../core/result.ts";
-import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
+import type { FinalRun, FinalRunRequest, FinalSettings } from "../core/final.ts";
 import type {
   CandidateItem,
   CandidateOutcome,
@@ -38,7 +38,12 @@ export interface PreparedJob {
 }
 
 export async function prepareJob(ctx: JobContext): Promise<PreparedJob> {
-  const data = prepare(await loadDataset(ctx.dataset), ctx.config.seed, ctx.split);
+  const data = prepare(
+    await loadDataset(ctx.dataset),
+    ctx.config.seed,
+    ctx.split,
+    ctx.preprocessing,
+  );
   const { model, evaluation, seed } = ctx.config;
   return { data, evaluator: new CandidateEvaluator(data, model, evaluation, seed) };
 }
@@ -53,6 +58,7 @@ function summarize(d: PreparedData): DataSummary {
     train: { n: d.train.n },
     validation: { n: d.validation.n },
     test: { n: d.test.n },
+    preprocessing: d.preprocessing,
   };
 }
 
@@ -197,13 +203,13 @@ export function candidateOps(job: PreparedJob) {
       localSearchAndFitness(ev, items),
     /** Stacked against one-at-a-time training on this job's model and data. */
     calibrate: (): Promise<StackCalibration> => calibrateStacking(ev),
-    /** Both final trainings (learned and standard loss) of one seed. */
+    /** One training run of the final comparison (one loss, seed and learning rate). */
     finalRuns: (
       tree: Tree,
       phi: number[],
       settings: FinalSettings,
-      seed: number,
-    ): Promise<FinalSeedRuns> => finalSeedRuns(job.data, ev.spec, tree, phi, settings, seed),
+      run: FinalRunRequest,
+    ): Promise<FinalRun> => finalRun(job.data, ev.spec, tree, phi, settings, run),
   };
 }
 

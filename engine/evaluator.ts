@@ -63,6 +63,43 @@ function allFinite(values: ArrayLike<number>): boolean {
   return true;
 }
 
+/** Where the screen's optimised predictions stand at the start, at 3/4 and at the end. */
+interface ScreenMarks {
+  start: number;
+  late: number;
+  end: number;
+}
+
+/**
+ * Regression: the predictions must cover at least this share of the distance the steps could
+ * cover (all of it, or about the learning rate per step when that is less).
+ */
+const SCREEN_MARGIN = 0.25;
+/** Within this share of the starting distance, the predictions have arrived. */
+const SCREEN_ARRIVED = 0.1;
+/**
+ * Until they arrive, the last quarter of the steps must gain at least this share of what an
+ * earlier quarter gained on average: a biased loss stops gaining where its minimum is, while an
+ * unbiased one is still approaching when the steps run out (Adam moves each prediction by about
+ * its learning rate per step, so a short screen ends before the targets).
+ */
+const SCREEN_STALL = 0.1;
+
+/** No longer gaining: the last quarter's gain is small against the earlier quarters'. */
+const stalled = (m: ScreenMarks) => m.late - m.end < (SCREEN_STALL * (m.start - m.late)) / 3;
+
+/**
+ * Why a classification loss is biased, if it is: the optimised predictions must put the largest
+ * probability on the true class of every example, or still be getting there (the MNIST preset's
+ * 100 steps leave a third of them wrong even under cross-entropy).
+ */
+function classificationBias(m: ScreenMarks, errorAfter: number): string | undefined {
+  if (errorAfter === 0 || !stalled(m)) return undefined;
+  return `optimised predictions put the largest probability on the true class of only ${
+    Number((100 * (1 - errorAfter)).toPrecision(3))
+  }% of the examples, and no longer gain`;
+}
+
 export class CandidateEvaluator {
   readonly task: Task;
   readonly spec: ModelSpec;
@@ -134,28 +171,107 @@ export class CandidateEvaluator {
       }
       const z0 = tf.slice(start, 0, screen.examples) as tf.Tensor2D;
       const y = tf.slice(probe.y, 0, screen.examples) as tf.Tensor2D;
-      const [metricBefore] = await compute(() => taskMetric(this.task, z0, y));
-      const z = tf.variable(z0);
-      const optimizer = tf.train.adam(screen.lr);
-      for (let i = 0; i < screen.steps; i++) {
-        optimizer.minimize(() => loss(z as tf.Tensor2D, y, ones));
+      try {
+        const [metricBefore] = await compute(() => taskMetric(this.task, z0, y));
+        const path = await this.#screenPath(loss, ones, z0, y);
+        const [metricAfter] = await compute(() => taskMetric(this.task, path.end, y));
+        path.end.dispose();
+        const improved = Number.isFinite(metricAfter) &&
+          (metricAfter < metricBefore || (metricBefore === 0 && metricAfter === 0));
+        const reason = !improved
+          ? "optimising predictions under this loss did not improve the task metric"
+          : this.task === "regression"
+          ? await this.#regressionBias(loss, ones, y, path.marks)
+          : classificationBias(path.marks, metricAfter);
+        return {
+          rejected: reason !== undefined,
+          reason,
+          metricBefore,
+          metricAfter,
+          gradientSignature,
+        };
+      } finally {
+        tf.dispose([z0, y]);
       }
-      const [metricAfter] = await compute(() => taskMetric(this.task, z as tf.Tensor2D, y));
-      optimizer.dispose();
-      tf.dispose([z, z0, y]);
-      const improved = Number.isFinite(metricAfter) && metricAfter < metricBefore;
-      return {
-        rejected: !improved,
-        reason: improved
-          ? undefined
-          : "optimising predictions under this loss did not improve the task metric",
-        metricBefore,
-        metricAfter,
-        gradientSignature,
-      };
     } finally {
       tf.dispose([ones, probe.x, probe.y, start]);
     }
+  }
+
+  /**
+   * Adam on the predictions z under the plain loss, from `z0`, for the screen's steps. `marks`
+   * is how far they are from where they should be, at the start, at 3/4 of the steps and at the
+   * end: for regression their RMS distance from the targets, for classification the mean
+   * shortfall of the true class's logit below the largest other one (0 where the true class is
+   * the most probable), which keeps moving where the error rate, counted in whole examples, may
+   * not.
+   */
+  async #screenPath(
+    loss: BatchLoss,
+    ones: tf.Tensor1D,
+    z0: tf.Tensor2D,
+    y: tf.Tensor2D,
+  ): Promise<{ end: tf.Tensor2D; marks: ScreenMarks }> {
+    const { steps, lr } = this.settings.screen;
+    const where = async (z: tf.Tensor2D) =>
+      (await compute(() => {
+        if (this.task === "regression") return tf.sqrt(tf.mean(tf.square(tf.sub(z, y))));
+        const own = tf.sum(tf.mul(z, y), 1);
+        // The true class masked out of the largest logit by pushing it far below the rest.
+        const others = tf.max(tf.sub(z, tf.mul(y, 1e9)), 1);
+        return tf.mean(tf.relu(tf.sub(others, own)));
+      }))[0];
+    const z = tf.variable(z0);
+    const optimizer = tf.train.adam(lr);
+    const marks = { start: await where(z0), late: NaN, end: NaN };
+    const late = Math.floor((3 * steps) / 4);
+    if (late === 0) marks.late = marks.start;
+    for (let i = 1; i <= steps; i++) {
+      optimizer.minimize(() => loss(z as tf.Tensor2D, y, ones));
+      if (i === late) marks.late = await where(z);
+    }
+    marks.end = await where(z);
+    optimizer.dispose();
+    const end = tf.clone(z) as tf.Tensor2D;
+    z.dispose();
+    return { end, marks };
+  }
+
+  /**
+   * Why a regression loss is biased, if it is: predictions optimised under it must end closer
+   * to the targets by a real margin, and keep approaching them until they have arrived; and
+   * predictions that start at the targets must stay there. `f (f - y)`, smallest at f = y/2,
+   * fails all three; squared and absolute error pass.
+   */
+  async #regressionBias(
+    loss: BatchLoss,
+    ones: tf.Tensor1D,
+    y: tf.Tensor2D,
+    m: ScreenMarks,
+  ): Promise<string | undefined> {
+    const rms = (v: number) => Number(v.toPrecision(3));
+    // Adam moves each prediction by about its learning rate per step: the screen's steps can
+    // cover at most that much of the distance.
+    const { steps, lr } = this.settings.screen;
+    const reachable = Math.min(m.start, steps * lr);
+    if (!(m.start - m.end >= SCREEN_MARGIN * reachable)) {
+      return `optimised predictions did not approach the targets: RMS distance ${
+        rms(m.start)
+      } at the start, ${rms(m.end)} at the end`;
+    }
+    if (m.end > SCREEN_ARRIVED * m.start && stalled(m)) {
+      return `optimised predictions stopped short of the targets, at RMS distance ${
+        rms(m.end)
+      } (from ${rms(m.start)})`;
+    }
+    const fromTargets = await this.#screenPath(loss, ones, y, y);
+    fromTargets.end.dispose();
+    if (fromTargets.marks.end > SCREEN_ARRIVED * m.start) {
+      return `predictions started at the targets move away from them (RMS distance ${
+        rms(fromTargets.marks.end)
+      }): the loss is not smallest at the targets`;
+    }
+    return undefined;
   }
 
   /**

@@ -13,10 +13,14 @@ export type { ModelKind, ModelSpec } from "../core/model_kinds.ts";
 
 export type Params = tf.Tensor[];
 
-/** One parameter tensor: its shape and the fan-in of the layer it belongs to. */
+/** One parameter tensor: its shape, role and the fans of the layer it belongs to. */
 interface ParamDef {
   shape: number[];
   fanIn: number;
+  /** Inputs each output of the next layer sees: out * k * k for a convolution. */
+  fanOut: number;
+  layer: "dense" | "conv";
+  bias: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,13 +133,13 @@ function shapeNet(defs: ParamDef[]): Net<Shape> {
     conv([h, w, c], out, k, { stride = 1, pad = 0, bias = true } = {}) {
       const size = (n: number) => Math.floor((n + 2 * pad - k) / stride) + 1;
       if (size(h) < 1 || size(w) < 1) throw new Error(`image too small for a ${k}x${k} conv`);
-      defs.push({ shape: [k, k, c, out], fanIn: k * k * c });
-      if (bias) defs.push({ shape: [out], fanIn: k * k * c });
+      const fans = { fanIn: k * k * c, fanOut: k * k * out, layer: "conv" as const };
+      defs.push({ shape: [k, k, c, out], ...fans, bias: false });
+      if (bias) defs.push({ shape: [out], ...fans, bias: true });
       return [size(h), size(w), out];
     },
     dense(x, out) {
-      const fanIn = x.reduce((a, b) => a * b, 1);
-      defs.push({ shape: [fanIn, out], fanIn }, { shape: [out], fanIn });
+      defs.push(...denseDefs(x.reduce((a, b) => a * b, 1), out));
       return [out];
     },
     relu: (x) => x,
@@ -192,6 +196,15 @@ function hiddenOf(spec: ModelSpec): number[] {
   return MODEL_KINDS[spec.kind].hasHidden ? spec.hidden : [];
 }
 
+function denseDefs(fanIn: number, fanOut: number): ParamDef[] {
+  const fans = { fanIn, fanOut, layer: "dense" as const };
+  return [{ shape: [fanIn, fanOut], ...fans, bias: false }, {
+    shape: [fanOut],
+    ...fans,
+    bias: true,
+  }];
+}
+
 function paramDefs(spec: ModelSpec): ParamDef[] {
   if (isConv(spec.kind)) {
     const defs: ParamDef[] = [];
@@ -199,10 +212,7 @@ function paramDefs(spec: ModelSpec): ParamDef[] {
     return defs;
   }
   const widths = [spec.inputs, ...hiddenOf(spec), spec.outputs];
-  return widths.slice(1).flatMap((fanOut, i) => {
-    const fanIn = widths[i];
-    return [{ shape: [fanIn, fanOut], fanIn }, { shape: [fanOut], fanIn }];
-  });
+  return widths.slice(1).flatMap((fanOut, i) => denseDefs(widths[i], fanOut));
 }
 
 /** Number of trainable scalars. */
@@ -211,17 +221,41 @@ export function parameterCount(spec: ModelSpec): number {
 }
 
 /**
- * Host-side initial values, PyTorch's defaults for linear and convolutional layers: weights and
- * biases uniform in +-1/sqrt(fanIn), fanIn = k * k * in for a convolution (kaiming-uniform with
- * a = sqrt(5)). Drawn from the caller's seeded source so that runs are reproducible on any backend.
+ * Host-side initial values of `spec.init` (absent: `pytorch`), drawn from the caller's seeded
+ * source so that runs are reproducible on any backend:
+ * - `pytorch`, PyTorch's defaults for linear and convolutional layers: weights and biases uniform
+ *   in +-1/sqrt(fanIn), fanIn = k * k * in for a convolution (kaiming-uniform with a = sqrt(5));
+ * - `xavier-uniform` (torch.nn.init.xavier_uniform_): weights uniform in
+ *   +-sqrt(6 / (fanIn + fanOut));
+ * - `kaiming-normal` (torch.nn.init.kaiming_normal_ with its defaults, fan-in and gain sqrt(2)):
+ *   weights normal with standard deviation sqrt(2 / fanIn).
+ * The last two set dense biases to zero and leave convolution biases at PyTorch's default, as the
+ * published code's models do (core/model_kinds.ts).
  */
 export function initialValues(spec: ModelSpec, uniform01: () => number): Float32Array[] {
-  return paramDefs(spec).map(({ shape, fanIn }) => {
-    const bound = 1 / Math.sqrt(fanIn);
+  const init = spec.init ?? "pytorch";
+  return paramDefs(spec).map((def) => {
     // A plain loop: Float32Array.from with a mapping function took ~6 ms for an MLP's 78,510
     // values, half of a local-search meta-step.
-    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < values.length; i++) values[i] = (2 * uniform01() - 1) * bound;
+    const values = new Float32Array(def.shape.reduce((a, b) => a * b, 1));
+    const pytorchDefault = init === "pytorch" || (def.bias && def.layer === "conv");
+    if (pytorchDefault || init === "xavier-uniform") {
+      if (def.bias && !pytorchDefault) return values;
+      const bound = pytorchDefault
+        ? 1 / Math.sqrt(def.fanIn)
+        : Math.sqrt(6 / (def.fanIn + def.fanOut));
+      for (let i = 0; i < values.length; i++) values[i] = (2 * uniform01() - 1) * bound;
+      return values;
+    }
+    if (def.bias) return values;
+    const std = Math.sqrt(2 / def.fanIn);
+    // Box-Muller, both values of each pair; 1 - u keeps the logarithm's argument in (0, 1].
+    for (let i = 0; i < values.length; i += 2) {
+      const r = std * Math.sqrt(-2 * Math.log(1 - uniform01()));
+      const theta = 2 * Math.PI * uniform01();
+      values[i] = r * Math.cos(theta);
+      if (i + 1 < values.length) values[i + 1] = r * Math.sin(theta);
+    }
     return values;
   });
 }

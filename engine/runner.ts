@@ -34,8 +34,8 @@ export class InProcessRunner implements CandidateRunner {
   readonly calibrate: Async<CandidateOps>["calibrate"] = () =>
     this.#serial(() => this.#ops.calibrate());
 
-  readonly finalRuns: Async<CandidateOps>["finalRuns"] = (tree, phi, settings, seed) =>
-    this.#serial(() => this.#ops.finalRuns(tree, phi, settings, seed));
+  readonly finalRuns: Async<CandidateOps>["finalRuns"] = (tree, phi, settings, run) =>
+    this.#serial(() => this.#ops.finalRuns(tree, phi, settings, run));
 
   close(): Promise<void> {
     this.#evaluator.dispose();

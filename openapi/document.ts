@@ -16,15 +16,19 @@ import { Dataset } from "../api/schemas/dataset.ts";
 import { Losses, Progress, RankedLoss, Search, SearchConfig } from "../api/schemas/search.ts";
 import {
   Candidate,
+  ComparisonRow,
   EVENT_SCHEMAS,
   FinalComparison,
   GenerationStats,
   LossDocument,
   MetricSummary,
+  PairedTest,
   SearchEvent,
   SearchResult,
+  SplitRows,
   StoppedBy,
   Totals,
+  Verdict,
 } from "../api/schemas/result.ts";
 import { LOSSMITH_VERSION } from "../core/result.ts";
 import type { ServiceConfig } from "../service/config.ts";
@@ -40,6 +44,10 @@ export function componentSchemas(): Record<string, SchemaObject> {
     RankedLoss,
     Losses,
     FinalComparison,
+    ComparisonRow,
+    PairedTest,
+    Verdict,
+    SplitRows,
     MetricSummary,
     Totals,
     GenerationStats,

@@ -119,6 +119,7 @@ export class Job {
         id: this.id,
         dataset: config.dataset,
         split: config.split,
+        preprocessing: config.preprocessing,
         config: {
           model: modelSpecFor(config.model, {
             task: info.task,
@@ -256,7 +257,7 @@ export class Job {
     this.#state = state;
     store.jobs.finish(this.id, state, this.#progress, error, result, {
       type: "finished",
-      data: { state, error, stopped: result?.stopped ?? null },
+      data: { state, error, stopped: result?.stopped ?? null, outcome: result?.outcome ?? null },
     });
     store.jobs.pruneCheckpoints(this.id);
     hub.notify(this.id);

@@ -74,15 +74,21 @@ browserTest(
     }
     assert((await texts(page, "#filters .u-legend")).join(" ").includes("Rejected"));
 
-    // The comparison as the result has it.
+    // The comparison as the result has it: the paper's row, the tuned row, and the verdict.
     const rows = await texts(page, "#comparison-table tr");
-    assertEquals(rows.length, 3);
-    assert(rows[1].startsWith("Learned") && rows[2].startsWith("Standard"));
+    assertEquals(rows.length, 1 + (losses.final.tuned ? 2 : 1));
+    assert(rows[1].startsWith("Same learning rate"), rows[1]);
+    if (losses.final.tuned) assert(rows[2].startsWith("Each at its best"), rows[2]);
     const cells = await page.$$eval(
       "#comparison-table tr:nth-child(2) td",
-      (els: Element[]) => els.length,
+      (els: Element[]) => els.map((e) => e.textContent ?? ""),
     );
-    assertEquals(cells, 2 + losses.final.seeds.length);
+    assertEquals(cells.length, 7);
+    assertEquals(cells[6], losses.final.outcome.replaceAll("-", " "));
+    assertEquals(
+      await page.$eval("#verdict", (el: Element) => el.textContent),
+      losses.final.verdict.words,
+    );
     const difference = await page.$eval("#difference", (el: Element) => el.textContent);
     assert(
       difference.includes(String(Number(losses.final.difference.toPrecision(3)))),

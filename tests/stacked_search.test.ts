@@ -98,6 +98,7 @@ Deno.test({
       id: "stacked",
       dataset: c.dataset,
       split: c.split,
+      preprocessing: c.preprocessing,
       config: { model: spec, evaluation: c.evaluation, seed: c.seed },
     });
     try {

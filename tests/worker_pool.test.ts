@@ -36,7 +36,13 @@ const TREES: Tree[] = [
 ];
 
 function context(id: string, evaluation = CONFIG.evaluation): JobContext {
-  return { id, dataset: DATASET, split: DEFAULT_SPLIT, config: { ...CONFIG, evaluation } };
+  return {
+    id,
+    dataset: DATASET,
+    split: DEFAULT_SPLIT,
+    preprocessing: defaultSettings().preprocessing,
+    config: { ...CONFIG, evaluation },
+  };
 }
 
 /** A pool and one job's runner on it, as the CLI uses them. */

@@ -2,6 +2,7 @@
 import type { Service } from "../../service/mod.ts";
 import type { SearchResult } from "../../core/result.ts";
 import { type ExportFormat, exportLoss } from "../../core/export.ts";
+import { provenanceOf } from "../../core/export/provenance.ts";
 import { ServiceError } from "../../service/errors.ts";
 import type { RouteSpec } from "../route.ts";
 import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
@@ -38,8 +39,10 @@ export function resultRoutes(service: Service): RouteSpec[] {
       operationId: "listLosses",
       summary: "The ranked losses of a search",
       description: "Best first: formula (infix and LaTeX) with the learned weights, the weights " +
-        "phi, the fitness, and the final comparison with the standard loss once the search has " +
-        "finished. While it runs, the ranking of its last finished generation.",
+        "phi, the fitness, and once the search has finished the final comparison with the " +
+        "standard loss (the paper's row and the tuned row, their paired tests), its verdict " +
+        "(`outcome`, `conclusion`), the split sizes and warnings about splits too small to " +
+        "tell losses apart. While it runs, the ranking of its last finished generation.",
       tag: "results",
       params: { path: { id: idParam("search") } },
       responses: { "200": json(ref("Losses"), "The ranked losses."), ...problems(401, 404) },
@@ -51,6 +54,10 @@ export function resultRoutes(service: Service): RouteSpec[] {
           stopped: result?.stopped,
           task: job.dataInfo.task,
           metric: job.dataInfo.task === "classification" ? "error rate" : "mse",
+          outcome: result?.outcome,
+          conclusion: result?.conclusion,
+          rows: result?.dataset.rows,
+          warnings: result?.warnings,
           losses,
           final: result?.final,
           totals: result?.totals,
@@ -63,8 +70,11 @@ export function resultRoutes(service: Service): RouteSpec[] {
       operationId: "exportLoss",
       summary: "Download one ranked loss as JSON, a PyTorch function or a TensorFlow.js module",
       description: "The code needs nothing but its framework: `learned_loss(logits, target)` " +
-        "in Python, `learnedLoss(logits, target)` in JavaScript. `svg`: its expression tree " +
-        "as a diagram, each edge labelled with its learned weight.",
+        "in Python, `learnedLoss(logits, target)` in JavaScript. Every format carries what the " +
+        "loss was tuned and validated with (optimiser, learning rate, momentum, steps, batch " +
+        "size, initialisation, input scaling, regression target scaling) and its verdict: " +
+        "`VALIDATED_WITH` in the code, `validatedWith` and `verdict` in JSON. `svg`: its " +
+        "expression tree as a diagram, each edge labelled with its learned weight.",
       tag: "results",
       params: {
         path: {
@@ -87,7 +97,7 @@ export function resultRoutes(service: Service): RouteSpec[] {
         ...problems(401, 404, 422),
       },
       handler: (_c, input) => {
-        const { job, losses } = service.jobs.ranked(input.owner, input.path.id);
+        const { job, losses, result } = service.jobs.ranked(input.owner, input.path.id);
         const rank = Number(input.path.rank);
         const loss = losses[rank - 1];
         if (!loss) {
@@ -100,7 +110,12 @@ export function resultRoutes(service: Service): RouteSpec[] {
         const format = input.path.format as ExportFormat | "svg";
         const text = format === "svg"
           ? expressionTreeChart(loss.tree, loss.phi, { subtitle: `L = ${loss.simplified.infix}` })
-          : exportLoss({ tree: loss.tree, phi: loss.phi, task: job.dataInfo.task }, format);
+          : exportLoss({
+            tree: loss.tree,
+            phi: loss.phi,
+            task: job.dataInfo.task,
+            validatedWith: provenanceOf(result ?? { config: job.config }, rank),
+          }, format);
         const { type, extension } = EXPORTS[format];
         return new Response(text, {
           headers: {

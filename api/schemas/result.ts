@@ -37,25 +37,154 @@ export const MetricSummary: SchemaObject = {
   },
 };
 
+/** What a comparison concludes: the learned loss is better, no different, or worse. */
+export const COMPARISON_OUTCOMES = ["better", "no-significant-difference", "worse", "undetermined"];
+
+export const PairedTest: SchemaObject = {
+  type: "object",
+  description: "Paired tests over the seeds (learned - standard): the two runs of a seed start " +
+    "from the same initial weights and see the same batches.",
+  required: ["n", "meanDifference", "ci", "confidence", "tTest", "wilcoxon"],
+  properties: {
+    n: { ...integer, description: "Seeds where neither loss diverged." },
+    meanDifference: { ...nullableNumber, description: "Negative favours the learned loss." },
+    ci: {
+      type: ["array", "null"],
+      items: number,
+      minItems: 2,
+      maxItems: 2,
+      description: "Confidence interval of the mean difference, at level `confidence`.",
+    },
+    confidence: number,
+    tTest: {
+      type: ["object", "null"],
+      required: ["t", "df", "p"],
+      properties: { t: number, df: number, p: number },
+    },
+    wilcoxon: {
+      type: ["object", "null"],
+      description: "Signed-rank test, from 6 seeds on.",
+      required: ["v", "p", "exact"],
+      properties: { v: number, p: number, exact: { type: "boolean" } },
+    },
+    note: string,
+  },
+};
+
+const rowProperties = {
+  lr: {
+    type: "object",
+    required: ["learned", "standard"],
+    description: "The learning rate each loss was trained with.",
+    properties: { learned: number, standard: number },
+  },
+  learned: ref("MetricSummary"),
+  standard: ref("MetricSummary"),
+  difference: {
+    ...nullableNumber,
+    description: "learned.mean - standard.mean: negative means the learned loss did better; " +
+      "null when one of them diverged on every seed.",
+  },
+  paired: ref("PairedTest"),
+  outcome: { type: "string", enum: COMPARISON_OUTCOMES },
+} satisfies Record<string, SchemaObject>;
+
+export const ComparisonRow: SchemaObject = {
+  type: "object",
+  description: "Both losses trained from scratch over the seeds at the learning rates `lr`.",
+  required: Object.keys(rowProperties),
+  properties: rowProperties,
+};
+
+export const Verdict: SchemaObject = {
+  type: "object",
+  required: ["outcome", "basis", "significance", "keepStandard", "words"],
+  properties: {
+    outcome: { type: "string", enum: COMPARISON_OUTCOMES },
+    basis: { type: "string", enum: ["tuned", "paper"] },
+    significance: number,
+    keepStandard: {
+      type: "boolean",
+      description: "True unless the learned loss is significantly better: use the standard loss.",
+    },
+    words: string,
+  },
+};
+
 export const FinalComparison: SchemaObject = {
   type: "object",
-  description: "Final evaluation: the best loss against the standard loss (cross-entropy or " +
-    "squared error), each trained from scratch on the same seeds; lower is better for both " +
-    "metrics.",
-  required: ["metric", "steps", "seeds", "curveEvery", "learned", "standard", "difference"],
+  description: "The best loss against the standard loss (cross-entropy or squared error), each " +
+    "trained from scratch on the same seeds; lower is better for both metrics. The top level " +
+    "is the paper's comparison (both at the shared learning rate); `tuned` has each loss at " +
+    "its own best learning rate, chosen on the validation split; `verdict` decides on the " +
+    "tuned row where there is one.",
+  required: [
+    "metric",
+    "steps",
+    "seeds",
+    "curveEvery",
+    "significance",
+    "verdict",
+    ...Object.keys(rowProperties),
+  ],
   properties: {
     metric: { type: "string", enum: ["error rate", "mse"] },
     steps: { ...integer, description: "Training steps of each run." },
     seeds: { type: "array", items: integer },
     curveEvery: { ...integer, description: "Steps between two points of each curve." },
-    learned: ref("MetricSummary"),
-    standard: ref("MetricSummary"),
-    difference: {
-      ...nullableNumber,
-      description: "learned.mean - standard.mean: negative means the learned loss did better; " +
-        "null when one of them diverged on every seed.",
+    significance: number,
+    ...rowProperties,
+    tuned: {
+      allOf: [ref("ComparisonRow")],
+      type: "object",
+      required: ["selection"],
+      properties: {
+        selection: {
+          type: "object",
+          required: ["candidates", "steps", "seed", "trials"],
+          description: "How the learning rates were chosen: each candidate trained for `steps` " +
+            "on the training split with `seed`, measured on the validation split.",
+          properties: {
+            candidates: { type: "array", items: number },
+            steps: integer,
+            seed: integer,
+            trials: {
+              type: "array",
+              items: {
+                type: "object",
+                required: ["lr", "learned", "standard"],
+                properties: { lr: number, learned: nullableNumber, standard: nullableNumber },
+              },
+            },
+          },
+        },
+      },
     },
+    verdict: ref("Verdict"),
   },
+};
+
+/** Fields of a finished search's result that its losses response repeats. */
+export const RESULT_FIELDS = {
+  outcome: {
+    type: "string",
+    enum: ["no-usable-loss", "not-compared", ...COMPARISON_OUTCOMES],
+    description: "What the search came to: no loss survived the filters, the best loss was " +
+      "not compared, or the final comparison's verdict.",
+  },
+  conclusion: { ...string, description: "The outcome in words: what to use, and why." },
+  warnings: {
+    type: "array",
+    items: string,
+    description: "Splits too small for their metric to tell losses apart.",
+  },
+} satisfies Record<string, SchemaObject>;
+
+export const SplitRows: SchemaObject = {
+  type: "object",
+  required: ["train", "validation", "test"],
+  description: "Rows of each split.",
+  properties: { train: integer, validation: integer, test: integer },
 };
 
 export const Totals: SchemaObject = {
@@ -222,6 +351,7 @@ export const SearchResult: SchemaObject = {
     "losses",
     "generations",
     "totals",
+    ...Object.keys(RESULT_FIELDS),
   ],
   properties: {
     kind: { type: "string", const: "lossmith.search-result" },
@@ -246,13 +376,15 @@ export const SearchResult: SchemaObject = {
         task: { type: "string", enum: ["classification", "regression"] },
         inputs: integer,
         classes: integer,
-        rows: {
+        rows: ref("SplitRows"),
+        preprocessing: {
           type: "object",
-          required: ["train", "validation", "test"],
-          properties: { train: integer, validation: integer, test: integer },
+          description: "Input scaling (and regression target scaling) with the training rows' " +
+            "statistics.",
         },
       },
     },
+    ...RESULT_FIELDS,
     losses: { type: "array", items: ref("RankedLoss") },
     generations: { type: "array", items: ref("GenerationStats") },
     totals: ref("Totals"),

@@ -10,6 +10,7 @@ import { settingsPatchSchema, settingsSchema } from "../../core/settings_schema.
 import { BUNDLED_NAMES } from "../../core/data/mod.ts";
 import { JOB_STATES } from "../../service/types.ts";
 import { ref } from "./common.ts";
+import { RESULT_FIELDS } from "./result.ts";
 
 /** The request: the dataset, a task and a profile, and a partial of every setting. */
 export function searchRequest(limits: Limits): SchemaObject {
@@ -230,12 +231,16 @@ export const RankedLoss: SchemaObject = {
 export const Losses: SchemaObject = {
   type: "object",
   required: ["search", "state", "task", "metric", "losses"],
+  description: "Once the search has finished: `outcome`, `conclusion`, `rows`, `warnings` and " +
+    "`final` (absent while it runs, and `final` also when there was no final comparison).",
   properties: {
     search: { type: "string" },
     state: { type: "string", enum: [...JOB_STATES] },
     stopped: ref("StoppedBy"),
     task: { type: "string", enum: ["classification", "regression"] },
     metric: { type: "string", enum: ["error rate", "mse"] },
+    ...RESULT_FIELDS,
+    rows: ref("SplitRows"),
     losses: { type: "array", items: ref("RankedLoss") },
     final: {
       ...ref("FinalComparison"),

@@ -39,6 +39,8 @@ export async function watchedPage(
   base: string,
 ): Promise<{ page: Page; errors: string[]; elsewhere: string[] }> {
   const page = await browser.newPage();
+  // Generous: the suite runs test files in parallel on two cores, and Chromium shares them.
+  page.setDefaultTimeout(90_000);
   await page.setViewport({ width: 1280, height: 900 });
   const errors: string[] = [];
   const elsewhere: string[] = [];

@@ -2,6 +2,7 @@
 import { type SearchConfig, searchConfig } from "../../core/search.ts";
 import { loadDataset, prepare, type PreparedData } from "../../core/prepare.ts";
 import type { ModelSpec } from "../../engine/models.ts";
+import { modelSpecFor } from "../../core/model_kinds.ts";
 
 export function smallConfig(seed = 1, overrides: Partial<SearchConfig> = {}): SearchConfig {
   const config = searchConfig({ kind: "bundled", name: "iris" }, {
@@ -19,12 +20,11 @@ export function smallConfig(seed = 1, overrides: Partial<SearchConfig> = {}): Se
 export async function prepared(
   config: SearchConfig,
 ): Promise<{ data: PreparedData; spec: ModelSpec }> {
-  const data = prepare(await loadDataset(config.dataset), config.seed, config.split);
-  const spec: ModelSpec = {
-    kind: config.model.kind,
-    inputs: data.inputs,
-    outputs: data.nClasses ?? 1,
-    hidden: config.model.hidden,
-  };
-  return { data, spec };
+  const data = prepare(
+    await loadDataset(config.dataset),
+    config.seed,
+    config.split,
+    config.preprocessing,
+  );
+  return { data, spec: modelSpecFor(config.model, data) };
 }
