@@ -23,6 +23,7 @@ import {
 import { buildResult, type DataSummary, type SearchResult, type Versions } from "./result.ts";
 import type { Task } from "./data/dataset.ts";
 import type { Tree } from "./expr/tree.ts";
+import { validatedLoss } from "./loss_scale.ts";
 
 export interface SearchPlatform {
   runner: CandidateRunner;
@@ -46,6 +47,8 @@ export interface PipelineOptions {
    * CLI's Ctrl-C); the service stops promptly instead. */
   finalWhenCancelled?: boolean;
   resumeFrom?: SearchState;
+  /** When the job began in this run (`performance.now()`): its time limit counts from here. */
+  startedAt?: number;
 }
 
 export function finalSettingsFor(config: SearchConfig): FinalSettings {
@@ -84,17 +87,25 @@ export async function searchAndEvaluate(
   hooks: PipelineHooks = {},
   opts: PipelineOptions = {},
 ): Promise<{ result: SearchResult; state: SearchState; stopped: StoppedBy }> {
-  const { state, stopped } = await runSearch(config, platform.runner, hooks, opts.resumeFrom);
+  const { state, stopped } = await runSearch(
+    config,
+    platform.runner,
+    hooks,
+    opts.resumeFrom,
+    opts.startedAt,
+  );
   const best = state.hallOfFame.entries[0];
   let final: FinalComparison | undefined;
   const wanted = stopped !== "cancelled" || opts.finalWhenCancelled;
   if (best && config.final.seeds > 0 && wanted) {
     hooks.onFinalStart?.(config.final.seeds);
+    // The loss as validated, its scale folded in: what the ranking shows and the exports write.
+    const { tree, phi } = validatedLoss(best);
     final = await evaluateFinal(
       platform,
       data.task,
-      best.tree,
-      [...(best.phi ?? best.tree.map(() => 1))],
+      tree,
+      phi,
       finalSettingsFor(config),
       hooks.onFinalSeed,
     );

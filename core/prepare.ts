@@ -18,6 +18,7 @@ import {
   type Task,
 } from "./data/mod.ts";
 import { defaultSettings, type Settings } from "./settings.ts";
+import { asSplitOf } from "./data/given.ts";
 import {
   describeFormats,
   type FormatName,
@@ -65,6 +66,15 @@ export interface PreparedData {
   targetScaler?: TargetScaler;
   /** [height, width, channels] of image data, which convolutional models need. */
   imageShape?: [number, number, number];
+  /** Where the validation and test rows came from: the internal split, or a given dataset's
+   * name (`prepare`'s `given`). */
+  sources?: { validation: string; test: string };
+}
+
+/** A user's own validation and test sets, in place of the internal split (core/data/given.ts). */
+export interface GivenSplits {
+  validation?: Dataset;
+  test?: Dataset;
 }
 
 /** The files of a file-backed reference, by role (core/data/formats.ts). */
@@ -167,8 +177,16 @@ export function prepare(
   ds: Dataset,
   seed: number,
   split: SplitSettings = defaultSettings().split,
+  given: GivenSplits = {},
 ): PreparedData {
-  const parts = splitDataset(ds, { seed, ...split });
+  // A given split takes the place of the internal one: its share of the rows stays in training.
+  const parts = splitDataset(ds, {
+    seed,
+    testFraction: given.test ? 0 : split.testFraction,
+    validationFraction: given.validation ? 0 : split.validationFraction,
+  });
+  if (given.validation) parts.validation = asSplitOf(ds, given.validation, "validation");
+  if (given.test) parts.test = asSplitOf(ds, given.test, "test");
   const scaler = fitStandardizer(parts.train);
   let [train, validation, test] = [parts.train, parts.validation, parts.test].map((p) =>
     applyStandardizer(p, scaler)
@@ -191,5 +209,24 @@ export function prepare(
     test: rows(test),
     targetScaler,
     imageShape: ds.imageShape,
+    sources: {
+      validation: given.validation ? given.validation.name : "split",
+      test: given.test ? given.test.name : "split",
+    },
   };
+}
+
+/** A prepared job's data: the dataset, and its given validation and test sets if any. */
+export async function loadAndPrepare(
+  refs: { dataset: DatasetRef; validation?: DatasetRef; test?: DatasetRef },
+  seed: number,
+  split: SplitSettings,
+): Promise<PreparedData> {
+  const load = (ref?: DatasetRef) => (ref ? loadDataset(ref) : Promise.resolve(undefined));
+  const [ds, validation, test] = await Promise.all([
+    loadDataset(refs.dataset),
+    load(refs.validation),
+    load(refs.test),
+  ]);
+  return prepare(ds, seed, split, { validation, test });
 }

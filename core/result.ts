@@ -8,23 +8,33 @@ import type { Tree } from "./expr/tree.ts";
 import type { FinalComparison } from "./final.ts";
 import type { GenerationStats, SearchConfig, SearchState, StoppedBy } from "./search.ts";
 import type { PreparedData } from "./prepare.ts";
+import { validatedLoss } from "./loss_scale.ts";
 
 export const LOSSMITH_VERSION = "0.1.0";
 
 export interface RankedLoss {
   rank: number;
-  /** The formula with its learned weights folded in as coefficients. */
+  /** The formula with its learned weights folded in as coefficients (and its scale). */
   infix: string;
   latex: string;
-  /** The plain symbolic structure (all weights 1). */
+  /** The plain symbolic structure (all weights 1, no scale). */
   structure: { infix: string; latex: string };
   /** Canonical prefix form, the archive key. */
   canonical: string;
-  /** Prefix-order tree and one learned weight per node (phi[0], the root's, is unused). */
+  /**
+   * Prefix-order tree and one learned weight per node (phi[0], the root's, is unused): the loss
+   * as it was validated and is exported, `mul(scale, ...)` where it was scaled.
+   */
   tree: Tree;
   phi: number[];
   /** Validation task metric after the partial training that measured fitness. */
   fitness: number;
+  /** Training steps of that measurement, where multi-fidelity measured several lengths. */
+  fidelity?: number;
+  /** Validation task loss of the same trained model (the tie-breaker). */
+  taskLoss?: number;
+  /** The scale folded into `tree` (`evaluation.normalizeScale`). */
+  scale?: number;
 }
 
 export interface Versions {
@@ -42,12 +52,20 @@ export interface SearchResult {
   backend: { name: string; adapter?: string; workers: number };
   config: SearchConfig;
   stopped: StoppedBy;
+  /** `no-usable-loss` when no candidate gave a finite fitness: nothing to rank or recommend
+   * (absent in results written before it was recorded). */
+  outcome?: "losses" | "no-usable-loss";
+  /** For `no-usable-loss`: why, in words, and what to do instead. */
+  message?: string;
   dataset: {
     name: string;
     task: string;
     inputs: number;
     classes?: number;
     rows: { train: number; validation: number; test: number };
+    /** Where the validation and test rows came from: `split` (the internal one) or the name of
+     * the dataset given for it. */
+    sources?: { validation: string; test: string };
   };
   losses: RankedLoss[];
   generations: GenerationStats[];
@@ -67,27 +85,45 @@ export interface SearchResult {
 
 export function rankLosses(state: SearchState, digits = 4): RankedLoss[] {
   return state.hallOfFame.entries.map((e, i) => {
-    const phi = e.phi ? [...e.phi] : e.tree.map(() => 1);
+    const { tree, phi } = validatedLoss(e);
     return {
       rank: i + 1,
-      infix: toInfix(e.tree, phi, { digits }),
-      latex: toLatex(e.tree, phi, { digits }),
+      infix: toInfix(tree, phi, { digits }),
+      latex: toLatex(tree, phi, { digits }),
       structure: { infix: toInfix(e.tree), latex: toLatex(e.tree) },
       canonical: toPrefix(e.tree),
-      tree: [...e.tree],
+      tree,
       phi,
       fitness: e.fitness,
+      ...(e.fidelity === undefined ? {} : { fidelity: e.fidelity }),
+      ...(e.taskLoss === undefined ? {} : { taskLoss: e.taskLoss }),
+      ...(e.scale === undefined ? {} : { scale: e.scale }),
     };
   });
 }
 
 /** What a result says about the data: PreparedData has it, and so does a summary made elsewhere
  * (the service describes data prepared inside its workers). */
-export type DataSummary = Pick<PreparedData, "name" | "task" | "inputs" | "nClasses"> & {
-  train: { n: number };
-  validation: { n: number };
-  test: { n: number };
-};
+export type DataSummary =
+  & Pick<PreparedData, "name" | "task" | "inputs" | "nClasses" | "sources">
+  & {
+    train: { n: number };
+    validation: { n: number };
+    test: { n: number };
+  };
+
+/** The words for a search that found no usable loss, from its counts. */
+export function noUsableLossMessage(totals: SearchResult["totals"]): string {
+  const parts = [
+    [totals.rejected, "rejected by the screen"],
+    [totals.diverged, "diverged in training"],
+    [totals.failed, "failed to evaluate"],
+    [totals.equivalent, "equivalent to one of those"],
+  ].filter(([n]) => (n as number) > 0).map(([n, what]) => `${n} ${what}`);
+  return `no usable loss: none of the ${totals.distinctLosses} distinct losses tried gave a ` +
+    `finite validation fitness${parts.length ? ` (${parts.join(", ")})` : ""}; keep the ` +
+    "standard loss, or search again with another seed, a larger budget or gentler settings";
+}
 
 export function buildResult(args: {
   config: SearchConfig;
@@ -100,6 +136,18 @@ export function buildResult(args: {
 }): SearchResult {
   const { config, state, stopped, data, versions, backend, final } = args;
   const sum = (f: (g: GenerationStats) => number) => state.history.reduce((a, g) => a + f(g), 0);
+  const losses = rankLosses(state);
+  const totals = {
+    generations: state.generation,
+    evaluations: state.evaluations,
+    distinctLosses: Object.keys(state.archive).length,
+    cacheHits: sum((g) => g.cacheHits),
+    rejected: sum((g) => g.rejected),
+    equivalent: sum((g) => g.equivalent),
+    diverged: sum((g) => g.diverged),
+    failed: sum((g) => g.failed),
+    wallMs: state.elapsedMs,
+  };
   return {
     kind: "lossmith.search-result",
     createdAt: new Date().toISOString(),
@@ -107,26 +155,20 @@ export function buildResult(args: {
     backend,
     config,
     stopped,
+    ...(losses.length
+      ? { outcome: "losses" as const }
+      : { outcome: "no-usable-loss" as const, message: noUsableLossMessage(totals) }),
     dataset: {
       name: data.name,
       task: data.task,
       inputs: data.inputs,
       classes: data.nClasses,
       rows: { train: data.train.n, validation: data.validation.n, test: data.test.n },
+      ...(data.sources ? { sources: data.sources } : {}),
     },
-    losses: rankLosses(state),
+    losses,
     generations: state.history,
-    totals: {
-      generations: state.generation,
-      evaluations: state.evaluations,
-      distinctLosses: Object.keys(state.archive).length,
-      cacheHits: sum((g) => g.cacheHits),
-      rejected: sum((g) => g.rejected),
-      equivalent: sum((g) => g.equivalent),
-      diverged: sum((g) => g.diverged),
-      failed: sum((g) => g.failed),
-      wallMs: state.elapsedMs,
-    },
+    totals,
     final,
   };
 }
