@@ -28,10 +28,13 @@ export function summary(result: SearchResult): string {
     }):`,
   ];
   for (const l of result.losses.slice(0, 5)) {
-    lines.push(`  ${l.rank}. ${l.fitness.toFixed(4)}  ${l.structure.infix}`);
+    const at = l.fidelity === undefined ? "" : ` (${l.fidelity} steps)`;
+    lines.push(`  ${l.rank}. ${l.fitness.toFixed(4)}${at}  ${l.structure.infix}`);
     lines.push(`     learned: ${l.infix}`);
   }
-  if (result.losses.length === 0) lines.push("  (none: every candidate was rejected or diverged)");
+  if (result.losses.length === 0) {
+    lines.push(`  (none) ${result.message ?? "every candidate was rejected or diverged"}`);
+  }
   const t = result.totals;
   lines.push(
     `Search: ${t.generations} generations, ${t.evaluations} evaluations, ${t.cacheHits} cache hits, ` +

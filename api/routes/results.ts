@@ -34,6 +34,10 @@ export function resultRoutes(service: Service): RouteSpec[] {
           stopped: result?.stopped,
           task: job.dataInfo.task,
           metric: job.dataInfo.task === "classification" ? "error rate" : "mse",
+          ...(result?.outcome ? { outcome: result.outcome } : {}),
+          ...(result?.message ? { message: result.message } : {}),
+          rows: result?.dataset.rows ?? job.progress.rows ?? null,
+          ...(result?.dataset.sources ? { sources: result.dataset.sources } : {}),
           losses,
           final: result?.final,
           totals: result?.totals,
@@ -111,7 +115,7 @@ export function resultRoutes(service: Service): RouteSpec[] {
             `search ${job.id} is ${job.state}; its result exists once it has finished`,
           );
         }
-        return jsonResponse(resultView(result, job.datasetId));
+        return jsonResponse(resultView(result, job.datasetId, job.request));
       },
     },
   ];

@@ -27,6 +27,19 @@ export function searchRequest(limits: Limits): SchemaObject {
         description: `A bundled dataset (${BUNDLED_NAMES.join(", ")}) or the id of an upload.`,
         examples: ["iris"],
       },
+      validation: {
+        type: "string",
+        minLength: 1,
+        description: "The id of an upload to validate on (fitness, local search) in place of " +
+          "the internal validation split: the same task and features as `dataset`, classes " +
+          "among its classes.",
+      },
+      test: {
+        type: "string",
+        minLength: 1,
+        description: "The id of an upload to test the final comparison on, in place of the " +
+          "internal test split; the same rules as `validation`.",
+      },
       task: {
         type: "string",
         enum: ["classification", "regression"],
@@ -51,13 +64,29 @@ function publicConfigSchema(): SchemaObject {
   return {
     ...settings,
     description: "Every setting the search runs with: the request resolved against the " +
-      "profile, the dataset's preset and the defaults; `dataset` is the dataset's id.",
+      "profile, the dataset's preset and the defaults; `dataset` is the dataset's id, " +
+      "`validation` and `test` those of the request's own splits.",
     required: ["dataset", ...(settings.required ?? [])],
-    properties: { dataset: { type: "string" }, ...settings.properties },
+    properties: {
+      dataset: { type: "string" },
+      validation: { type: "string" },
+      test: { type: "string" },
+      ...settings.properties,
+    },
   };
 }
 
 const nullableNumber: SchemaObject = { type: ["number", "null"] };
+
+const splitRows: SchemaObject = {
+  type: "object",
+  description: "Rows of each split: the internal split's, or the given validation and test sets'.",
+  properties: {
+    train: { type: "integer" },
+    validation: { type: "integer" },
+    test: { type: "integer" },
+  },
+};
 
 export const Progress: SchemaObject = {
   type: "object",
@@ -101,6 +130,7 @@ export const Progress: SchemaObject = {
         "final evaluation; null when it cannot be estimated yet, and once the search is done.",
     },
     resumedFrom: { type: "integer", description: "Generation resumed from after a restart." },
+    rows: splitRows,
     final: {
       type: "object",
       description: "The final evaluation: seeds finished, of all, and its time so far.",
@@ -162,6 +192,19 @@ export const RankedLoss: SchemaObject = {
     tree: { type: "array", items: { type: ["string", "number"] } },
     phi: { type: "array", items: { type: "number" } },
     fitness: { type: "number", description: "Validation task metric after partial training." },
+    fidelity: {
+      type: "integer",
+      description: "Multi-fidelity: training steps of the measurement `fitness` is.",
+    },
+    taskLoss: {
+      type: "number",
+      description: "Validation task loss of the same trained model (the tie-breaker).",
+    },
+    scale: {
+      type: "number",
+      description: "The scale folded into `tree` and `phi` (`evaluation.normalizeScale`): the " +
+        "loss as validated and exported is `scale` times the tuned one.",
+    },
   },
 };
 
@@ -174,6 +217,19 @@ export const Losses: SchemaObject = {
     stopped: { type: "string" },
     task: { type: "string", enum: ["classification", "regression"] },
     metric: { type: "string" },
+    outcome: {
+      type: "string",
+      enum: ["losses", "no-usable-loss"],
+      description: "Once finished: `no-usable-loss` when no candidate gave a finite fitness " +
+        "(then `message` says why, and the search's state is `failed`).",
+    },
+    message: { type: "string" },
+    rows: { ...splitRows, type: ["object", "null"] },
+    sources: {
+      type: "object",
+      description: "Where the validation and test rows came from: `split`, or the dataset given.",
+      properties: { validation: { type: "string" }, test: { type: "string" } },
+    },
     losses: { type: "array", items: ref("RankedLoss") },
     final: {
       type: "object",
