@@ -5,13 +5,12 @@
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { tf } from "../engine/tensor/tf.ts";
-import { InProcessRunner } from "../engine/runner.ts";
 import { duePromotions, rungSteps } from "../core/fidelity.ts";
 import type { ArchiveEntry } from "../core/generation.ts";
 import { newSearchState, runGeneration, runSearch, type SearchConfig } from "../core/search.ts";
 import { compareResults } from "../core/gp/hall_of_fame.ts";
 import { rankLosses } from "../core/result.ts";
-import { prepared, smallConfig } from "./support/search_fixture.ts";
+import { inProcess, smallConfig } from "./support/search_fixture.ts";
 
 await tf.setBackend("cpu");
 
@@ -102,12 +101,7 @@ Deno.test("promotion: the best share of each rung, in rank order, once; later as
 });
 
 async function search(config: SearchConfig, resumeAfter?: number) {
-  const { data, spec } = await prepared(config);
-  const runner = new InProcessRunner(data, {
-    model: spec,
-    evaluation: config.evaluation,
-    seed: config.seed,
-  });
+  const { runner } = await inProcess(config);
   try {
     if (resumeAfter === undefined) return (await runSearch(config, runner)).state;
     let state = newSearchState(config);

@@ -7,17 +7,16 @@ import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./suppor
 import { tf } from "../engine/tensor/tf.ts";
 import { compileLoss } from "../engine/metaloss.ts";
 import { CandidateEvaluator } from "../engine/evaluator.ts";
-import { InProcessRunner } from "../engine/runner.ts";
 import { foldIndices, foldSplits } from "../core/data/folds.ts";
 import { foldScale } from "../core/loss_scale.ts";
-import { runSearch, type SearchConfig } from "../core/search.ts";
+import type { SearchConfig } from "../core/search.ts";
 import { rankLosses } from "../core/result.ts";
 import { compareResults, HallOfFame } from "../core/gp/hall_of_fame.ts";
 import { selectionScores } from "../core/fidelity.ts";
 import { exportTfjs } from "../core/export.ts";
 import { parseInfix } from "../core/expr/parse.ts";
 import { Rng } from "../core/rng.ts";
-import { prepared, smallConfig } from "./support/search_fixture.ts";
+import { prepared, searchInProcess, smallConfig } from "./support/search_fixture.ts";
 
 await tf.setBackend("cpu");
 
@@ -26,19 +25,7 @@ const withEvaluation = (
   evaluation: Partial<SearchConfig["evaluation"]>,
 ): SearchConfig => ({ ...config, evaluation: { ...config.evaluation, ...evaluation } });
 
-async function search(config: SearchConfig) {
-  const { data, spec } = await prepared(config);
-  const runner = new InProcessRunner(data, {
-    model: spec,
-    evaluation: config.evaluation,
-    seed: config.seed,
-  });
-  try {
-    return await runSearch(config, runner);
-  } finally {
-    await runner.close();
-  }
-}
+const search = (config: SearchConfig) => searchInProcess(config);
 
 Deno.test("k-fold: the folds partition the rows, each class shared out to within one row", () => {
   let compared = 0;
