@@ -133,15 +133,15 @@ export function newSearchState(config: SearchConfig): SearchState {
 
 /**
  * Milliseconds per SGD step of one candidate's training, as this search has measured it (its
- * fitness trainings, promotions included); undefined before any was timed.
+ * fitness trainings, promotions included); undefined before any was timed. The first timed
+ * generation carries the warm-up (kernels compiled, caches filled) and is left out once a later
+ * one was timed.
  */
 export function msPerTrainingStep(state: Pick<SearchState, "history">): number | undefined {
-  let ms = 0, steps = 0;
-  for (const g of state.history) {
-    if (!g.times.fitnessSteps) continue;
-    ms += g.times.fitnessMs;
-    steps += g.times.fitnessSteps;
-  }
+  const timed = state.history.filter((g) => g.times.fitnessSteps);
+  const used = timed.length > 1 ? timed.slice(1) : timed;
+  const ms = used.reduce((a, g) => a + g.times.fitnessMs, 0);
+  const steps = used.reduce((a, g) => a + g.times.fitnessSteps!, 0);
   return steps > 0 ? ms / steps : undefined;
 }
 

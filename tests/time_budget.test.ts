@@ -42,6 +42,11 @@ Deno.test("the time limit leaves the final evaluation's estimated time, unless t
   assertEquals(finalEstimateMs(config, state, 2), 24_000);
   assertEquals(finalEstimateMs(config, state, 5), 8_000);
   assertEquals(finalEstimateMs({ final: { steps: 2000, seeds: 0 } }, state, 2), 0);
+  // A slow first generation (the warm-up) is left out once another one was timed.
+  const warmUp = { times: { wallMs: 20_000, fitnessMs: 9000, fitnessSteps: 1000 } };
+  const history = [warmUp, generation] as unknown as GenerationStats[];
+  assertEquals(finalEstimateMs(config, { history }, 2), 24_000);
+  assertEquals(finalEstimateMs(config, { history: history.slice(0, 1) }, 2), 108_000);
   const clock = { elapsedMs: 41_000, parallelism: 2 };
   // 41 s + 20 s + 24 s = 85 s: room for one more generation.
   assertEquals(stoppedBy(config, state, clock), undefined);
