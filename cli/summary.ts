@@ -31,6 +31,7 @@ export function summary(result: SearchResult): string {
     const at = l.fidelity === undefined ? "" : ` (${l.fidelity} steps)`;
     lines.push(`  ${l.rank}. ${l.fitness.toFixed(4)}${at}  ${l.structure.infix}`);
     lines.push(`     learned: ${l.infix}`);
+    lines.push(`     simplified: ${l.simplified.infix}`);
   }
   if (result.losses.length === 0) {
     lines.push(`  (none) ${result.message ?? "every candidate was rejected or diverged"}`);

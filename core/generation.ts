@@ -56,6 +56,14 @@ export interface ArchiveEntry {
   rungs?: RungResult[];
 }
 
+/** What one candidate's evaluation took, by stage (a stack's time shared out equally). Kept apart
+ * from the archive: a search's archive is what it computed, the same on every run. */
+export interface CandidateTimes {
+  screenMs?: number;
+  localSearchMs?: number;
+  fitnessMs?: number;
+}
+
 export interface StageTimes {
   /** Summed over candidates (CPU-side cost, whatever the parallelism). */
   screenMs: number;
@@ -336,6 +344,7 @@ export interface Evaluated {
   localSearchMs: number;
   fitnessMs: number;
   fitnessSteps: number;
+  times: Record<string, CandidateTimes>;
 }
 
 /**
@@ -354,7 +363,13 @@ export async function evaluateStage(
   onEvaluated: (entry: ArchiveEntry) => void,
   signal?: AbortSignal,
 ): Promise<Evaluated> {
-  const out: Evaluated = { entries: {}, localSearchMs: 0, fitnessMs: 0, fitnessSteps: 0 };
+  const out: Evaluated = {
+    entries: {},
+    localSearchMs: 0,
+    fitnessMs: 0,
+    fitnessSteps: 0,
+    times: {},
+  };
   const stacks = cutStacks(classified.toEvaluate, plan.size, runner.parallelism);
   for (const stack of stacks) {
     if (stack.length > 1) plan.stats.stacks++;
@@ -378,6 +393,7 @@ export async function evaluateStage(
         out.localSearchMs += o.localSearchMs;
         out.fitnessMs += o.fitnessMs;
         out.fitnessSteps += o.fitness.steps ?? 0;
+        out.times[k] = { localSearchMs: o.localSearchMs, fitnessMs: o.fitnessMs };
       }
       const entry = evaluatedEntry(
         config,
@@ -673,6 +689,12 @@ export async function runGeneration(
     plan.stats,
     promoted?.keys.length,
   );
+  const candidateTimes: Record<string, CandidateTimes> = {};
+  for (const k of drawn.fresh) {
+    const s = screens.get(k);
+    const screenMs = s instanceof Error || s === undefined ? undefined : s.screenMs;
+    candidateTimes[k] = { ...(screenMs === undefined ? {} : { screenMs }), ...evaluated.times[k] };
+  }
   const next: SearchState = {
     generation: generation + 1,
     population: drawn.population.map((t) => [...t]),
@@ -685,6 +707,7 @@ export async function runGeneration(
     evaluations: state.evaluations + stats.evaluated,
     elapsedMs: state.elapsedMs + times.wallMs,
     ...(plan.calibration ? { stackCalibration: plan.calibration } : {}),
+    candidateTimes: { ...state.candidateTimes, ...candidateTimes },
   };
   return { state: next, stats };
 }

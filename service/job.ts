@@ -100,6 +100,13 @@ export class Job {
       }
       this.#state = "running";
       const resumeFrom = store.jobs.latestCheckpoint(this.id);
+      if (resumeFrom) {
+        // The service's console says what it picked up again after a restart.
+        console.log(
+          `search ${this.id}: resumed from generation ${resumeFrom.generation} of ` +
+            `${this.record.config.budget.generations}`,
+        );
+      }
       this.#step({ kind: "started", from: resumeFrom });
       store.jobs.markRunning(this.id, this.#progress, {
         type: "state",

@@ -22,7 +22,14 @@ import { invalid, notFound, ServiceError } from "./errors.ts";
 import { Job } from "./job.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import { initialProgress } from "../core/progress.ts";
-import { type RankedLoss, rankLosses, type SearchResult } from "../core/result.ts";
+import {
+  type CandidateRecord,
+  candidateRecords,
+  type RankedLoss,
+  rankLosses,
+  type SearchResult,
+  upgradeResult,
+} from "../core/result.ts";
 
 /** JSON with sorted keys, so that equal bodies hash alike whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -169,7 +176,8 @@ export class JobManager {
 
   result(owner: string, id: string): { job: JobRecord; result?: SearchResult } {
     const job = this.get(owner, id);
-    return { job, result: this.store.jobs.result<SearchResult>(id) };
+    const result = this.store.jobs.result<SearchResult>(id);
+    return { job, result: result && upgradeResult(result) };
   }
 
   /** The ranked losses: from the result once the search ended, from its last checkpoint before. */
@@ -181,6 +189,13 @@ export class JobManager {
     if (result) return { job, losses: result.losses, result };
     const state = this.store.jobs.latestCheckpoint(id);
     return { job, losses: state ? rankLosses(state) : [] };
+  }
+
+  /** The distinct losses a search met, from its last checkpoint (kept once it has finished). */
+  candidates(owner: string, id: string): { job: JobRecord; candidates: CandidateRecord[] } {
+    const job = this.get(owner, id);
+    const state = this.store.jobs.latestCheckpoint(id);
+    return { job, candidates: state ? candidateRecords(state) : [] };
   }
 
   /** A search's events after an id, in order (404 for another owner's search). */

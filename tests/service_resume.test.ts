@@ -14,6 +14,8 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 interface Server {
   base: string;
   child: Deno.ChildProcess;
+  /** What it printed on stdout so far. */
+  console: { text: string };
 }
 
 async function startServer(db: string): Promise<Server> {
@@ -45,10 +47,11 @@ async function startServer(db: string): Promise<Server> {
     if (done) throw new Error(`the server exited before listening: ${seen}`);
     seen += value;
   }
+  const console = { text: seen };
   (async () => {
-    while (!(await lines.read()).done);
+    for (let r = await lines.read(); !r.done; r = await lines.read()) console.text += r.value;
   })();
-  return { base: /listening on (http:\/\/\S+)/.exec(seen)![1], child };
+  return { base: /listening on (http:\/\/\S+)/.exec(seen)![1], child, console };
 }
 
 async function api(s: Server, path: string, init?: RequestInit): Promise<any> {
@@ -117,6 +120,9 @@ Deno.test({
       assert(resumed.progress.resumedFrom < 6, "it resumed mid-search, not after the end");
       const events = await (await fetch(`${server.base}/v1/searches/${job.id}/events`)).text();
       assert(events.includes(`"resumedFrom":${resumed.progress.resumedFrom}`), events);
+      // And the service's console says so.
+      const said = `search ${job.id}: resumed from generation ${resumed.progress.resumedFrom} of 6`;
+      assert(server.console.text.includes(said), server.console.text);
 
       // The same request and seed, never interrupted.
       const again = await submit(server, body);
