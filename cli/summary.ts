@@ -45,11 +45,14 @@ export function summary(result: SearchResult): string {
     }):`,
   ];
   for (const l of result.losses.slice(0, 5)) {
-    lines.push(`  ${l.rank}. ${l.fitness.toFixed(4)}  ${l.structure.infix}`);
+    const at = l.fidelity === undefined ? "" : ` (${l.fidelity} steps)`;
+    lines.push(`  ${l.rank}. ${l.fitness.toFixed(4)}${at}  ${l.structure.infix}`);
     lines.push(`     learned: ${l.infix}`);
     lines.push(`     simplified: ${l.simplified.infix}`);
   }
-  if (result.losses.length === 0) lines.push("  (none: every candidate was rejected or diverged)");
+  if (result.losses.length === 0) {
+    lines.push(`  (none) ${result.conclusion}`);
+  }
   const t = result.totals;
   lines.push(
     `Search: ${t.generations} generations, ${t.evaluations} evaluations, ${t.cacheHits} cache hits, ` +

@@ -10,7 +10,7 @@
  * that seed's initial weights and batches, whatever its loss and learning rate, so each row is a
  * paired comparison (core/paired.ts), and the verdict is the tuned row's where there is one.
  */
-import type { InnerOptimizer } from "./settings.ts";
+import type { InnerOptimizer, Settings } from "./settings.ts";
 import type { Task } from "./data/dataset.ts";
 import { type PairedTest, pairedTest } from "./paired.ts";
 
@@ -82,6 +82,35 @@ export interface FinalSettings {
   /** Steps of a learning-rate trial; absent, `steps`. */
   selectionSteps?: number;
   significance: number;
+}
+
+/** The final comparison's settings, from a search's. */
+export function finalSettingsFor(
+  config: Pick<Settings, "final" | "evaluation" | "seed">,
+): FinalSettings {
+  const { steps, seeds, tuneLr, lrGrid, selectionSteps, significance } = config.final;
+  return {
+    steps,
+    seeds,
+    inner: config.evaluation.inner,
+    batchSize: config.evaluation.batchSize,
+    baseSeed: config.seed,
+    tuneLr,
+    lrGrid,
+    ...(selectionSteps === undefined ? {} : { selectionSteps }),
+    significance,
+  };
+}
+
+/**
+ * The training steps the final comparison takes at most, run by run: the paper's row, the
+ * learning-rate trials, and a tuned row at rates that differ from the shared one (the worst case;
+ * runs the two rows share are trained once).
+ */
+export function finalRunSteps(settings: FinalSettings): number[] {
+  const paper = rowRuns(settings, { learned: settings.inner.lr, standard: settings.inner.lr });
+  const tuned = settings.tuneLr ? paper : [];
+  return [...paper, ...selectionRuns(settings), ...tuned].map((r) => r.steps);
 }
 
 /** One training from scratch: a loss, a seed's initial weights and batches, a learning rate. */

@@ -20,6 +20,7 @@ import {
   type FinalRun,
   type FinalRunRequest,
   type FinalSettings,
+  finalSettingsFor,
   rowRuns,
   runKey,
   selectionRuns,
@@ -27,6 +28,7 @@ import {
 import { buildResult, type DataSummary, type SearchResult, type Versions } from "./result.ts";
 import type { Task } from "./data/dataset.ts";
 import type { Tree } from "./expr/tree.ts";
+import { validatedLoss } from "./loss_scale.ts";
 
 export interface SearchPlatform {
   runner: CandidateRunner;
@@ -54,21 +56,8 @@ export interface PipelineOptions {
    * CLI's Ctrl-C); the service stops promptly instead. */
   finalWhenCancelled?: boolean;
   resumeFrom?: SearchState;
-}
-
-export function finalSettingsFor(config: SearchConfig): FinalSettings {
-  const { steps, seeds, tuneLr, lrGrid, selectionSteps, significance } = config.final;
-  return {
-    steps,
-    seeds,
-    inner: config.evaluation.inner,
-    batchSize: config.evaluation.batchSize,
-    baseSeed: config.seed,
-    tuneLr,
-    lrGrid,
-    ...(selectionSteps === undefined ? {} : { selectionSteps }),
-    significance,
-  };
+  /** When the job began in this run (`performance.now()`): its time limit counts from here. */
+  startedAt?: number;
 }
 
 /**
@@ -123,17 +112,25 @@ export async function searchAndEvaluate(
   hooks: PipelineHooks = {},
   opts: PipelineOptions = {},
 ): Promise<{ result: SearchResult; state: SearchState; stopped: StoppedBy }> {
-  const { state, stopped } = await runSearch(config, platform.runner, hooks, opts.resumeFrom);
+  const { state, stopped } = await runSearch(
+    config,
+    platform.runner,
+    hooks,
+    opts.resumeFrom,
+    opts.startedAt,
+  );
   const best = state.hallOfFame.entries[0];
   let final: FinalComparison | undefined;
   const wanted = stopped !== "cancelled" || opts.finalWhenCancelled;
   if (best && config.final.seeds > 0 && wanted) {
     hooks.onFinalStart?.(config.final.seeds);
+    // The loss as validated, its scale folded in: what the ranking shows and the exports write.
+    const { tree, phi } = validatedLoss(best);
     final = await evaluateFinal(
       platform,
       data.task,
-      best.tree,
-      [...(best.phi ?? best.tree.map(() => 1))],
+      tree,
+      phi,
       finalSettingsFor(config),
       hooks.onFinalSeed,
     );

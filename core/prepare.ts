@@ -18,6 +18,7 @@ import {
   type Task,
 } from "./data/mod.ts";
 import { defaultSettings, type InputScaling, type Settings } from "./settings.ts";
+import { asSplitOf } from "./data/given.ts";
 import {
   describeFormats,
   type FormatName,
@@ -84,6 +85,15 @@ export interface PreparedData {
   /** [height, width, channels] of image data, which convolutional models need. */
   imageShape?: [number, number, number];
   preprocessing: Preprocessing;
+  /** Where the validation and test rows came from: the internal split, or a given dataset's
+   * name (`prepare`'s `given`). */
+  sources?: { validation: string; test: string };
+}
+
+/** A user's own validation and test sets, in place of the internal split (core/data/given.ts). */
+export interface GivenSplits {
+  validation?: Dataset;
+  test?: Dataset;
 }
 
 /** The scaling a setting stands for on data with or without an image shape. */
@@ -202,8 +212,16 @@ export function prepare(
   seed: number,
   split: SplitSettings = defaultSettings().split,
   preprocessing: PreprocessingSettings = defaultSettings().preprocessing,
+  given: GivenSplits = {},
 ): PreparedData {
-  const parts = splitDataset(ds, { seed, ...split });
+  // A given split takes the place of the internal one: its share of the rows stays in training.
+  const parts = splitDataset(ds, {
+    seed,
+    testFraction: given.test ? 0 : split.testFraction,
+    validationFraction: given.validation ? 0 : split.validationFraction,
+  });
+  if (given.validation) parts.validation = asSplitOf(ds, given.validation, "validation");
+  if (given.test) parts.test = asSplitOf(ds, given.test, "test");
   const scaling = inputScalingFor(preprocessing.inputs, ds.imageShape !== undefined);
   const scaler = fitStandardizer(parts.train, { mode: scaling });
   let [train, validation, test] = [parts.train, parts.validation, parts.test].map((p) =>
@@ -231,6 +249,10 @@ export function prepare(
       inputs: { scaling, ...recorded(scaler, scaling, ds.imageShape?.[2] ?? 1) },
       ...(targetScaler ? { targets: { ...targetScaler } } : {}),
     },
+    sources: {
+      validation: given.validation ? given.validation.name : "split",
+      test: given.test ? given.test.name : "split",
+    },
   };
 }
 
@@ -245,4 +267,20 @@ function recorded(
     mean: Array.from(scaler.mean.subarray(0, count)),
     std: Array.from(scaler.std.subarray(0, count)),
   };
+}
+
+/** A prepared job's data: the dataset, and its given validation and test sets if any. */
+export async function loadAndPrepare(
+  refs: { dataset: DatasetRef; validation?: DatasetRef; test?: DatasetRef },
+  seed: number,
+  split: SplitSettings,
+  preprocessing?: PreprocessingSettings,
+): Promise<PreparedData> {
+  const load = (ref?: DatasetRef) => (ref ? loadDataset(ref) : Promise.resolve(undefined));
+  const [ds, validation, test] = await Promise.all([
+    loadDataset(refs.dataset),
+    load(refs.validation),
+    load(refs.test),
+  ]);
+  return prepare(ds, seed, split, preprocessing, { validation, test });
 }

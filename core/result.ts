@@ -22,25 +22,35 @@ import type {
 } from "./search.ts";
 import type { PreparedData, Preprocessing } from "./prepare.ts";
 import { splitWarnings } from "./warnings.ts";
+import { validatedLoss } from "./loss_scale.ts";
 
 export const LOSSMITH_VERSION = "0.1.0";
 
 export interface RankedLoss {
   rank: number;
-  /** The formula with its learned weights folded in as coefficients. */
+  /** The formula with its learned weights folded in as coefficients (and its scale). */
   infix: string;
   latex: string;
-  /** The plain symbolic structure (all weights 1). */
+  /** The plain symbolic structure (all weights 1, no scale). */
   structure: { infix: string; latex: string };
   /** The same function with its weights folded into numeric coefficients and simplified. */
   simplified: Simplified;
   /** Canonical prefix form, the archive key. */
   canonical: string;
-  /** Prefix-order tree and one learned weight per node (phi[0], the root's, is unused). */
+  /**
+   * Prefix-order tree and one learned weight per node (phi[0], the root's, is unused): the loss
+   * as it was validated and is exported, `mul(scale, ...)` where it was scaled.
+   */
   tree: Tree;
   phi: number[];
   /** Validation task metric after the partial training that measured fitness. */
   fitness: number;
+  /** Training steps of that measurement, where multi-fidelity measured several lengths. */
+  fidelity?: number;
+  /** Validation task loss of the same trained model (the tie-breaker). */
+  taskLoss?: number;
+  /** The scale folded into `tree` (`evaluation.normalizeScale`). */
+  scale?: number;
 }
 
 export interface Versions {
@@ -78,6 +88,9 @@ export interface SearchResult {
     rows: { train: number; validation: number; test: number };
     /** What was done to inputs and targets before training, with the training rows' statistics. */
     preprocessing?: Preprocessing;
+    /** Where the validation and test rows came from: `split` (the internal one) or the name of
+     * the dataset given for it. */
+    sources?: { validation: string; test: string };
   };
   losses: RankedLoss[];
   generations: GenerationStats[];
@@ -97,17 +110,20 @@ export interface SearchResult {
 
 export function rankLosses(state: SearchState, digits = 4): RankedLoss[] {
   return state.hallOfFame.entries.map((e, i) => {
-    const phi = e.phi ? [...e.phi] : e.tree.map(() => 1);
+    const { tree, phi } = validatedLoss(e);
     return {
       rank: i + 1,
-      infix: toInfix(e.tree, phi, { digits }),
-      latex: toLatex(e.tree, phi, { digits }),
+      infix: toInfix(tree, phi, { digits }),
+      latex: toLatex(tree, phi, { digits }),
       structure: { infix: toInfix(e.tree), latex: toLatex(e.tree) },
-      simplified: simplified(e.tree, phi, digits),
+      simplified: simplified(tree, phi, digits),
       canonical: toPrefix(e.tree),
-      tree: [...e.tree],
+      tree,
       phi,
       fitness: e.fitness,
+      ...(e.fidelity === undefined ? {} : { fidelity: e.fidelity }),
+      ...(e.taskLoss === undefined ? {} : { taskLoss: e.taskLoss }),
+      ...(e.scale === undefined ? {} : { scale: e.scale }),
     };
   });
 }
@@ -127,6 +143,12 @@ export interface CandidateRecord {
   equivalentTo?: string;
   screen?: { metricBefore: number; metricAfter: number };
   metaLoss?: { first: number; last: number; steps: number };
+  /** Validation task loss of the trained model (the tie-breaker). */
+  taskLoss?: number;
+  /** The scale folded into `infix` (`evaluation.normalizeScale`). */
+  scale?: number;
+  /** Multi-fidelity: training steps of the measurement `fitness` is. */
+  fidelity?: number;
   times: CandidateTimes;
 }
 
@@ -137,9 +159,13 @@ export function candidateRecords(state: SearchState, digits = 4): CandidateRecor
     generation: e.generation + 1,
     outcome: e.outcome,
     fitness: e.fitness,
-    // Weights of 1 where there are none, so that folded constants print rounded too.
-    infix: toInfix(e.tree, e.phi ?? e.tree.map(() => 1), { digits }),
+    // Weights of 1 where there are none, so that folded constants print rounded too; a scaled
+    // loss as validated, its scale folded in.
+    infix: toInfix(validatedLoss(e).tree, validatedLoss(e).phi, { digits }),
     structure: toInfix(e.tree, e.tree.map(() => 1), { digits }),
+    ...(e.taskLoss !== undefined ? { taskLoss: e.taskLoss } : {}),
+    ...(e.scale !== undefined ? { scale: e.scale } : {}),
+    ...(e.fidelity !== undefined ? { fidelity: e.fidelity } : {}),
     ...(e.reason !== undefined ? { reason: e.reason } : {}),
     ...(e.equivalentTo !== undefined ? { equivalentTo: e.equivalentTo } : {}),
     ...(e.screen ? { screen: e.screen } : {}),
@@ -153,7 +179,7 @@ export function candidateRecords(state: SearchState, digits = 4): CandidateRecor
 export type DataSummary =
   & Pick<
     PreparedData,
-    "name" | "task" | "inputs" | "nClasses" | "preprocessing"
+    "name" | "task" | "inputs" | "nClasses" | "preprocessing" | "sources"
   >
   & {
     train: { n: number };
@@ -197,6 +223,7 @@ export function buildResult(args: {
       classes: data.nClasses,
       rows,
       preprocessing: data.preprocessing,
+      ...(data.sources ? { sources: data.sources } : {}),
     },
     losses,
     generations: state.history,

@@ -26,6 +26,9 @@ export interface JobContext {
   /** Unique per job: workers cache one prepared job per id. */
   id: string;
   dataset: DatasetRef;
+  /** The user's own validation and test sets, in place of the internal split. */
+  validation?: DatasetRef;
+  test?: DatasetRef;
   split: SplitSettings;
   preprocessing: PreprocessingSettings;
   config: EvaluatorConfig;
@@ -58,6 +61,11 @@ export interface FitnessResult {
   /** Task metric on the validation split, or Infinity when training diverged. */
   fitness: number;
   diverged: boolean;
+  /** Task loss (cross-entropy or squared error) of the trained model on the same rows: the
+   * continuous tie-breaker. Absent when training diverged. */
+  taskLoss?: number;
+  /** SGD steps trained, every fold's counted: the speed that estimates later trainings. */
+  steps?: number;
 }
 
 /** Fitness given to candidates that are rejected or whose training diverges: worse than any. */
@@ -75,10 +83,17 @@ export type CandidateOutcome =
     ok: true;
     local: LocalSearchResult;
     fitness: FitnessResult;
+    /** The scale the tuned loss was multiplied by (`normalizeScale`), when it was. */
+    scale?: number;
     /** Wall time of each stage; a stack's is shared out equally among its candidates. */
     localSearchMs: number;
     fitnessMs: number;
   }
+  | { ok: false; error: string };
+
+/** A fitness training at a given length (a promotion to a longer rung), or why it failed. */
+export type TimedFitness =
+  | { ok: true; fitness: FitnessResult; fitnessMs: number }
   | { ok: false; error: string };
 
 /** Every operation of a table, answering asynchronously. */
@@ -89,7 +104,7 @@ export type Async<O extends Record<string, (...args: any[]) => unknown>> = {
 
 /** What the search asks of a runner: the candidate operations it uses, wherever they run. */
 export type CandidateRunner =
-  & Pick<Async<CandidateOps>, "screen" | "localSearchAndFitness" | "calibrate">
+  & Pick<Async<CandidateOps>, "screen" | "localSearchAndFitness" | "fitnessAt" | "calibrate">
   & {
     /** How many requests it runs at once. */
     readonly parallelism: number;

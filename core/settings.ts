@@ -48,8 +48,14 @@ const setting = <V>(
   ...(legacy === undefined ? {} : { legacy }),
 });
 
-const integer = (min: number, max: number, dflt: number, description: string, flag: string) =>
-  setting<number>({ type: "integer", min, max }, dflt, description, flag);
+const integer = (
+  min: number,
+  max: number,
+  dflt: number,
+  description: string,
+  flag: string,
+  legacy?: number,
+) => setting<number>({ type: "integer", min, max }, dflt, description, flag, legacy);
 const optionalInteger = (min: number, max: number, description: string, flag: string) =>
   setting<number | undefined>({ type: "integer", min, max }, undefined, description, flag);
 const number = (min: number, max: number, dflt: number, description: string, flag: string) =>
@@ -59,8 +65,8 @@ const optionalNumber = (min: number, max: number, description: string, flag: str
 /** A fraction strictly between 0 and 1. */
 const fraction = (dflt: number, description: string, flag: string) =>
   setting<number>({ type: "number", min: 0, max: 1, exclusive: true }, dflt, description, flag);
-const boolean = (dflt: boolean, description: string, flag: string) =>
-  setting<boolean>({ type: "boolean" }, dflt, description, flag);
+const boolean = (dflt: boolean, description: string, flag: string, legacy?: boolean) =>
+  setting<boolean>({ type: "boolean" }, dflt, description, flag, legacy);
 const oneOf = <const V extends string>(
   values: readonly V[],
   dflt: NoInfer<V>,
@@ -139,8 +145,16 @@ export const SETTINGS = {
     maxSeconds: optionalNumber(
       1,
       1e9,
-      "Stop before a generation that would, at the last one's pace, end past this many seconds.",
+      "Time limit in seconds: stop before a generation that would, at the last one's pace, " +
+        "end past it (with `reserveFinal`, leaving the final evaluation's estimated time).",
       "max-seconds",
+    ),
+    reserveFinal: boolean(
+      true,
+      "`maxSeconds` bounds the whole job: the search stops early enough for the final " +
+        "evaluation, estimated from the search's own training speed, to end within it.",
+      "reserve-final",
+      false,
     ),
   },
   gp: {
@@ -246,6 +260,55 @@ export const SETTINGS = {
       "fitness-steps",
     ),
     batchSize: integer(1, 65_536, 128, "Mini-batch size of every training.", "batch-size"),
+    multiFidelity: {
+      enabled: boolean(
+        false,
+        "Successive halving (ASHA): the best share of each training length's results is " +
+          "trained again for longer, in rungs up to `maxSteps`; candidates rank by the " +
+          "longest training they reached, then by fitness there.",
+        "multi-fidelity",
+        false,
+      ),
+      fraction: fraction(
+        1 / 3,
+        "Share of a rung's results promoted to the next rung.",
+        "promote-fraction",
+      ),
+      factor: integer(2, 100, 4, "Each rung trains this many times longer.", "rung-factor"),
+      maxSteps: optionalInteger(
+        1,
+        1_000_000,
+        "Training steps of the top rung (absent: `final.steps`).",
+        "rung-max-steps",
+      ),
+    },
+    normalizeScale: boolean(
+      false,
+      "Scale each tuned loss so that its gradient at the shared initialisation, on the probe " +
+        "batch, has the standard loss's norm: scale no longer acts as a learning rate. The " +
+        "scale is part of the loss, in its formula and its exports.",
+      "normalize-scale",
+      false,
+    ),
+    tieBreak: boolean(
+      false,
+      "Rank equal fitness by the trained model's validation task loss (cross-entropy or " +
+        "squared error): a continuous tie-breaker where the metric is discrete.",
+      "tie-break",
+      false,
+    ),
+    folds: {
+      belowRows: integer(
+        0,
+        1_000_000,
+        0,
+        "A validation split of fewer rows measures fitness by k-fold validation over the " +
+          "training and validation rows (0: never).",
+        "folds-below",
+        0,
+      ),
+      k: integer(2, 20, 5, "Folds of that validation.", "folds"),
+    },
   },
   split: {
     testFraction: fraction(0.2, "Share of the rows held out for the final test.", "test-fraction"),

@@ -11,7 +11,7 @@
 import { CandidateEvaluator } from "./evaluator.ts";
 import { finalRun } from "./final_runs.ts";
 import { tf } from "./tensor/tf.ts";
-import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
+import { loadAndPrepare, type PreparedData } from "../core/prepare.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import type { DataSummary } from "../core/result.ts";
@@ -22,8 +22,10 @@ import type {
   FitnessResult,
   JobContext,
   LocalSearchResult,
+  TimedFitness,
   TimedScreen,
 } from "../core/runner.ts";
+import { foldScale, type WeightedTree } from "../core/loss_scale.ts";
 import {
   CALIBRATION_K,
   CALIBRATION_STEPS,
@@ -38,12 +40,7 @@ export interface PreparedJob {
 }
 
 export async function prepareJob(ctx: JobContext): Promise<PreparedJob> {
-  const data = prepare(
-    await loadDataset(ctx.dataset),
-    ctx.config.seed,
-    ctx.split,
-    ctx.preprocessing,
-  );
+  const data = await loadAndPrepare(ctx, ctx.config.seed, ctx.split, ctx.preprocessing);
   const { model, evaluation, seed } = ctx.config;
   return { data, evaluator: new CandidateEvaluator(data, model, evaluation, seed) };
 }
@@ -59,6 +56,7 @@ function summarize(d: PreparedData): DataSummary {
     validation: { n: d.validation.n },
     test: { n: d.test.n },
     preprocessing: d.preprocessing,
+    ...(d.sources ? { sources: d.sources } : {}),
   };
 }
 
@@ -100,7 +98,22 @@ async function stackedOrAlone<I, R>(
   return out;
 }
 
-/** Local search of every candidate, then fitness of those that finished it. */
+/** Fitness of weighted trees `steps` long, stacked where the model allows. */
+function fitnessOfTrees(ev: CandidateEvaluator, losses: WeightedTree[], steps?: number) {
+  return stackedOrAlone<WeightedTree, FitnessResult>(
+    MODEL_KINDS[ev.spec.kind].stackable,
+    losses,
+    (xs) =>
+      xs.length === 1
+        ? ev.fitness(xs[0].tree, xs[0].phi, steps).then((r) => [r])
+        : ev.fitnessStacked(xs.map((x) => x.tree), xs.map((x) => x.phi), steps),
+  );
+}
+
+/**
+ * Local search of every candidate, then fitness of those that finished it: of the tuned loss,
+ * or, with `normalizeScale`, of the tuned loss times its scale (core/loss_scale.ts).
+ */
 export async function localSearchAndFitness(
   ev: CandidateEvaluator,
   items: CandidateItem[],
@@ -114,19 +127,20 @@ export async function localSearchAndFitness(
         ? ev.localSearch(xs[0].tree, xs[0].phiSeed).then((r) => [r])
         : ev.localSearchStacked(xs.map((x) => x.tree), xs.map((x) => x.phiSeed)),
   );
-  const ready = items.flatMap((item, i) => {
+  const ready: { item: CandidateItem; scale?: number; loss: WeightedTree }[] = [];
+  for (const [i, item] of items.entries()) {
     const l = locals[i];
-    return l.ok ? [{ item, local: l }] : [];
-  });
-  const fitnesses = await stackedOrAlone<typeof ready[number], FitnessResult>(
-    stackable,
-    ready,
-    (xs) =>
-      xs.length === 1
-        ? ev.fitness(xs[0].item.tree, xs[0].local.result.phi).then((r) => [r])
-        : ev.fitnessStacked(xs.map((x) => x.item.tree), xs.map((x) => x.local.result.phi)),
-  );
-  const byItem = new Map(ready.map((r, i) => [r.item, fitnesses[i]]));
+    if (!l.ok) continue;
+    const scale = ev.settings.normalizeScale
+      ? await ev.lossScale(item.tree, l.result.phi)
+      : undefined;
+    const loss = scale === undefined
+      ? { tree: item.tree, phi: l.result.phi }
+      : foldScale(item.tree, l.result.phi, scale);
+    ready.push({ item, scale, loss });
+  }
+  const fitnesses = await fitnessOfTrees(ev, ready.map((r) => r.loss));
+  const byItem = new Map(ready.map((r, i) => [r.item, { ...fitnesses[i], scale: r.scale }]));
   return items.map((item, i): CandidateOutcome => {
     const l = locals[i];
     if (!l.ok) return { ok: false, error: l.error };
@@ -136,6 +150,7 @@ export async function localSearchAndFitness(
       ok: true,
       local: l.result,
       fitness: f.result,
+      ...(f.scale === undefined ? {} : { scale: f.scale }),
       localSearchMs: l.ms,
       fitnessMs: f.ms,
     };
@@ -201,6 +216,11 @@ export function candidateOps(job: PreparedJob) {
     /** Local search, then fitness, of a stack of candidates. */
     localSearchAndFitness: (items: CandidateItem[]): Promise<CandidateOutcome[]> =>
       localSearchAndFitness(ev, items),
+    /** Fitness of losses as validated (scale folded in) at another length: a promotion. */
+    fitnessAt: async (losses: WeightedTree[], steps: number): Promise<TimedFitness[]> =>
+      (await fitnessOfTrees(ev, losses, steps)).map((f) =>
+        f.ok ? { ok: true, fitness: f.result, fitnessMs: f.ms } : f
+      ),
     /** Stacked against one-at-a-time training on this job's model and data. */
     calibrate: (): Promise<StackCalibration> => calibrateStacking(ev),
     /** One training run of the final comparison (one loss, seed and learning rate). */

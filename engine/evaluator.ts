@@ -11,6 +11,9 @@ import { forward, initialValues, type ModelSpec, type Params, toParams } from ".
 import {
   type Batch,
   hypergradient,
+  lossGradients,
+  standardLoss,
+  taskLoss,
   taskMetric,
   tidyKeep,
   trainSgd,
@@ -28,6 +31,17 @@ import type { EvaluationSettings } from "../core/settings.ts";
 import type { Task } from "../core/data/dataset.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { Rng } from "../core/rng.ts";
+import { concatRows, foldIndices, foldSplits } from "../core/data/folds.ts";
+
+/**
+ * Where fitness trains and validates: the training split and the validation split, or, for a
+ * small validation split (`evaluation.folds`), each of k folds of the two pooled.
+ */
+interface FitnessSet {
+  train: BatchSource;
+  validation: Batch;
+  n: number;
+}
 
 export interface TrainingData {
   task: Task;
@@ -109,6 +123,9 @@ export class CandidateEvaluator {
   readonly validation: BatchSource;
   /** The one initialisation every candidate's fitness training starts from. */
   readonly #fitnessInit: Params;
+  readonly #fitnessSets: FitnessSet[];
+  /** The standard loss's gradient norm at the shared initialisation (probe batch), once. */
+  #standardNorm?: number;
 
   constructor(data: TrainingData, spec: ModelSpec, settings: EvaluationSettings, seed: number) {
     this.task = data.task;
@@ -125,6 +142,28 @@ export class CandidateEvaluator {
       seed + 1,
     );
     this.#fitnessInit = toParams(spec, initialValues(spec, this.#uniform(seed)));
+    this.#fitnessSets = this.#foldSets(data, outputs) ??
+      [{ train: this.train, validation: this.validation.all, n: data.validation.n }];
+  }
+
+  /** The k folds when the validation split is smaller than `folds.belowRows`, else none. */
+  #foldSets(data: TrainingData, outputs: number): FitnessSet[] | undefined {
+    const folds = this.settings.folds;
+    if (!folds || data.validation.n >= folds.belowRows) return undefined;
+    const pooled = concatRows(data.train, data.validation);
+    if (pooled.n < 2 * folds.k) return undefined;
+    const labels = data.task === "classification" ? pooled.y : undefined;
+    const splits = foldSplits(pooled, foldIndices(labels, pooled.n, folds.k, this.seed + 31));
+    return splits.map((s, f) => ({
+      train: new BatchSource(data.task, s.train, outputs, this.settings.batchSize, this.seed + f),
+      validation: new BatchSource(data.task, s.validation, outputs, s.validation.n).all,
+      n: s.validation.n,
+    }));
+  }
+
+  /** Fitness is measured on k folds (small validation split), not on the validation split. */
+  get folds(): number {
+    return this.#fitnessSets.length > 1 ? this.#fitnessSets.length : 0;
   }
 
   #uniform(seed: number): () => number {
@@ -401,8 +440,32 @@ export class CandidateEvaluator {
   }
 
   /**
-   * Fitness (method.md, step 5): partial training from the shared initialisation. `steps` other
-   * than the setting's is for timing (the stacking calibration), not for a search's fitness.
+   * The scale that gives a tuned loss the standard loss's gradient norm (over all the model's
+   * parameters) at the shared fitness initialisation, on the probe batch: `normalizeScale`
+   * multiplies the loss by it, so that a larger scale cannot act as a larger learning rate.
+   * Undefined where the loss's gradient there is zero or not finite: nothing to normalise.
+   */
+  async lossScale(tree: Tree, phi: number[]): Promise<number | undefined> {
+    const probe = this.train.head(this.settings.gradientEquivalence.probeSize);
+    const phiT = tf.tensor1d(phi);
+    const norm = (loss: BatchLoss) =>
+      compute(() => {
+        const g = lossGradients(this.spec, loss, phiT, this.#fitnessInit, probe);
+        return tf.sqrt(tf.addN(g.map((gi) => tf.sum(tf.square(gi)))));
+      }).then((v) => v[0]);
+    try {
+      this.#standardNorm ??= await norm(standardLoss(this.task));
+      const own = await norm(compileLoss(tree, this.task));
+      const scale = Math.fround(this.#standardNorm / own);
+      return Number.isFinite(scale) && scale > 0 ? scale : undefined;
+    } finally {
+      tf.dispose([phiT, probe.x, probe.y]);
+    }
+  }
+
+  /**
+   * Fitness (method.md, step 5): partial training from the shared initialisation, `steps` long
+   * (the setting's, a longer rung's, or the stacking calibration's).
    */
   fitness(tree: Tree, phi: number[], steps = this.settings.fitnessSteps): Promise<FitnessResult> {
     return this.fitnessOf(compileLoss(tree, this.task), phi, steps);
@@ -412,22 +475,28 @@ export class CandidateEvaluator {
    * `fitness` of several candidates trained together (engine/stacked.ts): the same results, for
    * the stackable model kinds (core/model_kinds.ts).
    */
-  fitnessStacked(
+  async fitnessStacked(
     trees: Tree[],
     phis: number[][],
     steps = this.settings.fitnessSteps,
   ): Promise<FitnessResult[]> {
-    return stackedFitness(
-      this.spec,
-      this.task,
-      trees,
-      phis,
-      this.#fitnessInit,
-      this.train,
-      this.validation.all,
-      steps,
-      this.settings.inner,
-    );
+    const perSet: FitnessResult[][] = [];
+    for (const set of this.#fitnessSets) {
+      perSet.push(
+        await stackedFitness(
+          this.spec,
+          this.task,
+          trees,
+          phis,
+          this.#fitnessInit,
+          set.train,
+          set.validation,
+          steps,
+          this.settings.inner,
+        ),
+      );
+    }
+    return trees.map((_, c) => this.#pooled(perSet.map((r) => r[c])));
   }
 
   /** Fitness of any parameterised loss, as `fitness` measures a tree's. */
@@ -436,38 +505,82 @@ export class CandidateEvaluator {
     phi: number[],
     steps = this.settings.fitnessSteps,
   ): Promise<FitnessResult> {
+    const results: FitnessResult[] = [];
+    for (const set of this.#fitnessSets) {
+      const r = await this.#fitnessOn(set, loss, phi, steps);
+      results.push(r);
+      if (r.diverged) break;
+    }
+    return this.#pooled(results);
+  }
+
+  /**
+   * One result from the sets' results: the validation split's own, or the folds' averages
+   * weighted by their rows (so an error rate is the share of all pooled rows misclassified).
+   */
+  #pooled(results: FitnessResult[]): FitnessResult {
+    if (results.length === 1) return results[0];
+    const steps = results.reduce((a, r) => a + (r.steps ?? 0), 0);
+    if (results.length < this.#fitnessSets.length || results.some((r) => r.diverged)) {
+      return { fitness: WORST_FITNESS, diverged: true, steps };
+    }
+    const total = this.#fitnessSets.reduce((a, s) => a + s.n, 0);
+    const mean = (f: (r: FitnessResult) => number | undefined) =>
+      results.reduce((a, r, i) => a + (f(r) ?? NaN) * this.#fitnessSets[i].n, 0) / total;
+    const lossValue = mean((r) => r.taskLoss);
+    return {
+      fitness: mean((r) => r.fitness),
+      diverged: false,
+      ...(Number.isFinite(lossValue) ? { taskLoss: lossValue } : {}),
+      steps,
+    };
+  }
+
+  async #fitnessOn(
+    set: FitnessSet,
+    loss: BatchLoss,
+    phi: number[],
+    steps: number,
+  ): Promise<FitnessResult> {
     const phiT = tf.tensor1d(phi);
     const run = await trainSgd(
       this.spec,
       loss,
       phiT,
       this.#fitnessInit,
-      this.train,
+      set.train,
       steps,
       this.settings.inner,
     );
     phiT.dispose();
     if (run.diverged) {
       tf.dispose(run.params);
-      return { fitness: WORST_FITNESS, diverged: true };
+      return { fitness: WORST_FITNESS, diverged: true, steps };
     }
-    const metric = tf.tidy(() =>
-      taskMetric(
-        this.task,
-        forward(this.spec, run.params, this.validation.all.x),
-        this.validation.all.y,
-      )
-    );
-    const value = (await read(metric))[0];
-    tf.dispose([metric, ...run.params]);
-    return Number.isFinite(value)
-      ? { fitness: value, diverged: false }
-      : { fitness: WORST_FITNESS, diverged: true };
+    const measured = tf.tidy(() => {
+      const out = forward(this.spec, run.params, set.validation.x);
+      return tf.stack([
+        taskMetric(this.task, out, set.validation.y),
+        taskLoss(this.task, out, set.validation.y),
+      ]);
+    });
+    const [value, lossValue] = await read(measured);
+    tf.dispose([measured, ...run.params]);
+    if (!Number.isFinite(value)) return { fitness: WORST_FITNESS, diverged: true, steps };
+    return Number.isFinite(lossValue)
+      ? { fitness: value, diverged: false, taskLoss: lossValue, steps }
+      : { fitness: value, diverged: false, steps };
   }
 
   dispose(): void {
     this.train.dispose();
     this.validation.dispose();
+    if (this.#fitnessSets.length > 1) {
+      for (const set of this.#fitnessSets) {
+        set.train.dispose();
+        tf.dispose([set.validation.x, set.validation.y]);
+      }
+    }
     tf.dispose(this.#fitnessInit);
   }
 }

@@ -31,6 +31,9 @@ export class InProcessRunner implements CandidateRunner {
   readonly localSearchAndFitness: Async<CandidateOps>["localSearchAndFitness"] = (items) =>
     this.#serial(() => this.#ops.localSearchAndFitness(items));
 
+  readonly fitnessAt: Async<CandidateOps>["fitnessAt"] = (losses, steps) =>
+    this.#serial(() => this.#ops.fitnessAt(losses, steps));
+
   readonly calibrate: Async<CandidateOps>["calibrate"] = () =>
     this.#serial(() => this.#ops.calibrate());
 

@@ -7,6 +7,7 @@
  */
 import { BUNDLED_NAMES, type BundledName } from "../core/data/mod.ts";
 import { type DatasetRef, fileRef } from "../core/prepare.ts";
+import { type DataShape, shapeMismatch } from "../core/data/given.ts";
 import type { Task } from "../core/data/dataset.ts";
 import {
   type FormatName,
@@ -228,6 +229,43 @@ export class DatasetService {
     }
   }
 
+  /**
+   * The request's own validation and test sets, as references for the search: each must be the
+   * same kind of data as the training set (`info`), refused at its field otherwise.
+   */
+  async givenSplits(
+    owner: string,
+    info: DatasetRecord["info"],
+    body: { dataset: string; validation?: string; test?: string },
+  ): Promise<{ validation?: DatasetRef; test?: DatasetRef }> {
+    const out: { validation?: DatasetRef; test?: DatasetRef } = {};
+    for (const role of ["validation", "test"] as const) {
+      const id = body[role];
+      if (id === undefined) continue;
+      const pointer = `/${role}`;
+      if (id === body.dataset) {
+        // Its rows would be trained on as well: the measurement would not be held out.
+        throw invalid(`the ${role} set must be another dataset than the training set`, {
+          pointer,
+        });
+      }
+      let found;
+      try {
+        found = await this.refFor(owner, id, info.task);
+      } catch (e) {
+        // refFor words its refusals for the training set's fields: point at this one.
+        if (e instanceof ServiceError && e.kind === "invalid") {
+          throw invalid(`${role}: ${e.message}`, { pointer });
+        }
+        throw e;
+      }
+      const problem = shapeMismatch(shapeOfInfo(info), shapeOfInfo(found.info), role);
+      if (problem) throw invalid(`dataset ${id}: ${problem}`, { pointer });
+      out[role] = found.ref;
+    }
+    return out;
+  }
+
   /** Removes temporary and unrecorded files left by a crash. */
   async sweep(): Promise<void> {
     const known = this.store.datasets.allIds();
@@ -312,6 +350,14 @@ export class DatasetService {
     }
   }
 }
+
+const shapeOfInfo = (info: DatasetRecord["info"]): DataShape => ({
+  task: info.task,
+  features: info.features,
+  classNames: info.classNames,
+  featureNames: info.featureNames,
+  imageShape: info.imageShape,
+});
 
 export function isBundled(id: string): id is BundledName {
   return (BUNDLED_NAMES as readonly string[]).includes(id);

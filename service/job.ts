@@ -14,7 +14,7 @@
 import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { buildResult, LOSSMITH_VERSION, rankLosses, type SearchResult } from "../core/result.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";
-import type { SearchState } from "../core/search.ts";
+import { dataRefsOf, type SearchState } from "../core/search.ts";
 import type { DataSummary } from "../core/result.ts";
 import {
   type Progress,
@@ -56,7 +56,7 @@ export class Job {
   #summary?: DataSummary;
   #platform?: SearchPlatform;
 
-  constructor(private readonly deps: JobDeps, private readonly record: JobRecord) {
+  constructor(private readonly deps: JobDeps, readonly record: JobRecord) {
     this.id = record.id;
     this.#state = record.state;
     this.#progress = record.progress;
@@ -117,7 +117,7 @@ export class Job {
       const { config, dataInfo: info } = this.record;
       const runner = pool.forJob({
         id: this.id,
-        dataset: config.dataset,
+        ...dataRefsOf(config),
         split: config.split,
         preprocessing: config.preprocessing,
         config: {
@@ -169,11 +169,18 @@ export class Job {
       },
     };
     this.#lastState = resumeFrom;
+    // maxSeconds bounds the job from here: preparing its data on a worker counts too.
+    const startedAt = performance.now();
     let best = this.#progress.bestFitness;
     let lastProgressAt = 0;
     let finalStartedAt = 0;
     try {
       this.#summary = await runner.describe();
+      const { train, validation, test } = this.#summary;
+      this.#step({
+        kind: "described",
+        rows: { train: train.n, validation: validation.n, test: test.n },
+      });
       const { result } = await searchAndEvaluate(config, this.#summary, platform, {
         signal: this.#controller.signal,
         onProgress: (progress) => {
@@ -214,7 +221,7 @@ export class Job {
           this.#step({ kind: "final-seed", done, total, elapsedMs });
           emit("progress", progressSummary(this.#progress));
         },
-      }, { resumeFrom });
+      }, { resumeFrom, startedAt });
       return { result };
     } catch (e) {
       return { error: e as Error };
@@ -224,8 +231,18 @@ export class Job {
   /** How the job ends, decided once the search has returned or been stopped. */
   #end({ result, error }: Outcome): void {
     const stop = this.#stop;
-    // A search that ran to its end has succeeded, whatever stop came too late to matter.
-    if (result && result.stopped !== "cancelled") return this.#finish("succeeded", null, result);
+    // A search that ran to its end has succeeded, whatever stop came too late to matter, unless
+    // it found nothing to recommend: then it fails with its result (the counts say why).
+    if (result && result.stopped !== "cancelled") {
+      if (result.outcome === "no-usable-loss") {
+        return this.#finish(
+          "failed",
+          { title: "No usable loss", detail: result.conclusion },
+          result,
+        );
+      }
+      return this.#finish("succeeded", null, result);
+    }
     if (stop?.reason === "shutdown") return; // stays `running`: it resumes at the next start
     if (stop?.reason === "cancel") {
       return this.#finish("cancelled", null, result ?? this.#resultSoFar());

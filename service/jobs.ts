@@ -17,7 +17,7 @@ import type { WorkerPool } from "../workers/pool.ts";
 import type { ServiceConfig } from "./config.ts";
 import type { DatasetService } from "./datasets.ts";
 import type { EventHub } from "./event_hub.ts";
-import { resolveSearchConfig, type SearchRequest } from "./search_request.ts";
+import { givenIds, resolveSearchConfig, type SearchRequest } from "./search_request.ts";
 import { invalid, notFound, ServiceError } from "./errors.ts";
 import { Job } from "./job.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
@@ -87,7 +87,8 @@ export class JobManager {
       );
     }
     const { record, ref, info } = await this.datasets.refFor(owner, body.dataset, body.task);
-    const config = resolveSearchConfig(body, ref);
+    const given = await this.datasets.givenSplits(owner, info, body);
+    const config = { ...resolveSearchConfig(body, ref), ...given };
     if (MODEL_KINDS[config.model.kind].needsImages && !info.imageShape) {
       throw invalid(
         `model '${config.model.kind}' needs image data; dataset ${record.id} has no image shape ` +
@@ -208,9 +209,14 @@ export class JobManager {
     return this.store.jobs.countByState();
   }
 
-  /** Queued or running searches on a dataset (which may not be deleted meanwhile). */
+  /** Queued or running searches on a dataset (which may not be deleted meanwhile), as their
+   * training set or as their own validation or test set. */
   activeUsing(datasetId: string): number {
-    return this.store.jobs.activeUsing(datasetId);
+    const asGiven = [...this.#live.values()].filter((j) => {
+      const ids = givenIds(j.record.request);
+      return ids.validation === datasetId || ids.test === datasetId;
+    }).length;
+    return this.store.jobs.activeUsing(datasetId) + asGiven;
   }
 
   /**

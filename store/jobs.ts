@@ -6,19 +6,13 @@
 import { type Db, json, parseJson, type Row } from "./db.ts";
 import { type CursorKey, encodeCursor } from "./cursor.ts";
 import { nowIso } from "./ids.ts";
-import type { SearchConfig, SearchState } from "../core/search.ts";
-import { upgradeSettings } from "../core/settings.ts";
+import { type SearchState, upgradeConfig } from "../core/search.ts";
 import type { Progress } from "../core/progress.ts";
 import type { JobError, JobRecord, JobState, Page, StoredEvent } from "./types.ts";
 
 export interface NewEvent {
   type: string;
   data: unknown;
-}
-
-/** A stored configuration, from whichever version wrote it, in today's shape. */
-function storedConfig(raw: SearchConfig): SearchConfig {
-  return { ...upgradeSettings(raw as unknown as Record<string, unknown>), dataset: raw.dataset };
 }
 
 function fromRow(r: Row): JobRecord {
@@ -29,7 +23,7 @@ function fromRow(r: Row): JobRecord {
     datasetId: r.dataset_id as string,
     dataInfo: parseJson(r.data_info),
     request: parseJson(r.request),
-    config: storedConfig(parseJson(r.config)),
+    config: upgradeConfig(parseJson(r.config)),
     requestHash: r.request_hash as string,
     idempotencyKey: (r.idempotency_key as string | null) ?? null,
     progress: parseJson(r.progress),

@@ -34,7 +34,7 @@ function cli(argv: string[]) {
 
 Deno.test("defaults: the method's published ones, one value per setting of the table", () => {
   const d = defaultSettings();
-  assertEquals(d.budget, { population: 25, generations: 50 });
+  assertEquals(d.budget, { population: 25, generations: 50, reserveFinal: true });
   assertEquals([d.gp.tournamentSize, d.gp.crossoverProb, d.gp.mutationProb], [4, 0.7, 0.25]);
   assertEquals([d.gp.initMinHeight, d.gp.initMaxHeight, d.gp.maxHeight], [2, 4, 10]);
   assertEquals(d.evaluation.localSearch.metaSteps, 250);
@@ -132,7 +132,10 @@ Deno.test("one request, one configuration: the CLI and the API resolve it alike"
     assertEquals(cli(argv), resolveSearchConfig(request, ref), argv.join(" "));
   }
   // Without a profile, both get the quick one; the paper's budget is a profile of its own.
-  assertEquals(cli(["--dataset", "iris"]).budget, PROFILES.quick.settings.budget);
+  assertEquals(cli(["--dataset", "iris"]).budget, {
+    ...PROFILES.quick.settings.budget,
+    reserveFinal: true,
+  });
   const paperFinal = cli(["--dataset", "iris", "--paper"]).final;
   assertEquals({ steps: paperFinal.steps, seeds: paperFinal.seeds }, PROFILES.paper.settings.final);
   // MNIST's preset (plain SGD) applies on both, and a request can still override it.
@@ -226,7 +229,11 @@ Deno.test("a configuration stored before the table reads back as it ran", () => 
     seed: 3,
   };
   const up = upgradeSettings(stored);
-  assertEquals(up.budget, { population: 12, generations: 8, maxSeconds: 60 });
+  // Its time limit bounded the search alone: it resumes with that meaning (the legacy value).
+  assertEquals(up.budget, { population: 12, generations: 8, maxSeconds: 60, reserveFinal: false });
+  assertEquals(up.evaluation.multiFidelity.enabled, false);
+  assertEquals([up.evaluation.normalizeScale, up.evaluation.tieBreak], [false, false]);
+  assertEquals(up.evaluation.folds.belowRows, 0);
   assertEquals(up.execution.candidateStack, 4);
   assertEquals(up.gp.hallOfFameSize, 10);
   assertEquals(up.evaluation.localSearch.unroll, { mode: "exact", truncateTo: 1 });

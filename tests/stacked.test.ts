@@ -119,7 +119,7 @@ Deno.test("stacked fitness: one candidate, all diverged, none", async () => {
       await fx.stacked(single, phisFor(single, []), products),
       await fx.oneAtATime(single, phisFor(single, [])),
     );
-    const worst = { fitness: WORST_FITNESS, diverged: true };
+    const worst = { fitness: WORST_FITNESS, diverged: true, steps: STEPS };
     assertEquals(await fx.stacked(TREES, phisFor(TREES, [0, 1, 2, 3]), products), [
       worst,
       worst,

@@ -154,7 +154,7 @@ Deno.test("a checkpoint and configuration from before the stack setting resume a
   }));
   const old = { ...upgradeSettings(stored), dataset: current.dataset };
   assertEquals(old.execution.candidateStack, "auto");
-  assertEquals(old.budget, { population: 8, generations: 3 });
+  assertEquals(old.budget, { population: 8, generations: 3, reserveFinal: false });
   const { data, spec } = await prepared(old);
   const runner = new InProcessRunner(data, {
     model: spec,

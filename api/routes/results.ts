@@ -56,8 +56,9 @@ export function resultRoutes(service: Service): RouteSpec[] {
           metric: job.dataInfo.task === "classification" ? "error rate" : "mse",
           outcome: result?.outcome,
           conclusion: result?.conclusion,
-          rows: result?.dataset.rows,
+          rows: result?.dataset.rows ?? job.progress.rows ?? null,
           warnings: result?.warnings,
+          ...(result?.dataset.sources ? { sources: result.dataset.sources } : {}),
           losses,
           final: result?.final,
           totals: result?.totals,
@@ -141,7 +142,7 @@ export function resultRoutes(service: Service): RouteSpec[] {
       },
       handler: (_c, input) => {
         const { job, result } = finishedResult(service, input.owner, input.path.id);
-        return jsonResponse(resultView(result, job.datasetId));
+        return jsonResponse(resultView(result, job.datasetId, job.request));
       },
     },
     {
@@ -162,7 +163,7 @@ export function resultRoutes(service: Service): RouteSpec[] {
       handler: (_c, input) => {
         const { job, result } = finishedResult(service, input.owner, input.path.id);
         // The view names the dataset by its id, not its files; the report prints it as it is.
-        const view = resultView(result, job.datasetId) as unknown as SearchResult;
+        const view = resultView(result, job.datasetId, job.request) as unknown as SearchResult;
         return new Response(renderReport(view), {
           headers: { "content-type": "text/html; charset=utf-8" },
         });

@@ -183,7 +183,7 @@ export const RESULT_FIELDS = {
 export const SplitRows: SchemaObject = {
   type: "object",
   required: ["train", "validation", "test"],
-  description: "Rows of each split.",
+  description: "Rows of each split: the internal split's, or the given validation and test sets'.",
   properties: { train: integer, validation: integer, test: integer },
 };
 
@@ -260,7 +260,11 @@ export const GenerationStats: SchemaObject = {
     evaluated: { ...integer, description: "Local search and fitness run (diverged included)." },
     diverged: integer,
     failed: integer,
-    bestFitness: nullableNumber,
+    promoted: {
+      ...integer,
+      description: "Multi-fidelity: candidates trained again at a longer rung.",
+    },
+    bestFitness: { ...nullableNumber, description: "Of the best-ranked individual." },
     medianFitness: nullableNumber,
     times: {
       type: "object",
@@ -268,7 +272,11 @@ export const GenerationStats: SchemaObject = {
       properties: {
         screenMs: ms("Screens, summed over candidates"),
         localSearchMs: ms("Local searches, summed over candidates"),
-        fitnessMs: ms("Fitness trainings, summed over candidates"),
+        fitnessMs: ms("Fitness trainings, summed over candidates, promotions included"),
+        fitnessSteps: {
+          ...integer,
+          description: "SGD steps behind fitnessMs: the speed that estimates the final's time.",
+        },
         wallMs: ms("Wall time of the generation"),
       },
     },
@@ -319,6 +327,9 @@ export const Candidate: SchemaObject = {
       required: ["first", "last", "steps"],
       properties: { first: nullableNumber, last: nullableNumber, steps: integer },
     },
+    taskLoss: { ...number, description: "Validation task loss of the trained model." },
+    scale: { ...number, description: "The scale folded into `infix` (normalizeScale)." },
+    fidelity: { ...integer, description: "Training steps of the fitness (multi-fidelity)." },
     times: {
       type: "object",
       description: "Per stage; absent stages did not run (or predate the record).",
@@ -381,6 +392,12 @@ export const SearchResult: SchemaObject = {
           type: "object",
           description: "Input scaling (and regression target scaling) with the training rows' " +
             "statistics.",
+        },
+        sources: {
+          type: "object",
+          description: "Where the validation and test rows came from: `split`, or the name of " +
+            "the dataset given for it.",
+          properties: { validation: string, test: string },
         },
       },
     },

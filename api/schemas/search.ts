@@ -28,6 +28,19 @@ export function searchRequest(limits: Limits): SchemaObject {
         description: `A bundled dataset (${BUNDLED_NAMES.join(", ")}) or the id of an upload.`,
         examples: ["iris"],
       },
+      validation: {
+        type: "string",
+        minLength: 1,
+        description: "The id of an upload to validate on (fitness, local search) in place of " +
+          "the internal validation split: the same task and features as `dataset`, classes " +
+          "among its classes.",
+      },
+      test: {
+        type: "string",
+        minLength: 1,
+        description: "The id of an upload to test the final comparison on, in place of the " +
+          "internal test split; the same rules as `validation`.",
+      },
       task: {
         type: "string",
         enum: ["classification", "regression"],
@@ -52,9 +65,15 @@ export function SearchConfig(): SchemaObject {
   return {
     ...settings,
     description: "Every setting the search runs with: the request resolved against the " +
-      "profile, the dataset's preset and the defaults; `dataset` is the dataset's id.",
+      "profile, the dataset's preset and the defaults; `dataset` is the dataset's id, " +
+      "`validation` and `test` those of the request's own splits.",
     required: ["dataset", ...(settings.required ?? [])],
-    properties: { dataset: { type: "string" }, ...settings.properties },
+    properties: {
+      dataset: { type: "string" },
+      validation: { type: "string" },
+      test: { type: "string" },
+      ...settings.properties,
+    },
   };
 }
 
@@ -113,6 +132,7 @@ export const Progress: SchemaObject = {
         "final evaluation; null when it cannot be estimated yet, and once the search is done.",
     },
     resumedFrom: { type: "integer", description: "Generation resumed from after a restart." },
+    rows: ref("SplitRows"),
     final: {
       type: "object",
       description: "The final evaluation: seeds finished, of all, and its time so far.",
@@ -225,6 +245,19 @@ export const RankedLoss: SchemaObject = {
     tree: { type: "array", items: { type: ["string", "number"] } },
     phi: { type: "array", items: { type: "number" } },
     fitness: { type: "number", description: "Validation task metric after partial training." },
+    fidelity: {
+      type: "integer",
+      description: "Multi-fidelity: training steps of the measurement `fitness` is.",
+    },
+    taskLoss: {
+      type: "number",
+      description: "Validation task loss of the same trained model (the tie-breaker).",
+    },
+    scale: {
+      type: "number",
+      description: "The scale folded into `tree` and `phi` (`evaluation.normalizeScale`): the " +
+        "loss as validated and exported is `scale` times the tuned one.",
+    },
   },
 };
 
@@ -240,7 +273,16 @@ export const Losses: SchemaObject = {
     task: { type: "string", enum: ["classification", "regression"] },
     metric: { type: "string", enum: ["error rate", "mse"] },
     ...RESULT_FIELDS,
-    rows: ref("SplitRows"),
+    rows: {
+      oneOf: [ref("SplitRows"), { type: "null" }],
+      description: "Rows of each split (the internal split's, or the given validation and test " +
+        "sets'); null until the data is prepared.",
+    },
+    sources: {
+      type: "object",
+      description: "Where the validation and test rows came from: `split`, or the dataset given.",
+      properties: { validation: { type: "string" }, test: { type: "string" } },
+    },
     losses: { type: "array", items: ref("RankedLoss") },
     final: {
       ...ref("FinalComparison"),
