@@ -208,7 +208,12 @@ Deno.test({
       );
 
       assertEquals(tableCounts(t.service), before, "no bad request wrote anything");
-      const files = [...Deno.readDirSync(t.service.config.dataDir)];
+      // Folders may stay (each node's `.incoming` workspace); no file may.
+      const files = (function walk(dir: string): string[] {
+        return [...Deno.readDirSync(dir)].flatMap((e) =>
+          e.isDirectory ? walk(`${dir}/${e.name}`) : [`${dir}/${e.name}`]
+        );
+      })(t.service.config.dataDir);
       assertEquals(files, [], "no file was left behind");
     } finally {
       await t.close();

@@ -26,8 +26,8 @@ export function resultRoutes(service: Service): RouteSpec[] {
       tag: "results",
       params: { path: { id: idParam("search") } },
       responses: { "200": json(ref("Losses"), "The ranked losses."), ...problems(401, 404) },
-      handler: (_c, input) => {
-        const { job, losses, result } = service.jobs.ranked(input.owner, input.path.id);
+      handler: async (_c, input) => {
+        const { job, losses, result } = await service.jobs.ranked(input.owner, input.path.id);
         return jsonResponse({
           search: job.id,
           state: job.state,
@@ -66,8 +66,8 @@ export function resultRoutes(service: Service): RouteSpec[] {
         },
         ...problems(401, 404, 422),
       },
-      handler: (_c, input) => {
-        const { job, losses } = service.jobs.ranked(input.owner, input.path.id);
+      handler: async (_c, input) => {
+        const { job, losses } = await service.jobs.ranked(input.owner, input.path.id);
         const rank = Number(input.path.rank);
         const loss = losses[rank - 1];
         if (!loss) {
@@ -102,8 +102,8 @@ export function resultRoutes(service: Service): RouteSpec[] {
       tag: "results",
       params: { path: { id: idParam("search") } },
       responses: { "200": json({ type: "object" }, "The result."), ...problems(401, 404, 409) },
-      handler: (_c, input) => {
-        const { job, result } = service.jobs.result(input.owner, input.path.id);
+      handler: async (_c, input) => {
+        const { job, result } = await service.jobs.result(input.owner, input.path.id);
         if (!result) {
           throw new ServiceError(
             "conflict",
