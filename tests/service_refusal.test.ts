@@ -8,45 +8,10 @@ import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { startTestService } from "./support/service.ts";
 import { Service } from "../service/mod.ts";
 import { testConfig } from "./support/service.ts";
+import { spawnNode, startNode, stopNode } from "./support/nodes.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-function start(db: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "start",
-      "--port",
-      "0",
-      "--db",
-      db,
-      "--workers",
-      "1",
-      "--backend",
-      "cpu",
-      "--default-search",
-      "false",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function untilListening(child: Deno.ChildProcess): Promise<string> {
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!/listening on (http:\/\/\S+)/.test(seen)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`the server exited before listening: ${seen}`);
-    seen += value;
-  }
-  (async () => {
-    while (!(await lines.read()).done);
-  })();
-  return /listening on (http:\/\/\S+)/.exec(seen)![1];
-}
+const flags = (db: string) => ["--db", db, "--workers", "1", "--backend", "cpu"];
 
 Deno.test({
   name: "a second service process on the same SQLite file is refused at start, naming the first",
@@ -55,11 +20,10 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "lossmith-refusal-" });
     const db = `${dir}/lossmith.sqlite`;
-    const first = start(db);
-    first.stderr.pipeTo(new WritableStream());
+    const first = await startNode(flags(db));
     try {
-      const base = await untilListening(first);
-      const second = start(db);
+      const base = first.base;
+      const second = spawnNode(flags(db));
       second.stdout.pipeTo(new WritableStream());
       const t0 = performance.now();
       const [status, stderr] = await Promise.all([
@@ -85,8 +49,7 @@ Deno.test({
       assert(keys.success, new TextDecoder().decode(keys.stderr));
       assertEquals((await fetch(`${base}/healthz`).then((r) => r.json())).auth, "api-keys");
     } finally {
-      first.kill("SIGTERM");
-      await first.status;
+      await stopNode(first);
       await Deno.remove(dir, { recursive: true });
     }
   },

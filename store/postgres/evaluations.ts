@@ -73,10 +73,14 @@ export class PgBossEvaluations implements EvaluationQueue {
   }
 
   static async start(url: string, db: PgDb, leaseMs: number): Promise<PgBossEvaluations> {
+    const lease = Math.max(10_000, leaseMs);
     const boss = new PgBoss({
       connectionString: url,
       max: 4,
       schedule: false,
+      // The supervisor is what re-offers a request whose heartbeat stopped: it must look more
+      // often than a lease lasts (pg-boss's default is once a minute).
+      superviseIntervalSeconds: Math.max(1, Math.round(lease / 3000)),
       // The queue's counts (depth) are pg-boss's monitor's, refreshed this often.
       monitorIntervalSeconds: 10,
     });
@@ -88,7 +92,7 @@ export class PgBossEvaluations implements EvaluationQueue {
       expireInSeconds: MAX_RUN_S,
       deleteAfterSeconds: 24 * 3600,
     });
-    return new PgBossEvaluations(boss, db, Math.max(10_000, leaseMs));
+    return new PgBossEvaluations(boss, db, lease);
   }
 
   get #heartbeatSeconds(): number {
