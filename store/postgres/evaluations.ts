@@ -222,6 +222,7 @@ export class PgBossEvaluations implements EvaluationQueue {
   async cancel(jobId: string): Promise<void> {
     const ids = await this.#ids(jobId, true);
     if (ids.length) await this.boss.cancel(QUEUE, ids);
+    for (const id of ids) this.#wake(id); // this node's waiters learn it now, not at their poll
     await this.db.query("SELECT pg_notify($1, $2)", [EVALUATION_CHANNELS.cancelled, jobId]);
   }
 
