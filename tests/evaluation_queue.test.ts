@@ -99,7 +99,9 @@ Deno.test({
       const t0 = performance.now();
       const [taken] = await waitTake(qb, 3 * qa.leaseMs);
       const ms = performance.now() - t0;
-      console.log(`an unrenewed lease of ${qa.leaseMs} ms went to the other node after ${ms.toFixed(0)} ms`);
+      console.log(
+        `an unrenewed lease of ${qa.leaseMs} ms went to the other node after ${ms.toFixed(0)} ms`,
+      );
       assertEquals([taken.id, taken.attempt], [held.id, held.attempt + 1]);
       assert(!await qa.renew(held), "the stale holder's renewal is refused");
       assert(!await qa.answer(held, { ok: true, result: "stale" }), "and so is its answer");
