@@ -5,7 +5,6 @@
  * node's start-up sweep of a shared data folder removes what dead nodes left, never what a live
  * one owns.
  */
-// deno-lint-ignore-file no-explicit-any
 import { assert, assertEquals } from "./support/assert.ts";
 import { skipReason, type TestDatabase, testDatabase, testServer } from "./support/postgres.ts";
 import {
