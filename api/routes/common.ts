@@ -45,3 +45,16 @@ export function nextLink(url: string, cursor: string | undefined): HeadersInit {
   next.searchParams.set("cursor", cursor);
   return { link: `<${next.pathname}${next.search}>; rel="next"` };
 }
+
+/** One page of a list as the API answers it: the items' views, the cursor and its Link. */
+export function pageResponse<T>(
+  url: string,
+  page: { items: T[]; nextCursor?: string },
+  view: (item: T) => unknown,
+): Response {
+  return jsonResponse(
+    { items: page.items.map(view), nextCursor: page.nextCursor },
+    200,
+    nextLink(url, page.nextCursor),
+  );
+}

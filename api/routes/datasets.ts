@@ -7,7 +7,7 @@ import type { Input, RouteSpec } from "../route.ts";
 import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
 import { datasetUpload, datasetUrlRequest, uploadRoles, urlRoles } from "../schemas/dataset.ts";
 import { datasetView } from "../views.ts";
-import { idParam, json, jsonResponse, nextLink, problems } from "./common.ts";
+import { idParam, json, jsonResponse, pageResponse, problems } from "./common.ts";
 
 /** A form field as bytes: a file part, or text sent as a plain field (curl -F 'file=<x.csv'). */
 async function bytesOf(form: FormData, name: string): Promise<Uint8Array | undefined> {
@@ -73,11 +73,7 @@ export function datasetRoutes(service: Service): RouteSpec[] {
           limit,
           input.query.cursor as string | undefined,
         );
-        return jsonResponse(
-          { items: page.items.map(datasetView), nextCursor: page.nextCursor },
-          200,
-          nextLink(c.req.url, page.nextCursor),
-        );
+        return pageResponse(c.req.url, page, datasetView);
       },
     },
     {

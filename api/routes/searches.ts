@@ -6,7 +6,7 @@ import type { RouteSpec } from "../route.ts";
 import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
 import { searchRequest } from "../schemas/search.ts";
 import { searchView } from "../views.ts";
-import { idParam, json, jsonResponse, nextLink, problems } from "./common.ts";
+import { idParam, json, jsonResponse, pageResponse, problems } from "./common.ts";
 
 /** How long a cancel request waits for the job to stop before answering 202 instead of 200. */
 const CANCEL_WAIT_MS = 5000;
@@ -79,11 +79,7 @@ export function searchRoutes(service: Service): RouteSpec[] {
           input.query.state as JobState | undefined,
           input.query.cursor as string | undefined,
         );
-        return jsonResponse(
-          { items: page.items.map(searchView), nextCursor: page.nextCursor },
-          200,
-          nextLink(c.req.url, page.nextCursor),
-        );
+        return pageResponse(c.req.url, page, searchView);
       },
     },
     {
