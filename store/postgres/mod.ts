@@ -66,6 +66,28 @@ async function held(q: Query, lease: JobLease): Promise<boolean> {
 
 const ms = "* interval '1 millisecond'";
 
+/**
+ * The owner's writes of a running job, in one transaction if the lease still holds it (its row
+ * locked): `first`, then the job's progress (when given) and its events, then the NOTIFY.
+ */
+function underLease(
+  db: PgDb,
+  lease: JobLease,
+  progress: Progress | undefined,
+  events: NewEvent[],
+  first: (q: Query) => Promise<unknown> = () => Promise.resolve(),
+): Promise<boolean> {
+  const id = lease.jobId;
+  return db.tx(async (q) => {
+    if (!await held(q, lease)) return false;
+    await first(q);
+    if (progress) await q("UPDATE jobs SET progress = $2 WHERE id = $1", [id, json(progress)]);
+    for (const e of events) await insertEvent(q, id, e);
+    await notify(q, "events", id);
+    return true;
+  });
+}
+
 class PgJobs implements JobStore {
   constructor(private readonly db: PgDb) {}
 
@@ -299,19 +321,12 @@ class PgCheckpoints implements CheckpointStore {
     progress: Progress,
     events: NewEvent[],
   ): Promise<boolean> {
-    const id = lease.jobId;
-    return this.db.tx(async (q) => {
-      if (!await held(q, lease)) return false;
-      await q(
+    return underLease(this.db, lease, progress, events, (q) =>
+      q(
         `INSERT INTO checkpoints (job_id, generation, state, stats, created_at)
          VALUES ($1, $2, $3, $4, $5)`,
-        [id, state.generation, json(state), json(stats), nowIso()],
-      );
-      await q("UPDATE jobs SET progress = $2 WHERE id = $1", [id, json(progress)]);
-      for (const e of events) await insertEvent(q, id, e);
-      await notify(q, "events", id);
-      return true;
-    });
+        [lease.jobId, state.generation, json(state), json(stats), nowIso()],
+      ));
   }
 
   async latest(jobId: string): Promise<SearchState | undefined> {
@@ -334,14 +349,7 @@ class PgEvents implements EventStore {
   constructor(private readonly db: PgDb) {}
 
   append(lease: JobLease, events: NewEvent[], progress?: Progress): Promise<boolean> {
-    const id = lease.jobId;
-    return this.db.tx(async (q) => {
-      if (!await held(q, lease)) return false;
-      if (progress) await q("UPDATE jobs SET progress = $2 WHERE id = $1", [id, json(progress)]);
-      for (const e of events) await insertEvent(q, id, e);
-      await notify(q, "events", id);
-      return true;
-    });
+    return underLease(this.db, lease, progress, events);
   }
 
   async after(jobId: string, afterId: number, limit = 500): Promise<StoredEvent[]> {

@@ -40,6 +40,35 @@ function holds(db: Db, lease: JobLease): boolean {
   ) !== undefined;
 }
 
+/**
+ * The owner's writes of a running job, in one transaction if the lease still holds it: `first`,
+ * then the job's progress (when given) and its events; the event streams are woken after commit.
+ */
+function underLease(
+  db: Db,
+  signals: Signals,
+  lease: JobLease,
+  progress: Progress | undefined,
+  events: NewEvent[],
+  first = () => {},
+): boolean {
+  const id = lease.jobId;
+  const ok = db.tx(() => {
+    if (!holds(db, lease)) return false;
+    first();
+    if (progress) {
+      db.run("UPDATE jobs SET progress = :progress WHERE id = :id", {
+        id,
+        progress: json(progress),
+      });
+    }
+    for (const e of events) insertEvent(db, id, e);
+    return true;
+  });
+  if (ok) signals.emit("events", id);
+  return ok;
+}
+
 export class SqliteJobs implements JobStore {
   constructor(private readonly db: Db, private readonly signals: Signals) {}
 
@@ -273,23 +302,20 @@ export class SqliteCheckpoints implements CheckpointStore {
     progress: Progress,
     events: NewEvent[],
   ): Promise<boolean> {
-    const id = lease.jobId;
-    const ok = this.db.tx(() => {
-      if (!holds(this.db, lease)) return false;
-      this.db.run(
-        `INSERT INTO checkpoints (job_id, generation, state, stats, created_at)
+    return Promise.resolve(
+      underLease(this.db, this.signals, lease, progress, events, () =>
+        this.db.run(
+          `INSERT INTO checkpoints (job_id, generation, state, stats, created_at)
          VALUES (:id, :generation, :state, :stats, :at)`,
-        { id, generation: state.generation, state: json(state), stats: json(stats), at: nowIso() },
-      );
-      this.db.run("UPDATE jobs SET progress = :progress WHERE id = :id", {
-        id,
-        progress: json(progress),
-      });
-      for (const e of events) insertEvent(this.db, id, e);
-      return true;
-    });
-    if (ok) this.signals.emit("events", id);
-    return Promise.resolve(ok);
+          {
+            id: lease.jobId,
+            generation: state.generation,
+            state: json(state),
+            stats: json(stats),
+            at: nowIso(),
+          },
+        )),
+    );
   }
 
   latest(jobId: string): Promise<SearchState | undefined> {
@@ -313,20 +339,7 @@ export class SqliteEvents implements EventStore {
   constructor(private readonly db: Db, private readonly signals: Signals) {}
 
   append(lease: JobLease, events: NewEvent[], progress?: Progress): Promise<boolean> {
-    const id = lease.jobId;
-    const ok = this.db.tx(() => {
-      if (!holds(this.db, lease)) return false;
-      if (progress) {
-        this.db.run("UPDATE jobs SET progress = :progress WHERE id = :id", {
-          id,
-          progress: json(progress),
-        });
-      }
-      for (const e of events) insertEvent(this.db, id, e);
-      return true;
-    });
-    if (ok) this.signals.emit("events", id);
-    return Promise.resolve(ok);
+    return Promise.resolve(underLease(this.db, this.signals, lease, progress, events));
   }
 
   after(jobId: string, afterId: number, limit = 500): Promise<StoredEvent[]> {
