@@ -135,6 +135,13 @@ export function tableCounts(service: Service): Record<string, number> {
   return out;
 }
 
+/** Every file below a folder; folders may stay (each node's `.incoming` workspace), files not. */
+export function filesUnder(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].flatMap((e) =>
+    e.isDirectory ? filesUnder(`${dir}/${e.name}`) : [`${dir}/${e.name}`]
+  );
+}
+
 /** The problem document of a response, checked to be one (RFC 9457). */
 export async function problemOf(res: Response): Promise<any> {
   assertEquals(res.headers.get("content-type"), "application/problem+json", `${res.status}`);
