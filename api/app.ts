@@ -18,6 +18,7 @@ import { datasetRoutes } from "./routes/datasets.ts";
 import { searchRoutes } from "./routes/searches.ts";
 import { resultRoutes } from "./routes/results.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
 import { readAllLimited } from "../core/data/bytes.ts";
 
 /** Thrown inside the request pipeline; turned into its problem response. */
@@ -34,6 +35,7 @@ export function allRoutes(service: Service, document: () => OpenAPIObject): Rout
     ...searchRoutes(service),
     ...eventRoutes(service),
     ...resultRoutes(service),
+    ...dashboardRoutes(),
   ];
 }
 

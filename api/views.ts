@@ -37,7 +37,9 @@ export function searchLinks(id: string) {
     self,
     events: `${self}/events`,
     losses: `${self}/losses`,
+    candidates: `${self}/candidates`,
     result: `${self}/result`,
+    report: `${self}/report`,
     cancel: `${self}:cancel`,
   };
 }

@@ -30,6 +30,7 @@ export function summary(result: SearchResult): string {
   for (const l of result.losses.slice(0, 5)) {
     lines.push(`  ${l.rank}. ${l.fitness.toFixed(4)}  ${l.structure.infix}`);
     lines.push(`     learned: ${l.infix}`);
+    lines.push(`     simplified: ${l.simplified.infix}`);
   }
   if (result.losses.length === 0) lines.push("  (none: every candidate was rejected or diverged)");
   const t = result.totals;

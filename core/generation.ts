@@ -39,6 +39,14 @@ export interface ArchiveEntry {
   metaLoss?: { first: number; last: number; steps: number };
 }
 
+/** What one candidate's evaluation took, by stage (a stack's time shared out equally). Kept apart
+ * from the archive: a search's archive is what it computed, the same on every run. */
+export interface CandidateTimes {
+  screenMs?: number;
+  localSearchMs?: number;
+  fitnessMs?: number;
+}
+
 export interface StageTimes {
   /** Summed over candidates (CPU-side cost, whatever the parallelism). */
   screenMs: number;
@@ -291,6 +299,7 @@ export interface Evaluated {
   entries: Record<string, ArchiveEntry>;
   localSearchMs: number;
   fitnessMs: number;
+  times: Record<string, CandidateTimes>;
 }
 
 /**
@@ -309,7 +318,7 @@ export async function evaluateStage(
   onEvaluated: (entry: ArchiveEntry) => void,
   signal?: AbortSignal,
 ): Promise<Evaluated> {
-  const out: Evaluated = { entries: {}, localSearchMs: 0, fitnessMs: 0 };
+  const out: Evaluated = { entries: {}, localSearchMs: 0, fitnessMs: 0, times: {} };
   const stacks = cutStacks(classified.toEvaluate, plan.size, runner.parallelism);
   for (const stack of stacks) {
     if (stack.length > 1) plan.stats.stacks++;
@@ -332,6 +341,7 @@ export async function evaluateStage(
       if (o.ok) {
         out.localSearchMs += o.localSearchMs;
         out.fitnessMs += o.fitnessMs;
+        out.times[k] = { localSearchMs: o.localSearchMs, fitnessMs: o.fitnessMs };
       }
       const entry = evaluatedEntry(
         drawn.canonical.get(k)!,
@@ -490,6 +500,12 @@ export async function runGeneration(
     wallMs: performance.now() - started,
   };
   const stats = generationStats(generation, drawn, archive, times, plan.stats);
+  const candidateTimes: Record<string, CandidateTimes> = {};
+  for (const k of drawn.fresh) {
+    const s = screens.get(k);
+    const screenMs = s instanceof Error || s === undefined ? undefined : s.screenMs;
+    candidateTimes[k] = { ...(screenMs === undefined ? {} : { screenMs }), ...evaluated.times[k] };
+  }
   const next: SearchState = {
     generation: generation + 1,
     population: drawn.population.map((t) => [...t]),
@@ -502,6 +518,7 @@ export async function runGeneration(
     evaluations: state.evaluations + stats.evaluated,
     elapsedMs: state.elapsedMs + times.wallMs,
     ...(plan.calibration ? { stackCalibration: plan.calibration } : {}),
+    candidateTimes: { ...state.candidateTimes, ...candidateTimes },
   };
   return { state: next, stats };
 }

@@ -4,9 +4,17 @@
  * it again (configuration, seed, versions, backend).
  */
 import { toInfix, toLatex, toPrefix } from "./expr/print.ts";
+import { type Simplified, simplified } from "./expr/simplify.ts";
 import type { Tree } from "./expr/tree.ts";
 import type { FinalComparison } from "./final.ts";
-import type { GenerationStats, SearchConfig, SearchState, StoppedBy } from "./search.ts";
+import type {
+  CandidateTimes,
+  GenerationStats,
+  Outcome,
+  SearchConfig,
+  SearchState,
+  StoppedBy,
+} from "./search.ts";
 import type { PreparedData } from "./prepare.ts";
 
 export const LOSSMITH_VERSION = "0.1.0";
@@ -18,6 +26,8 @@ export interface RankedLoss {
   latex: string;
   /** The plain symbolic structure (all weights 1). */
   structure: { infix: string; latex: string };
+  /** The same function with its weights folded into numeric coefficients and simplified. */
+  simplified: Simplified;
   /** Canonical prefix form, the archive key. */
   canonical: string;
   /** Prefix-order tree and one learned weight per node (phi[0], the root's, is unused). */
@@ -73,12 +83,61 @@ export function rankLosses(state: SearchState, digits = 4): RankedLoss[] {
       infix: toInfix(e.tree, phi, { digits }),
       latex: toLatex(e.tree, phi, { digits }),
       structure: { infix: toInfix(e.tree), latex: toLatex(e.tree) },
+      simplified: simplified(e.tree, phi, digits),
       canonical: toPrefix(e.tree),
       tree: [...e.tree],
       phi,
       fitness: e.fitness,
     };
   });
+}
+
+/** One distinct loss the search met (an archive entry), for people: the per-candidate table. */
+export interface CandidateRecord {
+  /** Canonical prefix form, the archive key. */
+  key: string;
+  /** 1-based: the generation that first met it. */
+  generation: number;
+  outcome: Outcome;
+  fitness: number | null;
+  /** With its learned weights where it was tuned, else the plain structure. */
+  infix: string;
+  structure: string;
+  reason?: string;
+  equivalentTo?: string;
+  screen?: { metricBefore: number; metricAfter: number };
+  metaLoss?: { first: number; last: number; steps: number };
+  times: CandidateTimes;
+}
+
+/** The archive of a search state as records, in the order the search met them. */
+export function candidateRecords(state: SearchState, digits = 4): CandidateRecord[] {
+  return Object.entries(state.archive).map(([key, e]) => ({
+    key,
+    generation: e.generation + 1,
+    outcome: e.outcome,
+    fitness: e.fitness,
+    // Weights of 1 where there are none, so that folded constants print rounded too.
+    infix: toInfix(e.tree, e.phi ?? e.tree.map(() => 1), { digits }),
+    structure: toInfix(e.tree, e.tree.map(() => 1), { digits }),
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    ...(e.equivalentTo !== undefined ? { equivalentTo: e.equivalentTo } : {}),
+    ...(e.screen ? { screen: e.screen } : {}),
+    ...(e.metaLoss ? { metaLoss: e.metaLoss } : {}),
+    times: state.candidateTimes?.[key] ?? {},
+  }));
+}
+
+/** A stored result in today's shape: results written before the simplified formula existed get
+ * it from their tree and weights. */
+export function upgradeResult(result: SearchResult): SearchResult {
+  if (result.losses.every((l) => l.simplified)) return result;
+  return {
+    ...result,
+    losses: result.losses.map((l) =>
+      l.simplified ? l : { ...l, simplified: simplified(l.tree, l.phi) }
+    ),
+  };
 }
 
 /** What a result says about the data: PreparedData has it, and so does a summary made elsewhere

@@ -12,10 +12,16 @@ import { resolveSettings, type Settings, type SettingsLayers } from "./settings.
 import { presetFor } from "./data/bundled.ts";
 import type { StackCalibration } from "./stack_plan.ts";
 import type { DatasetRef } from "./prepare.ts";
-import { type ArchiveEntry, type GenerationStats, runGeneration } from "./generation.ts";
+import {
+  type ArchiveEntry,
+  type CandidateTimes,
+  type GenerationStats,
+  runGeneration,
+} from "./generation.ts";
 
 export {
   type ArchiveEntry,
+  type CandidateTimes,
   type GenerationStats,
   type Outcome,
   runGeneration,
@@ -54,6 +60,8 @@ export interface SearchState {
   elapsedMs: number;
   /** The stacking calibration, measured once per search (absent until taken). */
   stackCalibration?: StackCalibration;
+  /** Each archived loss's evaluation times, by canonical key (absent in older checkpoints). */
+  candidateTimes?: Record<string, CandidateTimes>;
 }
 
 export interface SearchProgress {

@@ -113,14 +113,22 @@ function summary(r: SearchResult): string {
 function lossesTable(r: SearchResult): string {
   if (r.losses.length === 0) return "<p>The search found no loss.</p>";
   return table(
-    ["Rank", "Loss (learned weights)", "Structure", `Fitness (${esc(metricName(r))})`],
+    [
+      "Rank",
+      "Loss (weights folded)",
+      "Structure",
+      "Learned weights on the structure",
+      `Fitness (${esc(metricName(r))})`,
+    ],
     r.losses.map((l) => [
       String(l.rank),
-      `<code>${esc(l.infix)}</code>`,
+      // Results written before the simplified form existed have none.
+      `<code>${esc(l.simplified?.infix ?? l.infix)}</code>`,
       `<code>${esc(l.structure.infix)}</code>`,
+      `<code>${esc(l.infix)}</code>`,
       esc(formatSig(l.fitness, 4)),
     ]),
-    [true, false, false, true],
+    [true, false, false, false, true],
   );
 }
 

@@ -134,6 +134,13 @@ export class Job {
         return;
       }
       const resumeFrom = await storage.checkpoints.latest(this.id);
+      if (resumeFrom) {
+        // The node's console says what it picked up again (after a restart, or from another node).
+        console.log(
+          `search ${this.id}: resumed from generation ${resumeFrom.generation} of ` +
+            `${this.record.config.budget.generations}`,
+        );
+      }
 
       const { config, dataInfo: info } = this.record;
       const runner = evaluators.forJob({

@@ -26,7 +26,14 @@ import { invalid, notFound, ServiceError } from "./errors.ts";
 import { Job } from "./job.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import { initialProgress, reduceProgress } from "../core/progress.ts";
-import { type RankedLoss, rankLosses, type SearchResult } from "../core/result.ts";
+import {
+  type CandidateRecord,
+  candidateRecords,
+  type RankedLoss,
+  rankLosses,
+  type SearchResult,
+  upgradeResult,
+} from "../core/result.ts";
 
 /** JSON with sorted keys, so that equal bodies hash alike whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -228,7 +235,8 @@ export class JobManager {
 
   async result(owner: string, id: string): Promise<{ job: JobRecord; result?: SearchResult }> {
     const job = await this.get(owner, id);
-    return { job, result: await this.storage.jobs.result<SearchResult>(id) };
+    const result = await this.storage.jobs.result<SearchResult>(id);
+    return { job, result: result && upgradeResult(result) };
   }
 
   /** The ranked losses: from the result once the search ended, from its last checkpoint before. */
@@ -240,6 +248,16 @@ export class JobManager {
     if (result) return { job, losses: result.losses, result };
     const state = await this.storage.checkpoints.latest(id);
     return { job, losses: state ? rankLosses(state) : [] };
+  }
+
+  /** The distinct losses a search met, from its last checkpoint (kept once it has finished). */
+  async candidates(
+    owner: string,
+    id: string,
+  ): Promise<{ job: JobRecord; candidates: CandidateRecord[] }> {
+    const job = await this.get(owner, id);
+    const state = await this.storage.checkpoints.latest(id);
+    return { job, candidates: state ? candidateRecords(state) : [] };
   }
 
   /** A search's events after an id, in order (404 for another owner's search). */

@@ -2,6 +2,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import type { SearchResult } from "../core/result.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { toInfix } from "../core/expr/print.ts";
+import { simplified } from "../core/expr/simplify.ts";
 import { searchConfig } from "../core/search.ts";
 import { convergenceChart, expressionTreeChart, learningCurvesChart } from "../report/charts.ts";
 import { layoutTree } from "../report/tree_chart.ts";
@@ -21,6 +22,7 @@ const loss = (rank: number, tree: Tree, phi: number[], fitness: number) => ({
   infix: toInfix(tree, phi, { digits: 4 }),
   latex: "",
   structure: { infix: toInfix(tree), latex: "" },
+  simplified: simplified(tree, phi),
   canonical: "",
   tree,
   phi,

@@ -7,7 +7,14 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020";
 import { assert, assertEquals } from "./support/assert.ts";
-import { finished, postJson, startTestService, tinySearch, waitFor } from "./support/service.ts";
+import {
+  finished,
+  postJson,
+  readEvents,
+  startTestService,
+  tinySearch,
+  waitFor,
+} from "./support/service.ts";
 import { createApp } from "../api/app.ts";
 import { openApiPath } from "../api/route.ts";
 
@@ -58,6 +65,30 @@ Deno.test({
       const losses = schema("Losses");
       const l = (await t.json(`/v1/searches/${id}/losses`)).body;
       assert(losses(l), JSON.stringify(losses.errors));
+      const result = schema("SearchResult");
+      assert(
+        result((await t.json(`/v1/searches/${id}/result`)).body),
+        JSON.stringify(result.errors),
+      );
+      const candidates = (await t.json(`/v1/searches/${id}/candidates?sort=fitness`)).body;
+      const candidate = schema("Candidate");
+      assert(candidates.items.length >= 1);
+      for (const c of candidates.items) assert(candidate(c), JSON.stringify(candidate.errors));
+      const fitness = candidates.items.map((c: any) => c.fitness ?? Infinity);
+      assertEquals(fitness, [...fitness].sort((a: number, b: number) => a - b));
+      const event = schema("SearchEvent");
+      const events = await readEvents(await t.request(`/v1/searches/${id}/events`));
+      assertEquals(
+        [...new Set(events.map((e) => e.event))].sort(),
+        ["best", "finished", "generation", "progress", "state"],
+      );
+      for (const e of events) assert(event(e), `${e.event}: ${JSON.stringify(event.errors)}`);
+      const exported = (await t.json(`/v1/searches/${id}/losses/1/json`)).body;
+      const lossDocument = schema("LossDocument");
+      assert(lossDocument(exported), JSON.stringify(lossDocument.errors));
+      const report = await t.request(`/v1/searches/${id}/report`);
+      assertEquals(report.headers.get("content-type"), "text/html; charset=utf-8");
+      assert((await report.text()).includes("Ranked losses"));
       const dataset = schema("Dataset");
       assert(dataset((await t.json("/v1/datasets/iris")).body), JSON.stringify(dataset.errors));
       const problem = schema("Problem");
@@ -68,7 +99,13 @@ Deno.test({
       const page = await t.request("/docs");
       assertEquals(page.headers.get("content-type"), "text/html; charset=utf-8");
       const html = await page.text();
-      assert(html.includes("/v1/searches/{id}:cancel") && html.includes('id="problem-validation"'));
+      // Swagger UI over this document, its files from the service; the problem types.
+      assert(
+        html.includes("/assets/swagger-ui-bundle.js") && html.includes("/assets/docs.js"),
+        html,
+      );
+      assert((await (await t.request("/assets/docs.js")).text()).includes("/openapi.json"));
+      assert(html.includes('id="problem-validation"'));
       const metrics = await (await t.request("/metrics")).text();
       for (
         const family of [
@@ -121,6 +158,8 @@ Deno.test({
           `/v1/searches/${id}/losses`,
           `/v1/searches/${id}/losses/1/pytorch`,
           `/v1/searches/${id}/result`,
+          `/v1/searches/${id}/report`,
+          `/v1/searches/${id}/candidates`,
           `/v1/datasets/${ds.body.id}`,
         ]
       ) {

@@ -80,6 +80,9 @@ Deno.test({
       assert(resumed.progress.resumedFrom < 6, "it resumed mid-search, not after the end");
       const events = await (await fetch(`${server.base}/v1/searches/${job.id}/events`)).text();
       assert(events.includes(`"resumedFrom":${resumed.progress.resumedFrom}`), events);
+      // And the service's console says so.
+      const said = `search ${job.id}: resumed from generation ${resumed.progress.resumedFrom} of 6`;
+      assert(server.stdout().includes(said), server.stdout());
 
       // The same request and seed, never interrupted.
       const again = await submit(server, body);

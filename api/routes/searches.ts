@@ -6,16 +6,13 @@ import type { RouteSpec } from "../route.ts";
 import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
 import { searchRequest } from "../schemas/search.ts";
 import { searchView } from "../views.ts";
-import { idParam, json, jsonResponse, pageResponse, problems } from "./common.ts";
+import { HEADERS, idParam, json, jsonResponse, pageResponse, problems } from "./common.ts";
 
 /** How long a cancel request waits for the job to stop before answering 202 instead of 200. */
 const CANCEL_WAIT_MS = 5000;
 
 export function searchRoutes(service: Service): RouteSpec[] {
   const jobs = service.jobs;
-  const location = {
-    location: { description: "The search's URL, to poll.", schema: { type: "string" as const } },
-  };
   return [
     {
       method: "post",
@@ -41,7 +38,10 @@ export function searchRoutes(service: Service): RouteSpec[] {
       responses: {
         "202": {
           ...json(ref("Search"), "Accepted: queued or already running."),
-          headers: location,
+          headers: {
+            Location: HEADERS.location("search"),
+            "Idempotent-Replayed": HEADERS.idempotentReplayed,
+          },
         },
         ...problems(400, 401, 415, 422, 429, 503),
       },
@@ -71,7 +71,13 @@ export function searchRoutes(service: Service): RouteSpec[] {
           cursor: cursorParam,
         },
       },
-      responses: { "200": json(pageOf("Search"), "A page of searches."), ...problems(401, 422) },
+      responses: {
+        "200": {
+          ...json(pageOf("Search"), "A page of searches."),
+          headers: { Link: HEADERS.link },
+        },
+        ...problems(401, 422),
+      },
       handler: async (c, input) => {
         const page = await jobs.list(
           input.owner,

@@ -61,23 +61,25 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       summary: "This API's OpenAPI 3.1 document",
       tag: "service",
       public: true,
-      responses: { "200": json({ type: "object" }, "The OpenAPI document.") },
+      responses: {
+        "200": json(
+          { type: "object", additionalProperties: true, description: "OpenAPI 3.1." },
+          "The OpenAPI document.",
+        ),
+      },
       handler: () => jsonResponse(document()),
     },
     {
       method: "get",
       path: "/docs",
       operationId: "docs",
-      summary: "A readable reference of this API",
+      summary: "An interactive reference of this API (try-it-out, code samples, search)",
       tag: "service",
       public: true,
       responses: {
         "200": { description: "HTML.", content: { "text/html": { type: "string" } } },
       },
-      handler: () =>
-        new Response(docsPage(document()), {
-          headers: { "content-type": "text/html; charset=utf-8" },
-        }),
+      handler: (c) => docsPage(c),
     },
   ];
 }

@@ -46,7 +46,7 @@ export function searchRequest(limits: Limits): SchemaObject {
 }
 
 /** Every setting a search runs with, and its dataset by id. */
-function publicConfigSchema(): SchemaObject {
+export function SearchConfig(): SchemaObject {
   const settings = settingsSchema() as SchemaObject;
   return {
     ...settings,
@@ -63,7 +63,16 @@ export const Progress: SchemaObject = {
   type: "object",
   description: "The progress of a search: the same object in `GET /v1/searches/{id}` and in " +
     "the data of its `progress` events, so each field means the same in both.",
-  required: ["phase", "generation", "generations", "evaluations", "bestFitness", "filters"],
+  required: [
+    "phase",
+    "generation",
+    "generations",
+    "evaluations",
+    "bestFitness",
+    "filters",
+    "elapsedMs",
+    "etaMs",
+  ],
   properties: {
     phase: { type: "string", enum: ["queued", "search", "final", "done"] },
     generation: {
@@ -75,6 +84,7 @@ export const Progress: SchemaObject = {
     current: {
       type: "object",
       description: "The generation in progress: new candidates finished of those pending.",
+      required: ["generation", "done", "pending"],
       properties: {
         generation: { type: "integer", description: "The generation in progress (1-based)." },
         done: { type: "integer" },
@@ -86,6 +96,7 @@ export const Progress: SchemaObject = {
     filters: {
       type: "object",
       description: "How many candidates each filter removed, over finished generations.",
+      required: ["cacheHits", "rejected", "equivalent", "diverged", "failed"],
       properties: {
         cacheHits: { type: "integer" },
         rejected: { type: "integer" },
@@ -104,6 +115,7 @@ export const Progress: SchemaObject = {
     final: {
       type: "object",
       description: "The final evaluation: seeds finished, of all, and its time so far.",
+      required: ["done", "total", "elapsedMs"],
       properties: {
         done: { type: "integer" },
         total: { type: "integer" },
@@ -115,11 +127,26 @@ export const Progress: SchemaObject = {
 
 export const Search: SchemaObject = {
   type: "object",
-  required: ["id", "state", "dataset", "createdAt", "progress", "config"],
+  required: [
+    "id",
+    "state",
+    "dataset",
+    "task",
+    "createdAt",
+    "startedAt",
+    "finishedAt",
+    "cancelRequested",
+    "progress",
+    "failures",
+    "error",
+    "config",
+    "links",
+  ],
   properties: {
     id: { type: "string" },
     state: { type: "string", enum: [...JOB_STATES] },
     dataset: { type: "string" },
+    task: { type: "string", enum: ["classification", "regression"] },
     createdAt: { type: "string", format: "date-time" },
     startedAt: { type: ["string", "null"], format: "date-time" },
     finishedAt: { type: ["string", "null"], format: "date-time" },
@@ -127,6 +154,7 @@ export const Search: SchemaObject = {
     progress: ref("Progress"),
     error: {
       type: ["object", "null"],
+      required: ["title", "detail"],
       properties: { title: { type: "string" }, detail: { type: "string" } },
     },
     failures: {
@@ -134,6 +162,7 @@ export const Search: SchemaObject = {
       description: "Candidates whose evaluation failed twice (worst fitness, with the reason).",
       items: {
         type: "object",
+        required: ["generation", "loss", "reason"],
         properties: {
           generation: { type: "integer" },
           loss: { type: "string" },
@@ -141,22 +170,55 @@ export const Search: SchemaObject = {
         },
       },
     },
-    config: publicConfigSchema(),
-    links: { type: "object", additionalProperties: { type: "string" } },
+    config: ref("SearchConfig"),
+    links: {
+      type: "object",
+      description: "Where to go next: the search itself, its events, ranked losses, " +
+        "candidates, result document, HTML report, and its cancel method.",
+      required: ["self", "events", "losses", "candidates", "result", "report", "cancel"],
+      properties: Object.fromEntries(
+        ["self", "events", "losses", "candidates", "result", "report", "cancel"].map((k) => [
+          k,
+          { type: "string" },
+        ]),
+      ),
+    },
   },
+};
+
+const formula: SchemaObject = {
+  type: "object",
+  required: ["infix", "latex"],
+  properties: { infix: { type: "string" }, latex: { type: "string" } },
 };
 
 export const RankedLoss: SchemaObject = {
   type: "object",
-  required: ["rank", "infix", "latex", "phi", "fitness", "tree"],
+  required: [
+    "rank",
+    "infix",
+    "latex",
+    "structure",
+    "simplified",
+    "canonical",
+    "phi",
+    "fitness",
+    "tree",
+  ],
   properties: {
     rank: { type: "integer" },
     infix: { type: "string", description: "With the learned weights as coefficients." },
     latex: { type: "string" },
     structure: {
-      type: "object",
+      ...formula,
       description: "The plain symbolic structure (weights 1).",
-      properties: { infix: { type: "string" }, latex: { type: "string" } },
+    },
+    simplified: {
+      ...formula,
+      description: "The same function with the learned weights folded into numeric " +
+        "coefficients (4 significant digits): products expanded, like terms collected. " +
+        "`div`, `log` and `sqrt` keep their protected meanings (`div(a, b)` is " +
+        "a / sqrt(1 + b^2); log and sqrt act on max(|x|, 1e-7)).",
     },
     canonical: { type: "string" },
     tree: { type: "array", items: { type: ["string", "number"] } },
@@ -167,28 +229,18 @@ export const RankedLoss: SchemaObject = {
 
 export const Losses: SchemaObject = {
   type: "object",
-  required: ["search", "state", "task", "losses"],
+  required: ["search", "state", "task", "metric", "losses"],
   properties: {
     search: { type: "string" },
     state: { type: "string", enum: [...JOB_STATES] },
-    stopped: { type: "string" },
+    stopped: ref("StoppedBy"),
     task: { type: "string", enum: ["classification", "regression"] },
-    metric: { type: "string" },
+    metric: { type: "string", enum: ["error rate", "mse"] },
     losses: { type: "array", items: ref("RankedLoss") },
     final: {
-      type: "object",
-      description: "Final evaluation: the best loss against the standard loss, trained from " +
-        "scratch over several seeds; `difference` < 0 means the learned loss did better.",
+      ...ref("FinalComparison"),
+      description: "Once the search has finished with a final evaluation.",
     },
-    totals: { type: "object" },
+    totals: { ...ref("Totals"), description: "Once the search has finished." },
   },
-};
-
-export const SearchEvent: SchemaObject = {
-  type: "object",
-  description: "The data of one Server-Sent Event. Event names: `state` (the job changed state, " +
-    "or began its final evaluation), `progress` (a candidate or a final seed finished; its data " +
-    "is the search's `Progress`, as in `GET /v1/searches/{id}`), `generation` (a generation " +
-    "finished and was checkpointed: its statistics), `best` (a new best loss), `finished` (the " +
-    "job ended; the stream closes).",
 };

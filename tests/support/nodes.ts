@@ -7,7 +7,8 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 export interface Node {
   base: string;
   child: Deno.ChildProcess;
-  /** What it printed on stderr so far. */
+  /** What it printed on stdout and on stderr so far. */
+  stdout(): string;
   stderr(): string;
 }
 
@@ -34,10 +35,16 @@ export async function startNode(flags: string[]): Promise<Node> {
     if (done) throw new Error(`the server exited before listening: ${seen} ${err}`);
     seen += value;
   }
+  let out = seen;
   (async () => {
-    while (!(await lines.read()).done);
+    for (let r = await lines.read(); !r.done; r = await lines.read()) out += r.value;
   })();
-  return { base: /listening on (http:\/\/\S+)/.exec(seen)![1], child, stderr: () => err };
+  return {
+    base: /listening on (http:\/\/\S+)/.exec(seen)![1],
+    child,
+    stdout: () => out,
+    stderr: () => err,
+  };
 }
 
 /** Stops a node (SIGTERM) and waits for it; one already gone is left alone. */
