@@ -13,6 +13,11 @@
 #
 # With LOSSMITH_BACKEND=auto (the default) the workers take WebGPU on a real adapter and fall
 # back to wasm otherwise; /healthz reports the backend in use.
+#
+# Several nodes on one PostgreSQL database instead of the SQLite file in /data: give each the
+# database URL (uploads are then kept in the database; ops/compose.yaml runs three nodes):
+#
+#   docker run -e LOSSMITH_DATABASE_URL=postgres://user:pass@db:5432/lossmith -p 8000:8000 lossmith
 
 FROM denoland/deno:2.9.6
 
@@ -30,7 +35,8 @@ USER deno
 # build time so that the container needs no registry at run time.
 RUN deno install --frozen --entrypoint main.ts
 
-# Everything the service keeps (SQLite database, uploaded files) lives in /data.
+# Everything the service keeps (SQLite database, uploaded files) lives in /data; with
+# LOSSMITH_DATABASE_URL, the database is PostgreSQL and /data holds this node's copies of uploads.
 VOLUME ["/data"]
 # A deployed service starts empty: no embedded default search on its first start.
 ENV LOSSMITH_DB=/data/lossmith.sqlite \

@@ -113,7 +113,7 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
   });
 
   const authenticate = async (c: Context): Promise<string> => {
-    if (!service.authRequired()) return "local";
+    if (!await service.authRequired()) return "local";
     const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
     const owner = m && await service.keys.verify(m[1]);
     if (owner) return owner;

@@ -4,6 +4,7 @@
  * gracefully: running searches are checkpointed per generation and resume at the next start.
  */
 import { loadConfig, Service } from "../service/mod.ts";
+import { StorageInUse } from "../store/mod.ts";
 import { isLoopbackHost, USAGE } from "../service/config.ts";
 import { createApp } from "../api/app.ts";
 import { followSearch, submitDefaultSearch } from "./default_search.ts";
@@ -20,14 +21,22 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const service = await Service.start(config);
-  const keys = service.keys.activeCount();
+  let service: Service;
+  try {
+    service = await Service.start(config);
+  } catch (e) {
+    if (!(e instanceof StorageInUse)) throw e;
+    console.error(`error: ${e.message}`);
+    return 1;
+  }
+  const keys = await service.keys.activeCount();
   if (!isLoopbackHost(config.host) && keys === 0) {
     console.error(
       `warning: listening on ${config.host} with no API key: every /v1 request will be refused ` +
         `until one is created ('deno task keys create NAME --db ${config.db}').`,
     );
   }
+  const auth = await service.authRequired();
   const { app } = createApp(service);
   const server = Deno.serve({
     hostname: config.host,
@@ -35,8 +44,9 @@ export async function main(argv: string[]): Promise<number> {
     onListen: ({ hostname, port }) => {
       console.log(
         `Lossmith ${service.version} listening on http://${hostname}:${port} ` +
-          `(database ${config.db}, ${service.pool.parallelism} ${service.pool.backend} workers, ` +
-          `${service.authRequired() ? "API keys required" : "local mode: no API key needed"})`,
+          `(node ${service.node.id}, database ${service.storage.location}, ` +
+          `${service.pool.parallelism} ${service.pool.backend} workers, ` +
+          `${auth ? "API keys required" : "local mode: no API key needed"})`,
       );
     },
   }, app.fetch);

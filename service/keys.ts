@@ -1,16 +1,16 @@
 /** API keys as the HTTP face needs them: whether a bearer token is a live key, and whose. */
-import type { Store } from "../store/mod.ts";
+import type { Storage } from "../store/mod.ts";
 
 export class KeyService {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly storage: Storage) {}
 
   /** The owner id of a live key, or undefined. */
   verify(token: string): Promise<string | undefined> {
-    return this.store.keys.verify(token);
+    return this.storage.keys.verify(token);
   }
 
   /** Live keys: when there are none, the service runs in local mode. */
-  activeCount(): number {
-    return this.store.keys.activeCount();
+  activeCount(): Promise<number> {
+    return this.storage.keys.activeCount();
   }
 }

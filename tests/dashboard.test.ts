@@ -125,7 +125,7 @@ browserTest(
 browserTest(
   "with API keys the dashboard asks for one and shows that key's searches",
   async (t, browser) => {
-    const alice = (await t.service.store.keys.create("alice")).token;
+    const alice = (await t.service.storage.keys.create("alice")).token;
     const body = tinySearch("iris", { budget: { population: 4, generations: 1 } });
     const job = await t.json("/v1/searches", { ...postJson(body), key: alice });
     assertEquals(job.status, 202);

@@ -5,7 +5,14 @@
  * registration refused for loopback, private and link-local addresses unless allowed.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { expectProblem, form, postJson, startTestService, tableCounts } from "./support/service.ts";
+import {
+  expectProblem,
+  filesUnder,
+  form,
+  postJson,
+  startTestService,
+  tableCounts,
+} from "./support/service.ts";
 import { gzip, idxPair } from "./support/data_files.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
@@ -208,8 +215,7 @@ Deno.test({
       );
 
       assertEquals(tableCounts(t.service), before, "no bad request wrote anything");
-      const files = [...Deno.readDirSync(t.service.config.dataDir)];
-      assertEquals(files, [], "no file was left behind");
+      assertEquals(filesUnder(t.service.config.dataDir), [], "no file was left behind");
     } finally {
       await t.close();
     }

@@ -16,7 +16,7 @@ import {
   tinySearch,
   waitFor,
 } from "./support/service.ts";
-import { Store } from "../store/mod.ts";
+import { openStorage } from "../store/mod.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
 
@@ -108,14 +108,15 @@ Deno.test({
       await t.close();
     }
     // What the database says between the two runs of the service.
-    const store = new Store(`${dir}/lossmith.sqlite`);
+    const store = await openStorage({ db: `${dir}/lossmith.sqlite` });
     try {
-      const job = store.jobs.getById(id)!;
+      const job = (await store.jobs.getById(id))!;
       assertEquals([job.state, job.cancelRequested, job.finishedAt], ["running", false, null]);
-      assert(store.jobs.checkpointCount(id) >= before.progress.generation);
-      assertEquals(store.jobs.eventsAfter(id, 0).filter((e) => e.type === "finished"), []);
+      assert(await store.checkpoints.count(id) >= before.progress.generation);
+      const events = await store.events.after(id, 0);
+      assertEquals(events.filter((e) => e.type === "finished"), []);
     } finally {
-      store.close();
+      await store.close();
     }
 
     t = await startTestService({}, dir);

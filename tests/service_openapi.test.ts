@@ -131,8 +131,8 @@ Deno.test({
   fn: async () => {
     const t = await startTestService();
     try {
-      const alice = (await t.service.store.keys.create("alice")).token;
-      const bob = (await t.service.store.keys.create("bob")).token;
+      const alice = (await t.service.storage.keys.create("alice")).token;
+      const bob = (await t.service.storage.keys.create("bob")).token;
       const none = await t.request("/v1/searches");
       assertEquals(none.status, 401);
       assertEquals(none.headers.get("www-authenticate"), 'Bearer realm="lossmith"');

@@ -127,11 +127,11 @@ export function datasetRoutes(service: Service): RouteSpec[] {
       tag: "datasets",
       params: { path: { id: idParam("dataset") } },
       responses: { "204": { description: "Deleted." }, ...problems(401, 404, 409) },
-      handler: (_c, input) => {
-        service.datasets.delete(
+      handler: async (_c, input) => {
+        await service.datasets.delete(
           input.owner,
           input.path.id,
-          service.jobs.activeUsing(input.path.id),
+          await service.jobs.activeUsing(input.path.id),
         );
         return new Response(null, { status: 204 });
       },

@@ -44,9 +44,9 @@ export function eventRoutes(service: Service): RouteSpec[] {
       },
       ...problems(401, 404, 422),
     },
-    handler: (c, input) => {
+    handler: async (c, input) => {
       const id = input.path.id;
-      service.jobs.get(input.owner, id); // 404 before the stream starts
+      await service.jobs.get(input.owner, id); // 404 before the stream starts
       let last = (input.headers["Last-Event-ID"] as number | undefined) ??
         (input.query.after as number | undefined) ?? 0;
       return streamSSE(c, async (stream) => {
@@ -65,7 +65,7 @@ export function eventRoutes(service: Service): RouteSpec[] {
 
         async function follow(signal: AbortSignal): Promise<void> {
           while (!signal.aborted) {
-            const events = service.jobs.eventsAfter(input.owner, id, last, BATCH);
+            const events = await service.jobs.eventsAfter(input.owner, id, last, BATCH);
             for (const e of events) {
               await stream.writeSSE({
                 id: String(e.id),
@@ -78,12 +78,14 @@ export function eventRoutes(service: Service): RouteSpec[] {
             if (events.length === BATCH) continue;
             if (events.length === 0) {
               // Resumed after the end: nothing more will come.
-              if (FINISHED_STATES.includes(service.jobs.get(input.owner, id).state)) return;
+              const { state } = await service.jobs.get(input.owner, id);
+              if (FINISHED_STATES.includes(state)) return;
             }
             const before = last;
-            await service.hub.wait(id, KEEPALIVE_MS, signal);
+            await service.jobs.waitForEvents(id, KEEPALIVE_MS, signal);
             if (
-              !signal.aborted && service.jobs.eventsAfter(input.owner, id, before, 1).length === 0
+              !signal.aborted &&
+              (await service.jobs.eventsAfter(input.owner, id, before, 1)).length === 0
             ) {
               await stream.write(": keep-alive\n\n");
             }

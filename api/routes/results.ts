@@ -19,8 +19,8 @@ const EXPORTS: Record<ExportFormat | "svg", { type: string; extension: string }>
 };
 
 /** The result of a search that has one; 409 while it has none. */
-function finishedResult(service: Service, owner: string, id: string) {
-  const { job, result } = service.jobs.result(owner, id);
+async function finishedResult(service: Service, owner: string, id: string) {
+  const { job, result } = await service.jobs.result(owner, id);
   if (!result) {
     throw new ServiceError(
       "conflict",
@@ -46,8 +46,8 @@ export function resultRoutes(service: Service): RouteSpec[] {
       tag: "results",
       params: { path: { id: idParam("search") } },
       responses: { "200": json(ref("Losses"), "The ranked losses."), ...problems(401, 404) },
-      handler: (_c, input) => {
-        const { job, losses, result } = service.jobs.ranked(input.owner, input.path.id);
+      handler: async (_c, input) => {
+        const { job, losses, result } = await service.jobs.ranked(input.owner, input.path.id);
         return jsonResponse({
           search: job.id,
           state: job.state,
@@ -97,8 +97,8 @@ export function resultRoutes(service: Service): RouteSpec[] {
         },
         ...problems(401, 404, 422),
       },
-      handler: (_c, input) => {
-        const { job, losses, result } = service.jobs.ranked(input.owner, input.path.id);
+      handler: async (_c, input) => {
+        const { job, losses, result } = await service.jobs.ranked(input.owner, input.path.id);
         const rank = Number(input.path.rank);
         const loss = losses[rank - 1];
         if (!loss) {
@@ -140,8 +140,8 @@ export function resultRoutes(service: Service): RouteSpec[] {
         "200": json(ref("SearchResult"), "The result."),
         ...problems(401, 404, 409),
       },
-      handler: (_c, input) => {
-        const { job, result } = finishedResult(service, input.owner, input.path.id);
+      handler: async (_c, input) => {
+        const { job, result } = await finishedResult(service, input.owner, input.path.id);
         return jsonResponse(resultView(result, job.datasetId, job.request));
       },
     },
@@ -160,8 +160,8 @@ export function resultRoutes(service: Service): RouteSpec[] {
         "200": { description: "HTML.", content: { "text/html": { type: "string" } } },
         ...problems(401, 404, 409),
       },
-      handler: (_c, input) => {
-        const { job, result } = finishedResult(service, input.owner, input.path.id);
+      handler: async (_c, input) => {
+        const { job, result } = await finishedResult(service, input.owner, input.path.id);
         // The view names the dataset by its id, not its files; the report prints it as it is.
         const view = resultView(result, job.datasetId, job.request) as unknown as SearchResult;
         return new Response(renderReport(view), {
@@ -199,8 +199,8 @@ export function resultRoutes(service: Service): RouteSpec[] {
         },
         ...problems(401, 404, 422),
       },
-      handler: (c, input) => {
-        const { candidates } = service.jobs.candidates(input.owner, input.path.id);
+      handler: async (c, input) => {
+        const { candidates } = await service.jobs.candidates(input.owner, input.path.id);
         if (input.query.sort === "fitness") {
           // Stable: equal fitness keeps the search's order; null (worst) last.
           candidates.sort((a, b) => (a.fitness ?? Infinity) - (b.fitness ?? Infinity));

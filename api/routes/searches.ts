@@ -78,8 +78,8 @@ export function searchRoutes(service: Service): RouteSpec[] {
         },
         ...problems(401, 422),
       },
-      handler: (c, input) => {
-        const page = jobs.list(
+      handler: async (c, input) => {
+        const page = await jobs.list(
           input.owner,
           (input.query.limit as number | undefined) ?? 20,
           input.query.state as JobState | undefined,
@@ -96,7 +96,8 @@ export function searchRoutes(service: Service): RouteSpec[] {
       tag: "searches",
       params: { path: { id: idParam("search") } },
       responses: { "200": json(ref("Search"), "The search."), ...problems(401, 404) },
-      handler: (_c, input) => jsonResponse(searchView(jobs.get(input.owner, input.path.id))),
+      handler: async (_c, input) =>
+        jsonResponse(searchView(await jobs.get(input.owner, input.path.id))),
     },
     {
       method: "post",
@@ -115,14 +116,9 @@ export function searchRoutes(service: Service): RouteSpec[] {
         ...problems(401, 404),
       },
       handler: async (_c, input) => {
-        jobs.cancel(input.owner, input.path.id);
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          jobs.stopped(input.path.id),
-          new Promise((r) => timer = setTimeout(r, CANCEL_WAIT_MS)),
-        ]);
-        clearTimeout(timer);
-        const job = jobs.get(input.owner, input.path.id);
+        await jobs.cancel(input.owner, input.path.id);
+        await jobs.stopped(input.path.id, CANCEL_WAIT_MS);
+        const job = await jobs.get(input.owner, input.path.id);
         return jsonResponse(searchView(job), FINISHED_STATES.includes(job.state) ? 200 : 202);
       },
     },

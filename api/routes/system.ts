@@ -17,13 +17,14 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       tag: "service",
       public: true,
       responses: { "200": json(ref("Health"), "The service is up and its workers are ready.") },
-      handler: () =>
+      handler: async () =>
         jsonResponse({
           status: "ok",
           version: service.version,
           workers: service.pool.parallelism,
           backend: service.pool.backend,
-          auth: service.authRequired() ? "api-keys" : "local",
+          auth: await service.authRequired() ? "api-keys" : "local",
+          ...await service.health(),
         }),
     },
     {
@@ -32,7 +33,8 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       operationId: "metrics",
       summary: "Prometheus metrics",
       description: "Jobs by state, evaluations and their latency, worker utilisation, HTTP " +
-        "requests, in the Prometheus text format.",
+        "requests, this node's identity, leases and the queue depth, in the Prometheus text " +
+        "format.",
       tag: "service",
       public: true,
       responses: {
@@ -41,12 +43,13 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
           content: { "text/plain": { type: "string" } },
         },
       },
-      handler: () =>
+      handler: async () =>
         new Response(
           service.metrics.render(
-            service.jobs.countByState(),
+            await service.jobs.countByState(),
             JOB_STATES,
             service.pool.stats(),
+            await service.health(),
           ),
           { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
         ),

@@ -69,5 +69,19 @@ export const Health: SchemaObject = {
     workers: { type: "integer" },
     backend: { type: "string" },
     auth: { type: "string", enum: ["api-keys", "local"] },
+    node: { type: "string", description: "This node's name among the nodes of its database." },
+    storage: { type: "string", enum: ["sqlite", "postgres"] },
+    leases: {
+      type: "object",
+      description: "Leases this node holds: searches it runs, evaluations its workers compute.",
+      properties: { searches: { type: "integer" }, evaluations: { type: "integer" } },
+    },
+    queue: {
+      type: "object",
+      description: "Work waiting for a node: queued searches, and queued evaluations " +
+        "(PostgreSQL; refreshed every 10 s).",
+      properties: { searches: { type: "integer" }, evaluations: { type: "integer" } },
+    },
+    nodes: { type: "integer", description: "Nodes with a recent heartbeat, this one included." },
   },
 };
