@@ -73,6 +73,11 @@ export interface FusedOptions {
   metaStepsPerSubmit?: number;
   /** SGD steps encoded into one submission. */
   stepsPerSubmit?: number;
+  /**
+   * Dispatch no workgroups: everything the CPU does, and nothing for the GPU to do, so that a
+   * run's wall time is the CPU's cost of its dispatches (bench/workloads.ts); results are void.
+   */
+  dry?: boolean;
 }
 
 /** Validation rows per chunk of the fitness metric. */
@@ -177,6 +182,7 @@ export class FusedDense {
       products: options.products ?? (fd.fallback ? "direct" : "tiled"),
       metaStepsPerSubmit: options.metaStepsPerSubmit ?? 10,
       stepsPerSubmit: options.stepsPerSubmit ?? 100,
+      dry: options.dry ?? false,
     };
     const widths = [
       spec.inputs,
@@ -896,11 +902,20 @@ export class FusedDense {
    * finite gets the worst fitness, as in `trainSgd`; its computation went on (nothing mixes
    * candidates), but nothing it produced after that is read.
    */
-  async fitness(
+  fitness(
     trees: Tree[],
     phis: number[][],
     steps = this.settings.fitnessSteps,
     checkEvery = 100,
+  ): Promise<FitnessResult[]> {
+    return this.#guarded(() => this.#fitness(trees, phis, steps, checkEvery));
+  }
+
+  async #fitness(
+    trees: Tree[],
+    phis: number[][],
+    steps: number,
+    checkEvery: number,
   ): Promise<FitnessResult[]> {
     const K = trees.length;
     if (K === 0) return [];
@@ -981,7 +996,7 @@ export class FusedDense {
     const metric = this.#bind(this.#metric(), buffers, K);
 
     const sequence = [...fwd, ...loss, ...back, update];
-    const enc = new StepEncoder(this.device, step.group, this.profile);
+    const enc = new StepEncoder(this.device, step.group, this.profile, this.options.dry);
     enc.use(0);
     enc.run(bcast);
     for (let s = 0; s < steps; s++) {
@@ -1058,7 +1073,38 @@ export class FusedDense {
     };
   }
 
-  async #metaSteps(
+  /**
+   * Runs `fn` inside error scopes: WebGPU reports a validation error or a lost allocation to
+   * the scope, not to the caller, and skips the commands at fault, so without this a failure
+   * would read back as numbers. A failure throws instead (candidate_ops.ts then uses tfjs).
+   */
+  async #guarded<T>(fn: () => Promise<T>): Promise<T> {
+    const scopes = ["validation", "out-of-memory", "internal"] as const;
+    for (const scope of scopes) this.device.pushErrorScope(scope);
+    let result: T | undefined, thrown: unknown;
+    try {
+      result = await fn();
+    } catch (e) {
+      thrown = e;
+    }
+    const errors = await Promise.all(scopes.map(() => this.device.popErrorScope()));
+    const error = errors.find((e) => e !== null);
+    if (error) throw new Error(`fused engine: ${error.message}`);
+    if (thrown !== undefined) throw thrown;
+    return result as T;
+  }
+
+  #metaSteps(
+    trees: Tree[],
+    phi0: number[][],
+    metaSteps: number,
+    adam: boolean,
+    firstMeta = 0,
+  ) {
+    return this.#guarded(() => this.#runMetaSteps(trees, phi0, metaSteps, adam, firstMeta));
+  }
+
+  async #runMetaSteps(
     trees: Tree[],
     phi0: number[][],
     metaSteps: number,
@@ -1137,7 +1183,7 @@ export class FusedDense {
     const adjoint = multi ? this.#bind(this.#adjoint(), buffers, K) : undefined;
     const adamStep = this.#bind(this.#adam(maxNodes), buffers, K);
 
-    const enc = new StepEncoder(this.device, step.group, this.profile);
+    const enc = new StepEncoder(this.device, step.group, this.profile, this.options.dry);
     const run = (b: Bound) => enc.run(b);
     for (let c0 = 0; c0 < metaSteps; c0 += chunk) {
       const n = Math.min(chunk, metaSteps - c0);

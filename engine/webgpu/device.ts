@@ -224,10 +224,14 @@ export class StepEncoder {
   encodeMs = 0;
   submitMs = 0;
 
-  constructor(device: GPUDevice, steps: GPUBindGroup, profile?: KernelProfile) {
+  /** With `dry`, every dispatch has no workgroups: the CPU's whole cost, and no GPU work. */
+  readonly #dry: boolean;
+
+  constructor(device: GPUDevice, steps: GPUBindGroup, profile?: KernelProfile, dry = false) {
     this.#device = device;
     this.#steps = steps;
     this.#profile = profile;
+    this.#dry = dry;
     this.#encoder = device.createCommandEncoder();
     this.#pass = this.#encoder.beginComputePass();
   }
@@ -250,7 +254,8 @@ export class StepEncoder {
     }
     this.#pass.setPipeline(kernel.pipeline);
     this.#pass.setBindGroup(1, kernel.group);
-    this.#pass.dispatchWorkgroups(...kernel.grid);
+    if (this.#dry) this.#pass.dispatchWorkgroups(0, 0, 0);
+    else this.#pass.dispatchWorkgroups(...kernel.grid);
     this.encodeMs += performance.now() - t0;
   }
 
