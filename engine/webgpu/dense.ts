@@ -217,7 +217,7 @@ export class FusedDense {
     const L = this.#layers.length;
     const T = this.settings.localSearch.unrollSteps;
     const td = this.#firstDifferentiated();
-    const sgd = L + 1 + (2 * L - 1) + 1;
+    const sgd = L + 1 + (2 * L - 1);
     const validation = L + 1 + (2 * L - 1);
     const adjoints = (T - td) * (L + 1) + (this.#multiStep() ? T - td : 0) + (T - td - 1) * L;
     return { metaStep: T * sgd + validation + adjoints + 1, fitnessStep: sgd };
@@ -307,26 +307,52 @@ export class FusedDense {
     });
   }
 
-  /** dW_l = [H_l, 1]^T G_l into `out` (grad, or abar for the validation loss). */
+  /**
+   * dW_l = [H_l, 1]^T G_l. On the validation batch it is stored (abar: the validation loss's
+   * gradient, where the hypergradient starts). In a training step it is applied at once, as
+   * train.ts's sgdUpdate applies it (PyTorch's momentum, Nesterov and weight decay): theta_l at
+   * `dst` from theta_l at `src`, so no gradient buffer and no update dispatch. That is why a
+   * step runs the backward product of layer l (which reads W_l) before layer l's update.
+   */
   #weightGradient(phase: Phase, l: number): Kernel {
     return this.#kernel(`dw:${phase}:${l}`, () => {
       const { i, o, off } = this.#layers[l];
       const input = this.#input(phase, l, "p", "m");
       const g = this.#z(phase, l, "g");
-      const out = phase === "val" ? "abar" : "grad";
-      const bindings = [...input.bindings, { name: g.name, kind: "read" as const }, {
-        name: out,
-        kind: "write" as const,
-      }];
+      const p = this.#p;
+      const at = `${off}u + m * ${o}u + n`;
+      let store = `abar[k * ${p}u + ${at}] = acc;`;
+      const bindings: Binding[] = [...input.bindings, { name: g.name, kind: "read" }];
+      if (phase === "val") {
+        bindings.push({ name: "abar", kind: "write" });
+      } else {
+        const { lr, momentum, nesterov, weightDecay } = this.settings.inner;
+        const src = phase === "train0" ? `ti[st.init + ${at}]` : `th[st.src + k * ${p}u + ${at}]`;
+        const lines = [`let w = ${src};`, `var g = acc;`];
+        if (weightDecay !== 0) lines.push(`g = g + w * ${lit(weightDecay)};`);
+        let step = "g";
+        if (momentum !== 0) {
+          lines.push(
+            `var v = g;`,
+            `if (st.first == 0u) { v = vel[k * ${p}u + ${at}] * ${lit(momentum)} + g; }`,
+            `vel[k * ${p}u + ${at}] = v;`,
+          );
+          step = nesterov ? `(g + v * ${lit(momentum)})` : "v";
+        }
+        lines.push(`th[st.dst + k * ${p}u + ${at}] = w - ${step} * ${lit(lr)};`);
+        store = lines.join("\n        ");
+        if (phase === "train0") bindings.push({ name: "ti", kind: "read" });
+        bindings.push({ name: "vel", kind: "write" }, { name: "th", kind: "write" });
+      }
       const mm = this.#matMul({
-        key: `dw:${phase}:${l}:${this.#shape()}`,
+        key: `dw:${phase}:${l}:${this.#shape()}:${optimizerKey(this.settings.inner)}`,
         m: i + 1,
         n: o,
         kd: this.#rows(phase),
         bindings,
         a: `if (m == ${i}u) { return 1.0; } return ${input.code};`,
         b: `return ${g.name}[k * ${g.stride}u + p * ${o}u + n];`,
-        store: `${out}[k * ${this.#p}u + ${off}u + m * ${o}u + n] = acc;`,
+        store,
       });
       return { ...mm, names: bindings.map((b) => b.name) };
     });
@@ -394,40 +420,6 @@ export class FusedDense {
         store: `${out.name}[k * ${out.stride}u + m * ${o}u + n] = acc;`,
       });
       return { ...mm, names: dedupe(bindings).map((x) => x.name) };
-    });
-  }
-
-  /** One SGD step (PyTorch's momentum, Nesterov and weight decay), as train.ts's sgdUpdate. */
-  #update(phase: "train0" | "train"): Kernel {
-    return this.#kernel(`upd:${phase}`, () => {
-      const { lr, momentum, nesterov, weightDecay } = this.settings.inner;
-      const p = this.#p;
-      const src = phase === "train0" ? "ti[st.init + i]" : `th[st.src + k * ${p}u + i]`;
-      const lines = [`let w = ${src};`, `var g = grad[k * ${p}u + i];`];
-      if (weightDecay !== 0) lines.push(`g = g + w * ${lit(weightDecay)};`);
-      let step = "g";
-      if (momentum !== 0) {
-        lines.push(
-          `var v = g;`,
-          `if (st.first == 0u) { v = vel[k * ${p}u + i] * ${lit(momentum)} + g; }`,
-          `vel[k * ${p}u + i] = v;`,
-        );
-        step = nesterov ? `(g + v * ${lit(momentum)})` : "v";
-      }
-      lines.push(`th[st.dst + k * ${p}u + i] = w - ${step} * ${lit(lr)};`);
-      const bindings: Binding[] = [
-        ...(phase === "train0" ? [{ name: "ti", kind: "read" as const }] : []),
-        { name: "grad", kind: "read" },
-        { name: "vel", kind: "write" },
-        { name: "th", kind: "write" },
-      ];
-      const ew = elementwise({
-        key: `upd:${phase}:${p}:${optimizerKey(this.settings.inner)}`,
-        count: p,
-        bindings,
-        body: lines.join("\n  "),
-      });
-      return { ...ew, names: bindings.map((b) => b.name) };
     });
   }
 
@@ -930,7 +922,6 @@ export class FusedDense {
     const buffers = this.#buffers({
       ti: P,
       th: K * P,
-      grad: K * P,
       vel: K * P,
       phi: K * maxNodes,
       checks: checkSteps.length * K,
@@ -986,16 +977,15 @@ export class FusedDense {
     );
     const back: Bound[] = [];
     for (let l = L - 1; l >= 0; l--) {
-      back.push(this.#bind(this.#weightGradient("train", l), buffers, K));
       if (l > 0) back.push(this.#bind(this.#backward("train", l), buffers, K));
+      back.push(this.#bind(this.#weightGradient("train", l), buffers, K));
     }
-    const update = this.#bind(this.#update("train"), buffers, K);
     const metricFwd = this.#layers.map((_, l) =>
       this.#bind(this.#forward("metric", l), buffers, K)
     );
     const metric = this.#bind(this.#metric(), buffers, K);
 
-    const sequence = [...fwd, ...loss, ...back, update];
+    const sequence = [...fwd, ...loss, ...back];
     const enc = new StepEncoder(this.device, step.group, this.profile, this.options.dry);
     enc.use(0);
     enc.run(bcast);
@@ -1127,7 +1117,6 @@ export class FusedDense {
     const buffers = this.#buffers({
       ti: chunk * P,
       th: thetaSlots * K * P,
-      grad: K * P,
       vel: K * P,
       abar: K * P,
       ...(multi ? { vbar: K * P, gbar: K * P } : {}),
@@ -1152,8 +1141,8 @@ export class FusedDense {
     const kernels = (phase: "train0" | "train") => {
       const back: Bound[] = [];
       for (let l = L - 1; l >= 0; l--) {
-        back.push(this.#bind(this.#weightGradient(phase, l), buffers, K));
         if (l > 0) back.push(this.#bind(this.#backward(phase, l), buffers, K));
+        back.push(this.#bind(this.#weightGradient(phase, l), buffers, K));
       }
       const fwdK = phase === "train0" ? 1 : K;
       return {
@@ -1162,7 +1151,6 @@ export class FusedDense {
           this.#bind(kernel, buffers, candidates.length)
         ),
         back,
-        update: this.#bind(this.#update(phase), buffers, K),
         tangent: this.#layers.map((_, l) =>
           this.#bind(this.#tangent(phase, l), buffers, K, { dir: multi ? "gbar" : "abar" })
         ),
@@ -1243,7 +1231,7 @@ export class FusedDense {
         for (let t = 0; t < T; t++) {
           use(t);
           const k = of(t);
-          for (const b of [...k.fwd, ...k.loss, ...k.back, k.update]) run(b);
+          for (const b of [...k.fwd, ...k.loss, ...k.back]) run(b);
         }
         use(T);
         for (const b of [...valFwd, ce, ...valBack]) run(b);
