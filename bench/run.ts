@@ -158,7 +158,11 @@ const rows = names.map((name) => {
 if (!jsonOnly) {
   console.log(
     `\nours: tfjs ${tf.version_core}, backend ${backend.name}, threads ${ourThreads}` +
-      (fusedNames.length ? `; fused engine on ${backend.fused ?? "(none)"}` : "") +
+      (fusedNames.length
+        ? `; fused engine on ${
+          [...timings.values()].find((t) => t.figures)?.figures?.adapter ?? "(no adapter)"
+        }`
+        : "") +
       `\ntorch: ${
         torchInfo
           ? `${torchInfo.torch}, device ${torchInfo.device}, threads ${torchInfo.threads}` +
@@ -188,7 +192,7 @@ if (!jsonOnly) {
         ` per candidate${
           figures.tfjs_dispatches_per_candidate === undefined
             ? ""
-            : `; tfjs ${figures.tfjs_dispatches_per_candidate}, ${figures.fewer_dispatches}x more`
+            : `; tfjs ${figures.tfjs_dispatches_per_candidate}, ${figures.fewer_dispatches}x as many`
         }), ${figures.cpu_us_per_dispatch} us CPU/dispatch`
       : t
       ? verdict

@@ -218,7 +218,7 @@ export const FUSED_FITNESS_STEPS = 10;
  * K candidates on the fused WebGPU engine (engine/webgpu/dense.ts): the first few meta-steps of
  * their local searches (`meta`), or SGD steps of their fitness trainings, all in one stack;
  * each candidate the stand-in loss. Timed per step of all K. Its figures: dispatches per step
- * (the same for every K), and, from a run of the same dispatches with no workgroups (so with no
+ * (the same for every K), and, from runs of the same dispatches with no workgroups (so with no
  * GPU work at all), the CPU's cost of recording and submitting one dispatch and the host's whole
  * time per step.
  */
@@ -242,20 +242,32 @@ export async function fused(phase: "meta" | "fitness", k: number): Promise<Repet
     run: () => once(engine),
     steps,
     figures: async () => {
+      // The CPU's cost per dispatch as the difference of a run of 2n steps and one of n with no
+      // workgroups: what a run costs once (new buffers, their zeroing at the first submission,
+      // compilation, the read-back) cancels out.
       const dry = make(true);
-      await once(dry);
+      const cost = async (n: number) => {
+        if (phase === "meta") await dry.localSearch(trees, phis, n);
+        else await dry.fitness(trees, phis, n);
+        const { dispatches, encodeMs, submitMs } = dry.last;
+        return { dispatches, cpuMs: encodeMs + submitMs };
+      };
+      await cost(steps);
       const t0 = performance.now();
-      await once(dry);
+      await cost(steps);
       const ms = performance.now() - t0;
-      const { dispatches, encodeMs, submitMs } = dry.last;
+      // Many steps, so that the difference stands out of a busy machine's noise.
+      const one = await cost(4 * steps), two = await cost(8 * steps);
       dry.dispose();
       const perStep = engine.dispatchesPerStep;
+      const usPerDispatch = (1000 * (two.cpuMs - one.cpuMs)) / (two.dispatches - one.dispatches);
       return {
         adapter: fd.adapter,
         dispatches_per_step: phase === "meta" ? perStep.metaStep : perStep.fitnessStep,
         // Recording and submitting, GPU work none: what a dispatch costs the CPU anywhere.
-        cpu_us_per_dispatch: Number(((1000 * (encodeMs + submitMs)) / dispatches).toFixed(1)),
-        // All the host's work per step, the initial parameters of each meta-step included.
+        cpu_us_per_dispatch: Number(usPerDispatch.toFixed(1)),
+        // All the host's work per step, a stack's fixed costs and each meta-step's initial
+        // parameters included.
         host_ms_per_step: Number((ms / steps).toFixed(2)),
         compile_ms: Math.round(engine.cache.compileMs),
       };

@@ -1,7 +1,7 @@
 /**
  * The optional OpenBLAS matMul of the wasm backend gives the products of tfjs's own kernels, in
- * every transpose combination, and leaves rank-3 products to tfjs; its backward convolutions
- * (engine/tensor/native_conv.ts) give the cpu backend's. Skipped (with a message) on machines
+ * every transpose combination, and leaves rank-3 products to tfjs; the backward convolutions
+ * with it (engine/tensor/native_conv.ts for the input gradient) give the cpu backend's. Skipped (with a message) on machines
  * without OpenBLAS; .ci/run installs it so CI exercises this path.
  */
 import { assert, assertLess } from "./support/assert.ts";
@@ -97,7 +97,7 @@ async function convBackward(
 }
 
 Deno.test({
-  name: "native backward convolutions equal the cpu backend's: strides, padding, 1x1, channels",
+  name: "backward convolutions on wasm equal the cpu backend's: strides, padding, 1x1, channels",
   ignore: !info.nativeMatMul,
   fn: async () => {
     const rng = new Rng(5);

@@ -4,17 +4,18 @@
 # needs, LeNet-5 and ResNet-18 on tfjs-backend-webgpu, and one whole 25 x 50 MNIST-MLP search
 # with --backend auto. Expects the Vulkan loader's .deb packages in .gl/ (as run.sh); without
 # them (a machine with no GPU) every step runs on Deno's software adapter. QUICK=1 sizes each
-# step for such a machine: a smoke run, not figures. Everything lands in $OUT as it goes.
-P=$(cd "$(dirname "$0")" && pwd); OUT=${OUT:-/tmp/out}; mkdir -p $OUT /tmp/g
+# step for such a machine: a smoke run, not figures. Everything lands in $OUT as it goes; the
+# payload is unpacked in $G (default /tmp/g).
+P=$(cd "$(dirname "$0")" && pwd); OUT=${OUT:-/tmp/out}; G=${G:-/tmp/g}; mkdir -p $OUT $G
 T0=$(date +%s); stamp() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/steps.txt; }
 for f in .gl/*.deb; do [ -f "$f" ] && dpkg -x $f /; done; ldconfig 2>/dev/null
 ICD=$(find /usr/share/vulkan /etc/vulkan /usr/local/nvidia -name '*nvidia*icd*.json' 2>/dev/null | head -1)
 [ -n "$ICD" ] && export VK_DRIVER_FILES=$ICD
 export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-xz -dc $P/deno.xz > /tmp/g/deno && chmod +x /tmp/g/deno
-tar -xJf $P/repo.tar.xz -C /tmp/g
-export DENO_DIR=/tmp/denodir DENO_NO_UPDATE_CHECK=1 PATH=/tmp/g:$PATH
-cd /tmp/g/repo
+xz -dc $P/deno.xz > $G/deno && chmod +x $G/deno
+tar -xJf $P/repo.tar.xz -C $G
+export DENO_DIR=$G/denodir DENO_NO_UPDATE_CHECK=1 PATH=$G:$PATH
+cd $G/repo
 stamp setup done
 DEVICE=cpu; nvidia-smi -L >/dev/null 2>&1 && DEVICE=cuda
 PYTHON=$(command -v python3)

@@ -1,16 +1,16 @@
 /**
- * The backward convolutions of the wasm backend as matrix products on OpenBLAS (native_blas.ts),
- * the way a CPU convolution without a convolution library computes them: the input unfolded into
- * one row per output pixel (im2col, [pixels, kh * kw * ci]); the filter gradient is that unfolded
- * input, transposed, times dy ([pixels, co]); the input gradient is dy times the filter (read as
- * a [kh * kw * ci, co] matrix) transposed, folded back onto the input (col2im).
+ * The input gradient of a convolution on the wasm backend as a matrix product on OpenBLAS
+ * (native_blas.ts), the way a CPU convolution without a convolution library computes it: dy
+ * ([pixels, co]) times the filter (read as a [kh * kw * ci, co] matrix) transposed gives one row
+ * per output pixel of the unfolded input's gradient, folded back onto the input (col2im).
  *
- * Why: conv_kernels.ts composes each backward map from XNNPACK's forward convolution of
- * transposed tensors (a 24 x 24 filter of 128 channels for LeNet's first layer), which left
- * `lenet_step` 2.7x and `lenet_unroll1` 2.1x PyTorch's time on this machine. The forward
- * convolution stays XNNPACK's: unfolded as here it measured slower. NHWC data only (what the
- * models use); any other layout keeps the kernel this replaces. The unfolded rows are built in
- * chunks of pixels small enough to stay in the cache while they are multiplied.
+ * Why: conv_kernels.ts composes it from XNNPACK's forward convolution of dy with the rotated
+ * filter, which for LeNet's second layer took 2.5 times as long (median of 30 paired timings on
+ * the 2-core machine, alternating both in one process). The same unfolding measured no faster
+ * than the compositions for the filter gradient (1.04x and 1.33x as long for LeNet's two layers)
+ * and slower than XNNPACK for the forward convolution, so those stay as they are. NHWC data only
+ * (what the models use); any other layout keeps the kernel this replaces. The rows are built in
+ * chunks small enough to stay in the cache while they are multiplied.
  */
 import { tf } from "./tf.ts";
 
@@ -36,9 +36,8 @@ export type Sgemm = (
 ) => void;
 
 /**
- * Floats of unfolded input built at once (256 KB): a chunk is unfolded, then multiplied while it
- * is still in the cache. Measured on the 2-core machine for LeNet's first layer (73,728 pixels of
- * 25 values): its filter gradient took 7 ms unchunked and about 1 ms in chunks of 2,048 pixels.
+ * Floats of unfolded rows computed at once (256 KB): a chunk's rows are folded back while they
+ * are still in the cache, and the scratch memory stays small whatever the batch.
  */
 const SCRATCH_FLOATS = 1 << 16;
 let scratch = new Float32Array(0);
@@ -108,8 +107,8 @@ function pixelsPerChunk(g: Geometry): number {
 
 /**
  * Rows [p0, p0 + n) of the unfolded input into `col` (pixel p = (image, oy, ox)), or, with
- * `fold`, their adjoint: `x` += `col` folded back (col2im). Written out for both directions with
- * no callback in the inner loops: this copy is most of a small convolution's time.
+ * `fold`, their adjoint: `x` += `col` folded back (col2im, what the input gradient needs).
+ * No callback in the inner loops: this copy is a large part of a small convolution's time.
  */
 function unfold(
   g: Geometry,
@@ -161,8 +160,6 @@ function unfold(
   }
 }
 
-const im2col = (g: Geometry, x: Float32Array, p0: number, n: number, col: Float32Array) =>
-  unfold(g, x, p0, n, col, false);
 const col2im = (g: Geometry, col: Float32Array, p0: number, n: number, dx: Float32Array) =>
   unfold(g, dx, p0, n, col, true);
 
@@ -175,27 +172,6 @@ function pointwise(g: Geometry): boolean {
 type WasmBackend = any;
 
 const heap = (backend: WasmBackend, t: Info): Float32Array => backend.typedArrayFromHeap(t);
-
-function filterGradient(sgemm: Sgemm, args: KernelArgs, fallback: tf.KernelFunc): Info {
-  const { inputs: { x, dy }, backend, attrs } = args;
-  const g = geometry(x.shape, attrs.filterShape, { ...attrs, dilations: 1 });
-  if (!g || x.dtype !== "float32") return fallback(args) as Info;
-  const out = backend.makeOutput(attrs.filterShape, "float32");
-  const [xv, dyv, ov] = [heap(backend, x), heap(backend, dy), heap(backend, out)];
-  const k = g.kh * g.kw * g.ci, pixels = g.b * g.oh * g.ow;
-  if (pointwise(g)) {
-    sgemm(true, false, k, g.co, pixels, xv, k, dyv, g.co, false, ov, g.co);
-    return out;
-  }
-  const chunk = pixelsPerChunk(g);
-  for (let p0 = 0; p0 < pixels; p0 += chunk) {
-    const n = Math.min(chunk, pixels - p0);
-    const col = scratchOf(n * k);
-    im2col(g, xv, p0, n, col);
-    sgemm(true, false, k, g.co, n, col, k, dyv.subarray(p0 * g.co), g.co, p0 > 0, ov, g.co);
-  }
-  return out;
-}
 
 function inputGradient(sgemm: Sgemm, args: KernelArgs, fallback: tf.KernelFunc): Info {
   const { inputs: { dy, filter }, backend, attrs } = args;
@@ -220,7 +196,6 @@ function inputGradient(sgemm: Sgemm, args: KernelArgs, fallback: tf.KernelFunc):
 }
 
 const KERNELS = {
-  Conv2DBackpropFilter: filterGradient,
   Conv2DBackpropInput: inputGradient,
 } as const;
 
@@ -229,7 +204,7 @@ const replaced = new Map<string, tf.KernelConfig>();
 /** The product enableNativeConv was given, for switching back on after a comparison. */
 let lastSgemm: Sgemm | undefined;
 
-/** Replaces the wasm backend's two backward convolution kernels by products on `sgemm`. */
+/** Replaces the wasm backend's input-gradient convolution kernel by products on `sgemm`. */
 export function enableNativeConv(sgemm: Sgemm): void {
   lastSgemm = sgemm;
   if (replaced.size > 0) return;
