@@ -1,0 +1,146 @@
+/**
+ * The fused engine's design choices, measured (engine/webgpu/): whose GPUDevice it runs on, how
+ * a stack's loss kernels are compiled, and which product kernel it uses. MNIST-shaped data, the
+ * MLP 784-100-10, the stand-in loss (bench/README.md), K candidates in one stack.
+ *
+ *   deno run -A bench/fused.ts [--k 16] [--meta-steps 3] [--fitness-steps 5] [--loss-shaders]
+ *                              [--products]
+ *
+ * - device: opening the engine's own device, and the CPU's cost of a dispatch (runs with no
+ *   workgroups) on it and on tfjs-backend-webgpu's device;
+ * - loss shaders: one shader for the stack that switches on the candidate (the engine's), and
+ *   with --loss-shaders against one shader and one dispatch per candidate: compile time,
+ *   dispatches and time per meta-step (the second compiles K times as much: minutes on the
+ *   software adapter);
+ * - products (--products, slow on the software adapter, whose workgroup barriers are costly):
+ *   tiled through workgroup memory against direct, per fitness step.
+ */
+import { parseArgs } from "node:util";
+import { tf } from "../engine/tensor/tf.ts";
+import { FusedDense, type FusedOptions } from "../engine/webgpu/dense.ts";
+import { type FusedDevice, fusedDevice } from "../engine/webgpu/device.ts";
+import { CandidateEvaluator } from "../engine/evaluator.ts";
+import {
+  B,
+  C,
+  CANDIDATE_SETTINGS,
+  LEARNED_PHI,
+  LEARNED_TREE,
+  randomRows,
+  SPEC,
+  TRAIN_ROWS,
+} from "./workloads.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    k: { type: "string", default: "16" },
+    "meta-steps": { type: "string", default: "3" },
+    "fitness-steps": { type: "string", default: "5" },
+    products: { type: "boolean", default: false },
+    "loss-shaders": { type: "boolean", default: false },
+  },
+});
+const K = Number(args.k);
+const metaSteps = Number(args["meta-steps"]);
+const fitnessSteps = Number(args["fitness-steps"]);
+
+// The evaluator's tensors on cpu: only its host rows matter here.
+await tf.setBackend("cpu");
+const t0 = performance.now();
+const own = await fusedDevice();
+const openMs = performance.now() - t0;
+if (!own) throw new Error("no WebGPU adapter");
+console.log(`adapter ${own.adapter}${own.fallback ? " (software)" : ""}; K = ${K}`);
+console.log(`opening the engine's own device: ${openMs.toFixed(1)} ms (once per worker)`);
+
+const ev = new CandidateEvaluator(
+  {
+    task: "classification",
+    nClasses: C,
+    train: randomRows(TRAIN_ROWS, 1),
+    validation: randomRows(B, 3),
+  },
+  SPEC,
+  CANDIDATE_SETTINGS,
+  0,
+);
+const trees = Array.from({ length: K }, () => LEARNED_TREE);
+const phis = trees.map(() => LEARNED_PHI);
+const engine = (fd: FusedDevice, options: FusedOptions = {}) =>
+  new FusedDense(
+    fd,
+    SPEC,
+    "classification",
+    ev.train,
+    ev.validation,
+    CANDIDATE_SETTINGS,
+    0,
+    options,
+  );
+
+/** Milliseconds of the first of two calls (shaders compiled on the way) and of the second. */
+async function timed(fn: () => Promise<unknown>): Promise<[number, number]> {
+  let t = performance.now();
+  await fn();
+  const first = performance.now() - t;
+  t = performance.now();
+  await fn();
+  return [first, performance.now() - t];
+}
+
+/**
+ * The CPU's microseconds per dispatch on a device: the difference of two fitness runs with no
+ * workgroups, of 40 and 80 steps, so that what a run costs once cancels out.
+ */
+async function cpuPerDispatch(fd: FusedDevice): Promise<number> {
+  const e = engine(fd, { dry: true });
+  const cost = async (n: number) => {
+    await e.fitness(trees, phis, n);
+    return { dispatches: e.last.dispatches, ms: e.last.encodeMs + e.last.submitMs };
+  };
+  await cost(40);
+  const [one, two] = [await cost(40), await cost(80)];
+  e.dispose();
+  return (1000 * (two.ms - one.ms)) / (two.dispatches - one.dispatches);
+}
+
+console.log(`\nCPU per dispatch (record and submit, no GPU work):`);
+console.log(`  own device:               ${(await cpuPerDispatch(own)).toFixed(1)} us`);
+if (await tf.setBackend("webgpu")) {
+  await tf.ready();
+  // tfjs-backend-webgpu's device, borrowed: the engine's kernels on it, nothing else changed.
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const borrowed: FusedDevice = { device, adapter: own.adapter, fallback: own.fallback };
+  console.log(`  tfjs-backend-webgpu's:    ${(await cpuPerDispatch(borrowed)).toFixed(1)} us`);
+} else {
+  console.log("  tfjs-backend-webgpu's:    (tfjs-backend-webgpu did not start)");
+}
+
+console.log(`\nloss shaders, ${metaSteps} meta-steps of ${K} candidates:`);
+for (
+  const lossShaders of args["loss-shaders"] ? ["switch", "separate"] as const : ["switch"] as const
+) {
+  const e = engine(own, { lossShaders });
+  const [first, ms] = await timed(() => e.localSearch(trees, phis, metaSteps));
+  console.log(
+    `  ${lossShaders.padEnd(9)} first run ${first.toFixed(0).padStart(6)} ms (shaders compiled), ` +
+      `then ${e.last.dispatches / metaSteps} dispatches and ${(ms / metaSteps).toFixed(1)} ms ` +
+      `per meta-step`,
+  );
+  e.dispose();
+}
+
+if (args.products) {
+  console.log(`\nproducts, ${fitnessSteps} fitness steps of ${K} candidates:`);
+  for (const products of ["direct", "tiled"] as const) {
+    const e = engine(own, { products });
+    const [first, ms] = await timed(() => e.fitness(trees, phis, fitnessSteps));
+    console.log(
+      `  ${products.padEnd(7)} first run ${first.toFixed(0).padStart(6)} ms (shaders compiled), ` +
+        `then ${(ms / fitnessSteps).toFixed(1)} ms per step`,
+    );
+    e.dispose();
+  }
+}
+ev.dispose();
