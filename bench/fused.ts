@@ -13,23 +13,16 @@
  *   dispatches and time per meta-step (the second compiles K times as much: minutes on the
  *   software adapter);
  * - products (--products, slow on the software adapter, whose workgroup barriers are costly):
- *   tiled through workgroup memory against direct, per fitness step.
+ *   tiled through workgroup memory against direct, per fitness step;
+ * - LeNet-5 (--lenet): its step and one-step hypergradient on tfjs-backend-webgpu, dispatches and
+ *   time, against the time the same dispatches would cost the CPU prepared ahead (the fused
+ *   engine's cost per dispatch): whether fused kernels for it would pay.
  */
 import { parseArgs } from "node:util";
 import { tf } from "../engine/tensor/tf.ts";
 import { FusedDense, type FusedOptions } from "../engine/webgpu/dense.ts";
 import { type FusedDevice, fusedDevice } from "../engine/webgpu/device.ts";
-import { CandidateEvaluator } from "../engine/evaluator.ts";
-import {
-  B,
-  C,
-  CANDIDATE_SETTINGS,
-  LEARNED_PHI,
-  LEARNED_TREE,
-  randomRows,
-  SPEC,
-  TRAIN_ROWS,
-} from "./workloads.ts";
+import { CANDIDATE_SETTINGS, evaluator, LEARNED_PHI, LEARNED_TREE, SPEC } from "./workloads.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -39,6 +32,7 @@ const { values: args } = parseArgs({
     "fitness-steps": { type: "string", default: "5" },
     products: { type: "boolean", default: false },
     "loss-shaders": { type: "boolean", default: false },
+    lenet: { type: "boolean", default: false },
   },
 });
 const K = Number(args.k);
@@ -54,17 +48,7 @@ if (!own) throw new Error("no WebGPU adapter");
 console.log(`adapter ${own.adapter}${own.fallback ? " (software)" : ""}; K = ${K}`);
 console.log(`opening the engine's own device: ${openMs.toFixed(1)} ms (once per worker)`);
 
-const ev = new CandidateEvaluator(
-  {
-    task: "classification",
-    nClasses: C,
-    train: randomRows(TRAIN_ROWS, 1),
-    validation: randomRows(B, 3),
-  },
-  SPEC,
-  CANDIDATE_SETTINGS,
-  0,
-);
+const ev = evaluator();
 const trees = Array.from({ length: K }, () => LEARNED_TREE);
 const phis = trees.map(() => LEARNED_PHI);
 const engine = (fd: FusedDevice, options: FusedOptions = {}) =>
@@ -144,3 +128,26 @@ if (args.products) {
   }
 }
 ev.dispose();
+
+if (args.lenet) {
+  const { tfjsWorkloadDispatches } = await import("./tfjs_dispatches.ts");
+  const { LENET_SPEC, trainStep, unroll } = await import("./workloads.ts");
+  const prepared = await cpuPerDispatch(own);
+  console.log(
+    `\nLeNet-5 on tfjs-backend-webgpu (prepared ahead: ${prepared.toFixed(1)} us a dispatch):`,
+  );
+  for (
+    const [name, make] of [["lenet_step", () => trainStep(LENET_SPEC)], [
+      "lenet_unroll1",
+      () => unroll(LENET_SPEC, 1),
+    ]] as const
+  ) {
+    const { dispatches, ms } = await tfjsWorkloadDispatches(make);
+    console.log(
+      `  ${name.padEnd(14)} ${dispatches} dispatches, ${
+        ms.toFixed(1)
+      } ms; the same prepared ahead: ` +
+        `${((dispatches * prepared) / 1000).toFixed(2)} ms of CPU`,
+    );
+  }
+}

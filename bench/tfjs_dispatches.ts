@@ -6,19 +6,10 @@
  */
 import { tf } from "../engine/tensor/tf.ts";
 import { compileLoss } from "../engine/metaloss.ts";
-import { CandidateEvaluator } from "../engine/evaluator.ts";
-import {
-  B,
-  C,
-  CANDIDATE_SETTINGS,
-  LEARNED_PHI,
-  LEARNED_TREE,
-  randomRows,
-  SPEC,
-  TRAIN_ROWS,
-} from "./workloads.ts";
+import { evaluator, LEARNED_PHI, LEARNED_TREE, type Repetition } from "./workloads.ts";
 
-export async function tfjsDispatches(): Promise<{ metaStep: number; fitnessStep: number }> {
+/** Counts the dispatches `fn` issues on tfjs-backend-webgpu; the counter is shared. */
+async function counting<T>(fn: (count: () => number, reset: () => void) => Promise<T>): Promise<T> {
   if (!(await tf.setBackend("webgpu"))) throw new Error("tfjs-backend-webgpu did not start");
   await tf.ready();
   const proto = GPUComputePassEncoder.prototype;
@@ -28,27 +19,51 @@ export async function tfjsDispatches(): Promise<{ metaStep: number; fitnessStep:
     count++;
     return original.apply(this, args);
   };
-  const ev = new CandidateEvaluator(
-    {
-      task: "classification",
-      nClasses: C,
-      train: randomRows(TRAIN_ROWS, 1),
-      validation: randomRows(B, 3),
-    },
-    SPEC,
-    CANDIDATE_SETTINGS,
-    0,
-  );
+  try {
+    return await fn(() => count, () => (count = 0));
+  } finally {
+    proto.dispatchWorkgroups = original;
+  }
+}
+
+/**
+ * Dispatches and wall time of one repetition of a tfjs workload on tfjs-backend-webgpu (after
+ * warm-ups that compile its shaders): what LeNet-5's step costs there, against what the same
+ * dispatches would cost prepared ahead (bench/fused.ts --lenet).
+ */
+export function tfjsWorkloadDispatches(
+  make: () => Repetition,
+): Promise<{ dispatches: number; ms: number }> {
+  return counting(async (count, reset) => {
+    const rep = make();
+    try {
+      for (let i = 0; i < 2; i++) await rep.run();
+      reset();
+      const t0 = performance.now();
+      await rep.run();
+      return { dispatches: count(), ms: performance.now() - t0 };
+    } finally {
+      rep.dispose();
+    }
+  });
+}
+
+export function tfjsDispatches(): Promise<{ metaStep: number; fitnessStep: number }> {
+  return counting((count, reset) => perCandidate(count, reset));
+}
+
+async function perCandidate(count: () => number, reset: () => void) {
+  const ev = evaluator();
   const loss = compileLoss(LEARNED_TREE, "classification");
   /** Dispatches of `fn(n + 1)` less those of `fn(n)`: one more step, whatever is fixed. */
   const perStep = async (fn: (steps: number) => Promise<unknown>) => {
     await fn(2); // compiles every shader
-    count = 0;
+    reset();
     await fn(1);
-    const one = count;
-    count = 0;
+    const one = count();
+    reset();
     await fn(2);
-    return count - one;
+    return count() - one;
   };
   try {
     return {
@@ -56,7 +71,6 @@ export async function tfjsDispatches(): Promise<{ metaStep: number; fitnessStep:
       fitnessStep: await perStep((n) => ev.fitnessOf(loss, LEARNED_PHI, n)),
     };
   } finally {
-    proto.dispatchWorkgroups = original;
     ev.dispose();
   }
 }

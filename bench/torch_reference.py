@@ -239,20 +239,9 @@ class Candidate:
         phi = (1 + 0.001 * noise).to(self.device).requires_grad_(True)
         meta = torch.optim.Adam([phi], lr=META_LR)
         for s in range(META_STEPS):
-            theta0 = initial_params(self.layout, 7919 * (s + 1), self.device)
-            xb, yb = batch(self.train, s)
-            xv, yv = batch(self.validation, s)
-            loss = learned_loss(self.model(theta0, xb), yb, phi)
-            grads = torch.autograd.grad(loss, theta0, create_graph=True)
-            theta1 = [p - LR * g for p, g in zip(theta0, grads)]
-            value = cross_entropy(self.model(theta1, xv), yv)
-            (hyper,) = torch.autograd.grad(value, phi)
             # The engine reads both back every meta-step and stops on a non-finite one.
-            if not math.isfinite(value.item()) or not torch.isfinite(hyper).all().item():
+            if not self.meta_step(phi, meta, s):
                 break
-            meta.zero_grad()
-            phi.grad = hyper
-            meta.step()
         return phi.detach().tolist()
 
 

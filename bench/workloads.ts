@@ -175,7 +175,8 @@ export function unroll(spec: ModelSpec, inner: number): Repetition {
   };
 }
 
-function evaluator(): CandidateEvaluator {
+/** The evaluator of the MNIST-shaped candidate workloads (and bench/fused.ts's). */
+export function evaluator(): CandidateEvaluator {
   const data: TrainingData = {
     task: "classification",
     nClasses: C,

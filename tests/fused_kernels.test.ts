@@ -6,20 +6,15 @@
  * (float32 sums of up to 130 terms in different orders).
  */
 import { assert } from "./support/assert.ts";
-import {
-  fusedDevice,
-  KernelCache,
-  readBack,
-  STEP_WORDS,
-  storage,
-} from "../engine/webgpu/device.ts";
+import { fusedDevice } from "../engine/webgpu/device.ts";
 import { matMul, matMulDirect } from "../engine/webgpu/kernels.ts";
+import { dispatchOnce } from "./support/webgpu.ts";
 import { Rng } from "../core/rng.ts";
 
 const fd = await fusedDevice();
 if (!fd) console.log("no WebGPU adapter here: the product kernels were not tested");
 
-async function product(
+function product(
   kind: "tiled" | "direct",
   m: number,
   n: number,
@@ -27,9 +22,7 @@ async function product(
   k: number,
   a: Float32Array,
   b: Float32Array,
-) {
-  const device = fd!.device;
-  const cache = new KernelCache(device);
+): Promise<Float32Array> {
   const make = kind === "tiled" ? matMul : matMulDirect;
   const kernel = make({
     key: `test:${m}:${n}:${kd}`,
@@ -45,29 +38,7 @@ async function product(
     b: `return b[k * ${kd * n}u + n * ${kd}u + p];`,
     store: `c[k * ${m * n}u + m * ${n}u + n] = acc;`,
   });
-  const { pipeline, layout } = cache.pipeline(kernel.spec);
-  const c = storage(device, k * m * n);
-  const group = device.createBindGroup({
-    layout,
-    entries: [storage(device, a.length, a), storage(device, b.length, b), c].map((
-      buffer,
-      binding,
-    ) => ({ binding, resource: { buffer } })),
-  });
-  const step = device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM });
-  const steps = device.createBindGroup({
-    layout: cache.stepLayout,
-    entries: [{ binding: 0, resource: { buffer: step, size: STEP_WORDS * 4 } }],
-  });
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setBindGroup(0, steps, [0]);
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(1, group);
-  pass.dispatchWorkgroups(...kernel.grid(k));
-  pass.end();
-  device.queue.submit([encoder.finish()]);
-  return (await readBack(device, [{ buffer: c, floats: k * m * n }]))[0];
+  return dispatchOnce(fd!.device, kernel.spec, kernel.grid(k), [a, b], k * m * n);
 }
 
 Deno.test({

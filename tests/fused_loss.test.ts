@@ -17,13 +17,8 @@ import { tf } from "../engine/tensor/tf.ts";
 import { compileElementwise, compileLoss } from "../engine/metaloss.ts";
 import { withZeroPathFrom } from "../engine/train.ts";
 import { stackFunctions } from "../engine/webgpu/loss_wgsl.ts";
-import {
-  fusedDevice,
-  KernelCache,
-  readBack,
-  STEP_WORDS,
-  storage,
-} from "../engine/webgpu/device.ts";
+import { fusedDevice } from "../engine/webgpu/device.ts";
+import { dispatchOnce } from "./support/webgpu.ts";
 import { elementwise } from "../engine/webgpu/kernels.ts";
 import { Rng } from "../core/rng.ts";
 import { BINARY_OPS, type Tree, UNARY_OPS } from "../core/expr/tree.ts";
@@ -63,7 +58,6 @@ async function wgsl(trees: Tree[], phis: number[][], pts: number[][]): Promise<F
   const maxNodes = Math.max(...trees.map((t) => t.length));
   const width = 2 + maxNodes;
   const n = pts.length;
-  const cache = new KernelCache(device);
   const kernel = elementwise({
     key: "loss-probe",
     count: n,
@@ -89,34 +83,15 @@ async function wgsl(trees: Tree[], phis: number[][], pts: number[][]): Promise<F
     ...kernel.spec,
     code: kernel.spec.code + "\n" + stackFunctions(trees, trees.map((_, k) => k), maxNodes, true),
   };
-  const { pipeline, layout } = cache.pipeline(spec);
   const phiData = new Float32Array(trees.length * maxNodes);
   phis.forEach((p, k) => phiData.set(p, k * maxNodes));
-  const out = storage(device, trees.length * n * width);
-  const group = device.createBindGroup({
-    layout,
-    entries: [
-      storage(device, phiData.length, phiData),
-      storage(device, 3 * n, new Float32Array(pts.flat())),
-      out,
-    ]
-      .map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
-  const step = device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM });
-  const steps = device.createBindGroup({
-    layout: cache.stepLayout,
-    entries: [{ binding: 0, resource: { buffer: step, size: STEP_WORDS * 4 } }],
-  });
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setBindGroup(0, steps, [0]);
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(1, group);
-  pass.dispatchWorkgroups(...kernel.grid(trees.length));
-  pass.end();
-  device.queue.submit([encoder.finish()]);
-  const [values] = await readBack(device, [{ buffer: out, floats: trees.length * n * width }]);
-  return values;
+  return dispatchOnce(
+    device,
+    spec,
+    kernel.grid(trees.length),
+    [phiData, new Float32Array(pts.flat())],
+    trees.length * n * width,
+  );
 }
 
 /** The same on the cpu backend: value, written-out derivative, autodiff of fdot * derivative. */

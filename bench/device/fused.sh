@@ -8,17 +8,26 @@
 # payload is unpacked in $G (default /tmp/g).
 P=$(cd "$(dirname "$0")" && pwd); OUT=${OUT:-/tmp/out}; G=${G:-/tmp/g}; mkdir -p $OUT $G
 T0=$(date +%s); stamp() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/steps.txt; }
-for f in .gl/*.deb; do [ -f "$f" ] && dpkg -x $f /; done; ldconfig 2>/dev/null
+STAGED=0
+for f in .gl/*.deb; do [ -f "$f" ] && dpkg -x $f / && STAGED=1; done
+[ $STAGED = 1 ] && ldconfig
 ICD=$(find /usr/share/vulkan /etc/vulkan /usr/local/nvidia -name '*nvidia*icd*.json' 2>/dev/null | head -1)
 [ -n "$ICD" ] && export VK_DRIVER_FILES=$ICD
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+# Only where it exists: pointing EGL at a missing vendor file leaves Deno with no adapter at all.
+EGL=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+[ -f $EGL ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$EGL
 xz -dc $P/deno.xz > $G/deno && chmod +x $G/deno
 tar -xJf $P/repo.tar.xz -C $G
 export DENO_DIR=$G/denodir DENO_NO_UPDATE_CHECK=1 PATH=$G:$PATH
 cd $G/repo
 stamp setup done
 DEVICE=cpu; nvidia-smi -L >/dev/null 2>&1 && DEVICE=cuda
-PYTHON=$(command -v python3)
+# The first python3 that has torch (the GPU host's, or Debian's python3-torch).
+PYTHON=${PYTHON:-}
+for p in python3 /usr/bin/python3; do
+  [ -z "$PYTHON" ] && $p -c 'import torch' 2>/dev/null && PYTHON=$(command -v $p)
+done
+PYTHON=${PYTHON:-python3}
 REPEATS=10; GENERATIONS=50; BIG=25,64
 if [ "${QUICK:-0}" = 1 ]; then REPEATS=2; GENERATIONS=2; BIG=25; fi
 { nvidia-smi -L; nproc; lscpu | grep 'Model name'; $PYTHON -c 'import torch; print("torch", torch.__version__, torch.cuda.is_available())'; echo "device $DEVICE, quick ${QUICK:-0}"; } 2>&1 | tee $OUT/machine.txt

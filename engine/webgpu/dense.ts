@@ -52,6 +52,7 @@ import {
   matMul,
   matMulDirect,
   perCandidate,
+  type Product,
 } from "./kernels.ts";
 import { stackFunctions } from "./loss_wgsl.ts";
 
@@ -617,7 +618,7 @@ export class FusedDense {
     });
   }
 
-  #matMul(o: Parameters<typeof matMul>[0]) {
+  #matMul(o: Product) {
     return this.options.products === "tiled" ? matMul(o) : matMulDirect(o);
   }
 

@@ -32,18 +32,12 @@ function spec(key: string, bindings: Binding[], body: string): KernelSpec {
 
 export const lit = wgslLiteral;
 
-/** Per-thread outputs of the product kernel: 4 x 4. */
-const R = 4;
-/** Reduction slice loaded into workgroup memory per iteration. */
-const TK = 16;
-
 /**
- * C[k] = A[k] B[k] for every candidate k: M x N outputs, a reduction of length KD. `a` and `b`
- * are WGSL function bodies of (k, m, p) and (k, p, n), called only in range; `store` is a statement of
- * (k, m, n) and the sum `acc`. Tiles of 32 x 32 outputs (16 wide where N is small), 4 x 4 per
- * thread, the reduction staged through workgroup memory in slices of 16.
+ * A product C[k] = A[k] B[k] for every candidate k: M x N outputs, a reduction of length KD. `a`
+ * and `b` are WGSL function bodies of (k, m, p) and (k, p, n), called only in range; `store` is a
+ * statement of (k, m, n) and the sum `acc`.
  */
-export function matMul(o: {
+export interface Product {
   key: string;
   m: number;
   n: number;
@@ -52,7 +46,24 @@ export function matMul(o: {
   a: string;
   b: string;
   store: string;
-}): { spec: KernelSpec; grid: (candidates: number) => [number, number, number] } {
+}
+
+/** A kernel and its grid of workgroups for a stack of candidates. */
+export type Compiled = {
+  spec: KernelSpec;
+  grid: (candidates: number) => [number, number, number];
+};
+
+/** Per-thread outputs of the product kernel: 4 x 4. */
+const R = 4;
+/** Reduction slice loaded into workgroup memory per iteration. */
+const TK = 16;
+
+/**
+ * A product (see `Product`) in tiles of 32 x 32 outputs (16 wide where N is small), 4 x 4 per
+ * thread, the reduction staged through workgroup memory in slices of 16.
+ */
+export function matMul(o: Product): Compiled {
   const tn = o.n <= 16 ? 16 : 32;
   const tm = o.m <= 16 ? 16 : 32;
   const tx = tn / R, ty = tm / R;
@@ -132,16 +143,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
  * row, reading its operands straight from the buffers. On the software adapter (llvmpipe)
  * workgroup barriers are costly and the CPU's caches do what the tiles would.
  */
-export function matMulDirect(o: {
-  key: string;
-  m: number;
-  n: number;
-  kd: number;
-  bindings: Binding[];
-  a: string;
-  b: string;
-  store: string;
-}): { spec: KernelSpec; grid: (candidates: number) => [number, number, number] } {
+export function matMulDirect(o: Product): Compiled {
   const rn = o.n >= 4 ? 4 : 1;
   const cols = Math.ceil(o.n / rn);
   const body = `
@@ -194,7 +196,7 @@ export function elementwise(o: {
   count: number;
   bindings: Binding[];
   body: string;
-}): { spec: KernelSpec; grid: (candidates: number) => [number, number, number] } {
+}): Compiled {
   const body = `
 @compute @workgroup_size(${GROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -222,7 +224,7 @@ export function perCandidate(o: {
   body: string;
   /** Extra workgroup memory declarations. */
   shared?: string;
-}): { spec: KernelSpec; grid: (candidates: number) => [number, number, number] } {
+}): Compiled {
   const body = `
 var<workgroup> red: array<f32, ${GROUP}>;
 ${o.shared ?? ""}
