@@ -227,9 +227,10 @@ export async function fused(phase: "meta" | "fitness", k: number): Promise<Repet
   const fd = await fusedDevice();
   if (!fd) throw new Error("no WebGPU adapter: the fused engine cannot run here");
   const ev = evaluator();
-  const make = (dry: boolean) =>
+  const make = (dry: boolean, perSubmit?: number) =>
     new FusedDense(fd, SPEC, "classification", ev.train, ev.validation, CANDIDATE_SETTINGS, 0, {
       dry,
+      ...(perSubmit ? { stepsPerSubmit: perSubmit, metaStepsPerSubmit: perSubmit } : {}),
     });
   const engine = make(false);
   const trees = Array.from({ length: k }, () => LEARNED_TREE);
@@ -243,31 +244,27 @@ export async function fused(phase: "meta" | "fitness", k: number): Promise<Repet
     run: () => once(engine),
     steps,
     figures: async () => {
-      // The CPU's cost per dispatch as the difference of a run of 2n steps and one of n with no
-      // workgroups: what a run costs once (new buffers, their zeroing at the first submission,
-      // compilation, the read-back) cancels out.
-      const dry = make(true);
-      const cost = async (n: number) => {
-        if (phase === "meta") await dry.localSearch(trees, phis, n);
-        else await dry.fitness(trees, phis, n);
-        const { dispatches, encodeMs, submitMs } = dry.last;
-        return { dispatches, cpuMs: encodeMs + submitMs };
-      };
-      await cost(steps);
+      // The CPU's cost per dispatch from a long run with no workgroups, submitted every few
+      // steps, its first submission left out: that is where the run's new buffers are zeroed.
+      const dry = make(true, Math.ceil(steps / 2));
+      await once(dry);
       const t0 = performance.now();
-      await cost(steps);
+      await once(dry);
       const ms = performance.now() - t0;
-      // Many steps, so that the difference stands out of a busy machine's noise.
-      const one = await cost(4 * steps), two = await cost(8 * steps);
+      if (phase === "meta") await dry.localSearch(trees, phis, 8 * steps);
+      else await dry.fitness(trees, phis, 8 * steps);
+      const { dispatches, encodeMs, submitMs, firstSubmit } = dry.last;
       dry.dispose();
+      const first = firstSubmit ?? { ms: 0, dispatches: 0 };
+      const usPerDispatch = (1000 * (encodeMs + submitMs - first.ms)) /
+        (dispatches - first.dispatches);
       const perStep = engine.dispatchesPerStep;
-      const usPerDispatch = (1000 * (two.cpuMs - one.cpuMs)) / (two.dispatches - one.dispatches);
       return {
         adapter: fd.adapter,
         dispatches_per_step: phase === "meta" ? perStep.metaStep : perStep.fitnessStep,
         // Recording and submitting, GPU work none: what a dispatch costs the CPU anywhere.
         cpu_us_per_dispatch: Number(usPerDispatch.toFixed(1)),
-        // All the host's work per step, a stack's fixed costs and each meta-step's initial
+        // All the host's work per step, a run's fixed costs and each meta-step's initial
         // parameters included.
         host_ms_per_step: Number((ms / steps).toFixed(2)),
         compile_ms: Math.round(engine.cache.compileMs),

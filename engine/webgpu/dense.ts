@@ -155,7 +155,12 @@ export class FusedDense {
   /** When set, every dispatch runs alone and its time is charged to its kernel (slow). */
   profile?: KernelProfile;
   /** What the last run recorded: dispatches, and the CPU time spent encoding and submitting. */
-  last = { dispatches: 0, encodeMs: 0, submitMs: 0 };
+  last = {
+    dispatches: 0,
+    encodeMs: 0,
+    submitMs: 0,
+    firstSubmit: undefined as { ms: number; dispatches: number } | undefined,
+  };
   /** Bytes between two steps' uniform slots: the slot's size, rounded up to the alignment. */
   readonly #stride: number;
 
@@ -1265,7 +1270,12 @@ export class FusedDense {
   }
 
   #record(enc: StepEncoder): void {
-    this.last = { dispatches: enc.dispatches, encodeMs: enc.encodeMs, submitMs: enc.submitMs };
+    this.last = {
+      dispatches: enc.dispatches,
+      encodeMs: enc.encodeMs,
+      submitMs: enc.submitMs,
+      firstSubmit: enc.firstSubmit,
+    };
   }
 
   #release(buffers: Map<string, GPUBuffer>, step: GPUBuffer): void {

@@ -223,6 +223,8 @@ export class StepEncoder {
   dispatches = 0;
   encodeMs = 0;
   submitMs = 0;
+  /** The first submission's time and dispatches: where a run's new buffers are zeroed. */
+  firstSubmit?: { ms: number; dispatches: number };
 
   /** With `dry`, every dispatch has no workgroups: the CPU's whole cost, and no GPU work. */
   readonly #dry: boolean;
@@ -286,7 +288,9 @@ export class StepEncoder {
     this.#encoder = this.#device.createCommandEncoder();
     this.#pass = this.#encoder.beginComputePass();
     this.#pass.setBindGroup(0, this.#steps, [this.#offset]);
-    this.submitMs += performance.now() - t0;
+    const ms = performance.now() - t0;
+    this.submitMs += ms;
+    this.firstSubmit ??= { ms, dispatches: this.dispatches };
   }
 
   /** Ends the last pass unsubmitted work included. */
