@@ -19,9 +19,10 @@ export const CALIBRATION_THRESHOLD = 1.2;
 /** Most candidates "auto" stacks: the largest K measured (2.9x on an H100 at 16). */
 export const AUTO_STACK = 16;
 /**
- * SGD steps the fused engine is timed for in the calibration, after a warm-up that compiles its
- * kernels; its time is scaled to CALIBRATION_STEPS. Fewer than tfjs's: on the software adapter
- * a step of the MNIST MLP takes about 0.1 s per candidate, and the measurement is per job.
+ * SGD steps the fused engine is timed for in the calibration, after a one-step warm-up that
+ * compiles its kernels, unless two steps already put it three times above or below tfjs; its
+ * time is scaled to CALIBRATION_STEPS. Fewer than tfjs's: on the software adapter a step of the
+ * MNIST MLP takes about 0.1 s per candidate, and the measurement is per job.
  */
 export const FUSED_CALIBRATION_STEPS = 10;
 
@@ -33,8 +34,8 @@ export interface EngineCalibration {
   reason: string;
   /** The adapter the fused engine ran on. */
   adapter?: string;
-  /** The K candidates' CALIBRATION_STEPS steps on the fused engine (scaled from
-   * FUSED_CALIBRATION_STEPS), and tfjs's faster way of the two above; absent when not measured. */
+  /** The K candidates' CALIBRATION_STEPS steps on the fused engine (scaled from the steps
+   * timed), and tfjs's faster way of the two above; absent when not measured. */
   fusedMs?: number;
   tfjsMs?: number;
 }
