@@ -53,7 +53,7 @@ function points(n: number): number[][] {
 }
 
 /** Per tree and element: [value, derivative, hyper_0 .. hyper_{maxNodes - 1}] from WGSL. */
-async function wgsl(trees: Tree[], phis: number[][], pts: number[][]): Promise<Float32Array> {
+function wgsl(trees: Tree[], phis: number[][], pts: number[][]): Promise<Float32Array> {
   const device = fd!.device;
   const maxNodes = Math.max(...trees.map((t) => t.length));
   const width = 2 + maxNodes;
