@@ -16,7 +16,10 @@
  *   tiled through workgroup memory against direct, per fitness step;
  * - LeNet-5 (--lenet): its step and one-step hypergradient on tfjs-backend-webgpu, dispatches and
  *   time, against the time the same dispatches would cost the CPU prepared ahead (the fused
- *   engine's cost per dispatch): whether fused kernels for it would pay.
+ *   engine's cost per dispatch): whether fused kernels for it would pay;
+ * - --profile: each kernel's wall time per dispatch over a meta-step and a fitness step, every
+ *   dispatch submitted alone and waited for (on the software adapter each wait is about 11 ms,
+ *   whatever the kernel: meaningful on a GPU only).
  */
 import { parseArgs } from "node:util";
 import { tf } from "../engine/tensor/tf.ts";
@@ -33,6 +36,7 @@ const { values: args } = parseArgs({
     products: { type: "boolean", default: false },
     "loss-shaders": { type: "boolean", default: false },
     lenet: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   },
 });
 const K = Number(args.k);
@@ -126,6 +130,23 @@ if (args.products) {
     );
     e.dispose();
   }
+}
+if (args.profile) {
+  const e = engine(own);
+  await e.localSearch(trees, phis, 1);
+  await e.fitness(trees, phis, 1);
+  e.profile = new Map();
+  await e.localSearch(trees, phis, 1);
+  await e.fitness(trees, phis, 1);
+  console.log(
+    `\nper kernel, one meta-step and one fitness step of ${K} candidates (us a dispatch):`,
+  );
+  for (const [name, { ms, dispatches }] of [...e.profile].sort((a, b) => b[1].ms - a[1].ms)) {
+    console.log(
+      `  ${name.padEnd(16)} ${((1000 * ms) / dispatches).toFixed(0).padStart(8)} x ${dispatches}`,
+    );
+  }
+  e.dispose();
 }
 ev.dispose();
 

@@ -28,14 +28,16 @@ for p in python3 /usr/bin/python3; do
   [ -z "$PYTHON" ] && $p -c 'import torch' 2>/dev/null && PYTHON=$(command -v $p)
 done
 PYTHON=${PYTHON:-python3}
-REPEATS=10; GENERATIONS=50; BIG=25,64
-if [ "${QUICK:-0}" = 1 ]; then REPEATS=2; GENERATIONS=2; BIG=25; fi
+REPEATS=10; GENERATIONS=50; BIG=25,64; DESIGN="--k 25 --loss-shaders --products --lenet --profile"
+if [ "${QUICK:-0}" = 1 ]; then REPEATS=2; GENERATIONS=2; BIG=25; DESIGN="--k 4 --lenet"; fi
 { nvidia-smi -L; nproc; lscpu | grep 'Model name'; $PYTHON -c 'import torch; print("torch", torch.__version__, torch.cuda.is_available())'; echo "device $DEVICE, quick ${QUICK:-0}"; } 2>&1 | tee $OUT/machine.txt
 D="deno run -A --no-check --cached-only"
 K="1,4,16,$BIG"
 FUSED=$(for p in meta fitness; do for k in ${K//,/ }; do printf "fused_%s_k%s," $p $k; done; done)
 timeout 1200 $D bench/run.ts --backend auto --device $DEVICE --python $PYTHON --repeats $REPEATS --workloads ${FUSED%,} 2>&1 | tee $OUT/bench_fused.txt
 stamp fused workloads done
+timeout 600 $D bench/fused.ts $DESIGN 2>&1 | tee $OUT/fused_design.txt
+stamp fused design measurements done
 # The reference alone, every workload, printing each as it finishes: the last GPU run's time
 # limit killed it before it printed anything.
 timeout 2400 $PYTHON bench/torch_reference.py --device $DEVICE --repeats $REPEATS 2>&1 | tee $OUT/torch_reference.txt

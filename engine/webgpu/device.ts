@@ -205,7 +205,7 @@ export type KernelProfile = Map<string, { ms: number; dispatches: number }>;
  * Records a sequence of dispatches: each step selects its uniform slot (`use`), then runs its
  * kernels in one compute pass; `submit` sends what was recorded. With a profile, every dispatch
  * is instead submitted alone and waited for, and its wall time charged to its kernel: slow, for
- * finding where the time goes (bench/fused.ts --profile).
+ * finding where the time goes on a GPU (bench/fused.ts --profile).
  */
 export class StepEncoder {
   readonly #device: GPUDevice;
