@@ -310,3 +310,49 @@ Deno.test("the fused engine refuses what it does not compute, with the reason", 
     undefined,
   );
 });
+
+Deno.test({
+  name: "fused fitness measures a validation split of more than one chunk of rows",
+  ignore: !fd,
+  fn: async () => {
+    // The metric runs over the validation rows in chunks of 1,024 (dense.ts): 2,500 rows make
+    // two full chunks and a partial one, for both tasks.
+    const rng = new Rng(13);
+    const rows = (n: number, task: "classification" | "regression") => ({
+      n,
+      d: 6,
+      x: Float32Array.from({ length: n * 6 }, () => rng.next() * 2 - 1),
+      y: Float32Array.from(
+        { length: n },
+        () => (task === "classification" ? rng.int(3) : rng.next()),
+      ),
+    });
+    for (const task of ["classification", "regression"] as const) {
+      const data = {
+        task,
+        nClasses: task === "classification" ? 3 : undefined,
+        train: rows(300, task),
+        validation: rows(2500, task),
+      };
+      const spec: ModelSpec = {
+        kind: "mlp",
+        inputs: 6,
+        outputs: task === "classification" ? 3 : 1,
+        hidden: [5],
+      };
+      const settings = { ...smallConfig(1).evaluation, fitnessSteps: 40 };
+      const ev = new CandidateEvaluator(data, spec, settings, 3);
+      const engine = new FusedDense(fd!, spec, task, ev.train, ev.validation, settings, 3);
+      const trees = SMOOTH.slice(0, 2);
+      const phis = trees.map((t) => t.map(() => 1));
+      const got = await engine.fitness(trees, phis, 40);
+      const want = [
+        await ev.fitness(trees[0], phis[0], 40),
+        await ev.fitness(trees[1], phis[1], 40),
+      ];
+      assertFitness(got, want, task === "regression", task);
+      engine.dispose();
+      ev.dispose();
+    }
+  },
+});

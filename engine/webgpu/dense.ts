@@ -1020,7 +1020,9 @@ export class FusedDense {
       for (let i = 0; i < checkSteps.length; i++) {
         if (!Number.isFinite(checks[i * K + k])) return { fitness: WORST_FITNESS, diverged: true };
       }
-      const m = Math.fround(metricSums[k] / count);
+      // As tfjs cpu's mean: each term divided by the count in float32, then summed (an error
+      // rate's count of errors times fround(1 / n), exactly), so that error rates agree to the bit.
+      const m = Math.fround(metricSums[k] * Math.fround(1 / count));
       return Number.isFinite(m)
         ? { fitness: m, diverged: false }
         : { fitness: WORST_FITNESS, diverged: true };
