@@ -78,31 +78,34 @@ async function timed(fn: () => Promise<unknown>): Promise<[number, number]> {
 }
 
 /**
- * The CPU's microseconds per dispatch on a device: the difference of two fitness runs with no
- * workgroups, of 40 and 80 steps, so that what a run costs once cancels out.
+ * The CPU's microseconds per dispatch on a device, as bench/workloads.ts measures it: a long
+ * fitness run with no workgroups, submitted every 5 steps, its first submission (where the run's
+ * new buffers are zeroed) left out.
  */
 async function cpuPerDispatch(fd: FusedDevice): Promise<number> {
-  const e = engine(fd, { dry: true });
-  const cost = async (n: number) => {
-    await e.fitness(trees, phis, n);
-    return { dispatches: e.last.dispatches, ms: e.last.encodeMs + e.last.submitMs };
-  };
-  await cost(40);
-  const [one, two] = [await cost(40), await cost(80)];
+  const e = engine(fd, { dry: true, stepsPerSubmit: 5 });
+  await e.fitness(trees, phis, 10);
+  await e.fitness(trees, phis, 80);
+  const { dispatches, encodeMs, submitMs, firstSubmit } = e.last;
   e.dispose();
-  return (1000 * (two.ms - one.ms)) / (two.dispatches - one.dispatches);
+  const first = firstSubmit ?? { ms: 0, dispatches: 0 };
+  return (1000 * (encodeMs + submitMs - first.ms)) / (dispatches - first.dispatches);
 }
 
-console.log(`\nCPU per dispatch (record and submit, no GPU work):`);
-console.log(`  own device:               ${(await cpuPerDispatch(own)).toFixed(1)} us`);
+console.log(`\nCPU per dispatch (record and submit, no GPU work; two rounds, alternating):`);
+const devices: [string, FusedDevice][] = [["own device", own]];
 if (await tf.setBackend("webgpu")) {
   await tf.ready();
   // tfjs-backend-webgpu's device, borrowed: the engine's kernels on it, nothing else changed.
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;
-  const borrowed: FusedDevice = { device, adapter: own.adapter, fallback: own.fallback };
-  console.log(`  tfjs-backend-webgpu's:    ${(await cpuPerDispatch(borrowed)).toFixed(1)} us`);
+  devices.push(["tfjs-backend-webgpu's", { device, adapter: own.adapter, fallback: own.fallback }]);
 } else {
-  console.log("  tfjs-backend-webgpu's:    (tfjs-backend-webgpu did not start)");
+  console.log("  (tfjs-backend-webgpu did not start: its device is not measured)");
+}
+for (let round = 1; round <= 2; round++) {
+  for (const [name, fd] of devices) {
+    console.log(`  round ${round}, ${name.padEnd(22)} ${(await cpuPerDispatch(fd)).toFixed(1)} us`);
+  }
 }
 
 console.log(`\nloss shaders, ${metaSteps} meta-steps of ${K} candidates:`);
