@@ -6,8 +6,8 @@
  * auto` a worker runs tfjs on wasm and measures the fused engine against it (candidate_ops.ts),
  * so the fused engine must run where tfjs has no WebGPU backend at all; and with its own device
  * its submissions never interleave with tfjs's batched command encoder. Measured on the software
- * adapter, opening a second device costs a few milliseconds once per worker, and a dispatch
- * costs the same on either device (bench/fused.ts).
+ * adapter, opening the device costs 30 to 375 ms once per worker, and a dispatch costs the CPU
+ * the same on either device (bench/fused.ts).
  */
 
 export interface FusedDevice {
