@@ -58,6 +58,12 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
       }, population ${config.budget.population} x ${config.budget.generations} generations, ` +
       `seed ${config.seed}, backend ${backend.name}${
         backend.adapter ? ` (${backend.adapter})` : ""
+      }${
+        backend.fused
+          ? `, fused WebGPU engine on ${backend.fused}${
+            opts.backend === "auto" ? " where a calibration measures it faster" : ""
+          }`
+          : ""
       }, ` +
       `${opts.workers > 0 ? `${opts.workers} workers` : "main thread"}`,
   );
@@ -81,7 +87,7 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
     };
   } else {
     platform = {
-      runner: new InProcessRunner(data, evaluatorConfig),
+      runner: new InProcessRunner(data, evaluatorConfig, opts.backend),
       finalRuns: (tree, phi, settings, run) => finalRun(data, spec, tree, phi, settings, run),
       backend: { name: backend.name, adapter: backend.adapter, workers: 0 },
       versions: versions(),

@@ -9,6 +9,7 @@ import type { ModelSpec } from "./model_kinds.ts";
 import type { EvaluationSettings } from "./settings.ts";
 import type { DatasetRef, PreprocessingSettings, SplitSettings } from "./prepare.ts";
 import type { CandidateOps } from "../engine/candidate_ops.ts";
+import type { EngineChoice } from "./backends.ts";
 
 /** Everything a worker needs to rebuild a job's evaluator: small plain data. */
 export interface EvaluatorConfig {
@@ -32,6 +33,11 @@ export interface JobContext {
   split: SplitSettings;
   preprocessing: PreprocessingSettings;
   config: EvaluatorConfig;
+  /**
+   * How the job's dense stacks run, once decided (workers/pool.ts adds it after the job's
+   * calibration), so that every worker computes alike; absent: tfjs.
+   */
+  engine?: EngineChoice;
 }
 
 export interface ScreenResult {

@@ -320,14 +320,15 @@ export class CandidateEvaluator {
    * number only, so every candidate sees the same sequence.
    */
   async localSearch(tree: Tree, phiSeed: number): Promise<LocalSearchResult> {
-    const phi = this.#initialPhi(tree, phiSeed);
+    const phi = this.initialPhi(tree, phiSeed);
     if (!this.settings.localSearch.enabled) {
       return { phi: phi.map(() => 1), metaLosses: [], steps: 0 };
     }
     return await this.localSearchOf(compileLoss(tree, this.task), phi);
   }
 
-  #initialPhi(tree: Tree, phiSeed: number): number[] {
+  /** A candidate's weights before local search, from its seed (method.md). */
+  initialPhi(tree: Tree, phiSeed: number): number[] {
     const noise = new Rng(phiSeed);
     return Array.from(initialPhi(tree.length, () => noise.normal()));
   }
@@ -397,7 +398,7 @@ export class CandidateEvaluator {
   async localSearchStacked(trees: Tree[], phiSeeds: number[]): Promise<LocalSearchResult[]> {
     const { localSearch, inner } = this.settings;
     const results: LocalSearchResult[] = trees.map((tree, i) => ({
-      phi: this.#initialPhi(tree, phiSeeds[i]),
+      phi: this.initialPhi(tree, phiSeeds[i]),
       metaLosses: [],
       steps: 0,
     }));
