@@ -2,9 +2,9 @@
  * Optional native matrix product for the wasm backend: tfjs's wasm matMul (XNNPACK, 128-bit SIMD)
  * measured 0.8 to 1.2 ms for the 128x784x100 product of an MLP step, OpenBLAS 0.1 to 0.3 ms. When
  * an OpenBLAS library and Deno's FFI permission are both present, the wasm `BatchMatMul` kernel
- * of rank-2 operands calls `cblas_sgemm` on the wasm heap in place (no copies), and so does a
- * convolution's input gradient (native_conv.ts); everything else, and every machine without the
- * library, keeps tfjs's own kernels.
+ * of rank-2 operands calls `cblas_sgemm` on the wasm heap in place (no copies), and so do the
+ * convolutions, forward and backward (native_conv.ts); everything else, and every machine without
+ * the library, keeps tfjs's own kernels.
  *
  * Netlib's reference BLAS (`libblas3` without OpenBLAS) is never used: it is slower than wasm.
  */
@@ -145,7 +145,7 @@ export function enableNativeMatMul(): string | undefined {
       c,
       ldc,
     );
-  // And the input gradient of a convolution (native_conv.ts).
+  // And the convolutions (native_conv.ts).
   enableNativeConv(gemm);
   active = path;
   return path;
