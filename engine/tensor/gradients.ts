@@ -23,7 +23,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerComposedConvKernels } from "./conv_kernels.ts";
-import { hasKernel, POOL_SPREAD, registerWasmKernels, RELU_GRAD } from "./wasm_kernels.ts";
+import { hasKernel, POOL_SPREAD, registerWasmKernels } from "./wasm_kernels.ts";
 
 type Grad = tf.GradConfig;
 
@@ -313,17 +313,6 @@ const maxPool: Grad = {
   },
 };
 
-/** ReLU's gradient dy * step(x), in one kernel where wasm_kernels.ts has it. */
-const relu: Grad = {
-  kernelName: "Relu",
-  inputsToSave: ["x"],
-  gradFunc: (dy, saved, attrs) => {
-    if (!hasKernel(RELU_GRAD)) return originals.get("Relu")!.gradFunc(dy, saved, attrs);
-    const x = saved[0];
-    return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x }, {}) };
-  },
-};
-
 /** Names of the kernels whose gradients this module replaces, with the reason. */
 export const CORRECTED_GRADIENTS: Record<string, string> = {
   Exp: "tfjs computes it from the output exp(x): second order lost",
@@ -345,7 +334,6 @@ export const CORRECTED_GRADIENTS: Record<string, string> = {
   MaxPool: "its MaxPoolGrad kernel has no gradient: second order threw; rewritten from " +
     "differentiable ops for non-overlapping windows (also faster on wasm); on wasm one kernel " +
     "and its adjoint (wasm_kernels.ts)",
-  Relu: "speed: one kernel on wasm (wasm_kernels.ts) instead of a step, a cast and a product",
 };
 
 const CORRECTIONS: Grad[] = [
@@ -361,7 +349,6 @@ const CORRECTIONS: Grad[] = [
   realDiv,
   conv2dBackpropFilter,
   maxPool,
-  relu,
 ];
 
 // Not in the umbrella package's type declarations, but exported by tfjs-core at run time.

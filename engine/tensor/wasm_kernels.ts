@@ -1,6 +1,6 @@
 /**
- * Kernels of the wasm backend written in TypeScript on its heap, for the elementwise and pooling
- * work of a convolutional network's step, where tfjs spends several kernels or a slow one:
+ * Kernels of the wasm backend written in TypeScript on its heap, for the pooling and bias work of
+ * a convolutional network's step, where tfjs spends several kernels or a slow one:
  *
  * - `LossmithPoolSpread` (dy, x, y): max pooling's gradient for windows that tile the input, dy
  *   of each window sent to the positions holding its maximum y (the pooling's output), every
@@ -9,16 +9,18 @@
  *   `LossmithPoolGather` (g, x, y) sums g over each window's maxima; each is the other's
  *   gradient, so the second order of an unrolled step stays right, and neither depends on x or
  *   y to first order (the mask is piecewise constant: zero gradient).
- * - `LossmithReluGrad` (dy, x): dy where x > 0, else 0, ReLU's gradient in one kernel instead of
- *   a step, a cast and a product; its gradient with respect to dy is itself.
- * - `Add` of a tensor and a vector along its last axis (a bias): the wasm kernel's broadcast ran
- *   at about a third of a plain loop's speed (0.84 ms against 0.26 for LeNet's first layer).
+ * - `Add` of a tensor and a vector of fewer than 12 values along its last axis (a bias of a
+ *   narrow layer): the wasm kernel's broadcast pays per row, 0.80 ms for LeNet's first layer
+ *   (6 channels, batch 128) against 0.32 for one loop per channel; from 12 channels on, the
+ *   wasm kernel is faster (0.33 ms against 0.63 at 16, same 442,368 values).
  *
  * The masks compare the bits of float32 values as 32-bit integers, with no branch: a branch on
  * the data (a ternary) took ten times as long on random signs. So a window's maximum is the value
  * bit for bit equal to the pooled output; +0 and -0 count as different there, which only matters
- * for windows of zeros after a ReLU, whose gradient the ReLU zeroes anyway. A NaN in x counts as
- * positive for the ReLU mask; the step's loss is NaN then in any case.
+ * for windows of zeros after a ReLU, whose gradient the ReLU zeroes anyway. ReLU's gradient as
+ * one such kernel measured slower than wasm's step, cast and product (0.72 ms against 0.56 for
+ * LeNet's first layer), so it stays theirs: plain loops over the heap run several times slower
+ * than wasm's SIMD kernels, and pay only where they replace several kernels or a slow one.
  *
  * The cpu and webgpu backends keep the compositions (gradients.ts): `hasKernel` says where
  * these exist.
@@ -35,7 +37,6 @@ type WasmBackend = any;
 
 export const POOL_SPREAD = "LossmithPoolSpread";
 export const POOL_GATHER = "LossmithPoolGather";
-export const RELU_GRAD = "LossmithReluGrad";
 
 const floats = (backend: WasmBackend, t: Info): Float32Array => backend.typedArrayFromHeap(t);
 const bits = (f: Float32Array) => new Int32Array(f.buffer, f.byteOffset, f.length);
@@ -143,17 +144,8 @@ function poolKernel(spread: boolean): tf.KernelFunc {
   }) as tf.KernelFunc;
 }
 
-function reluGrad(args: KernelArgs): Info {
-  const { inputs: { dy, x }, backend } = args;
-  const out = backend.makeOutput(x.shape, "float32");
-  const d = floats(backend, dy), xb = bits(floats(backend, x)), o = floats(backend, out);
-  for (let i = 0; i < o.length; i++) {
-    const e = xb[i];
-    // 1 where x > 0: the sign bit clear (~(e >> 31)) and the bits not all 0 ((0 - e) >> 31).
-    o[i] = d[i] * (((0 - e) >> 31) & ~(e >> 31) & 1);
-  }
-  return out;
-}
+/** Widest bias this loop takes; wasm's kernel is faster from 12 channels on. */
+const BIAS_MAX = 11;
 
 /** a + bias along a's last axis, or undefined where the shapes are any other broadcast. */
 function biasAdd(args: KernelArgs): Info | undefined {
@@ -161,7 +153,10 @@ function biasAdd(args: KernelArgs): Info | undefined {
   if (a.dtype !== "float32" || b.dtype !== "float32") return undefined;
   const [big, bias] = a.shape.length >= b.shape.length ? [a, b] : [b, a];
   const c = big.shape.at(-1);
-  if (big.shape.length < 2 || bias.shape.length !== 1 || bias.shape[0] !== c || c === 1) {
+  if (
+    big.shape.length < 2 || bias.shape.length !== 1 || bias.shape[0] !== c || c === 1 ||
+    c > BIAS_MAX
+  ) {
     return undefined;
   }
   const out = backend.makeOutput(big.shape, "float32");
@@ -195,14 +190,6 @@ const GRADIENTS: tf.GradConfig[] = [
       y: zeros(y),
     }),
   },
-  {
-    kernelName: RELU_GRAD,
-    inputsToSave: ["x"],
-    gradFunc: (dy, [x]) => ({
-      dy: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x }, {}),
-      x: zeros(x),
-    }),
-  },
 ];
 
 let registered = false;
@@ -216,11 +203,6 @@ export function registerWasmKernels(): void {
     kernelName: POOL_GATHER,
     backendName: "wasm",
     kernelFunc: poolKernel(false),
-  });
-  tf.registerKernel({
-    kernelName: RELU_GRAD,
-    backendName: "wasm",
-    kernelFunc: reluGrad as tf.KernelFunc,
   });
   for (const g of GRADIENTS) tf.registerGradient(g);
   const add = tf.getKernel("Add", "wasm");
