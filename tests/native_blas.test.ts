@@ -128,6 +128,8 @@ Deno.test({
       [2, [7, 7], 3, [3, 3], 4, 1, 1],
       [2, [10, 17], 2, [3, 5], 3, 1, "same"], // rectangular image and filter
       [2, [11, 9], 2, [2, 4], 3, [2, 1] as unknown as number, "valid"], // unequal strides
+      [2, [9, 8], 20, [3, 3], 5, 1, 1], // wide input: XNNPACK, the composition, pixel unfolding
+      [2, [9, 9], 12, [3, 3], 4, 2, "same"], // banded backward, XNNPACK forward
       [2, [5, 5], 8, [1, 1], 3, 1, "valid"], // pointwise
       [2, [6, 6], 4, [1, 1], 3, 2, "valid"], // pointwise, strided
     ];

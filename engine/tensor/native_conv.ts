@@ -16,14 +16,20 @@
  * T is ws / kw times larger than the filter, so this does ws / kw times the multiply-adds of a
  * pixel unfolding (im2col); in exchange the copies are a few long runs per row (the pixel
  * unfolding copies kh * kw short runs per pixel), and every product is one large, well-shaped
- * sgemm. Measured on the 2-core AMD EPYC machine for LeNet-5 at batch 128 (kernel by kernel, in
- * one process): forward 1.1 ms against XNNPACK's 2.6 (first layer); the filter gradients about 1
- * ms against the XNNPACK compositions' 4.2 and 3.2 (conv_kernels.ts); see bench/README.md. Wide
- * images are cut into tiles of output columns so that the extra work stays bounded.
+ * sgemm. Wide images are cut into tiles of output columns so that ws / kw stays at most
+ * `tuning.maxRatio`. That trade pays where the input has few channels, so that copies, not
+ * multiply-adds, dominate: LeNet-5 (1 and 6 channels) and a first layer on RGB images. Timed
+ * kernel by kernel against the kernels replaced (bench/lenet_kernels.ts, bench/README.md), the
+ * five maps of LeNet-5's step took 0.2 to 0.8 of their time. With many channels it lost (a
+ * ResNet layer of 64 channels: forward 1.6x, input gradient 1.4x the time), so above
+ * `tuning.bandedForward` input channels the forward map stays XNNPACK's, and above
+ * `tuning.bandedBackward` the filter gradient stays conv_kernels.ts's composition and the input
+ * gradient is the pixel unfolding (`pixelInputGradient`), 0.4 of the composition's time.
  *
  * Why native at all: tfjs's wasm backend has no backward convolution kernels of its own worth
- * using (conv_kernels.ts) and its forward one, XNNPACK on 128-bit wasm SIMD, runs a 1-channel
- * 5x5 convolution at a few GFLOP/s. Only dilation 1 and NHWC data; anything else, and every
+ * using (conv_kernels.ts composes them from its forward one), and that forward one, XNNPACK on
+ * 128-bit wasm SIMD, runs a 1-channel 5x5 convolution at a few GFLOP/s where OpenBLAS reaches
+ * over 100 on this machine's AVX-512. Only dilation 1 and NHWC data; anything else, and every
  * machine without OpenBLAS, keeps the kernels these replace. Rows are processed in chunks small
  * enough to stay in the cache.
  */
@@ -51,7 +57,13 @@ export type Sgemm = (
 ) => void;
 
 /** Floats of unfolded rows built at once (512 KB): a chunk is multiplied while in the cache. */
-export const tuning = { chunkFloats: 1 << 17, maxRatio: 3.5 };
+export const tuning = {
+  chunkFloats: 1 << 17,
+  maxRatio: 3.5,
+  /** Widest input (channels) the banded products take, forward and backward; see the header. */
+  bandedForward: 8,
+  bandedBackward: 16,
+};
 
 /** Reusable scratch memory, grown as needed, never shrunk (per purpose, so never aliased). */
 class Scratch {
@@ -256,6 +268,7 @@ function forward(sgemm: Sgemm, args: KernelArgs, fallback: tf.KernelFunc): Info 
   const { inputs: { x, filter }, backend, attrs } = args;
   const g = geometry(x.shape, filter.shape, attrs);
   if (!g || x.dtype !== "float32") return fallback(args) as Info;
+  if (!pointwise(g) && g.ci > tuning.bandedForward) return fallback(args) as Info;
   const out = backend.makeOutput([g.b, g.oh, g.ow, g.co], "float32");
   const [xv, wv, ov] = [heap(backend, x), heap(backend, filter), heap(backend, out)];
   const rows = g.b * g.oh, ldo = g.ow * g.co;
@@ -293,6 +306,7 @@ function filterGradient(sgemm: Sgemm, args: KernelArgs, fallback: tf.KernelFunc)
   const { inputs: { x, dy }, backend, attrs } = args;
   const g = geometry(x.shape, attrs.filterShape, { ...attrs, dilations: 1 });
   if (!g || x.dtype !== "float32" || dy.dtype !== "float32") return fallback(args) as Info;
+  if (!pointwise(g) && g.ci > tuning.bandedBackward) return fallback(args) as Info;
   const out = backend.makeOutput(attrs.filterShape, "float32");
   const [xv, dyv, ov] = [heap(backend, x), heap(backend, dy), heap(backend, out)];
   const rows = g.b * g.oh, ldo = g.ow * g.co;
@@ -340,6 +354,10 @@ function inputGradient(sgemm: Sgemm, args: KernelArgs, fallback: tf.KernelFunc):
     return out;
   }
   ov.fill(0);
+  if (g.ci > tuning.bandedBackward) {
+    pixelInputGradient(sgemm, g, dyv, wv, ov);
+    return out;
+  }
   const all = tiles(g), bands = bandsOf(g, all, wv);
   all.forEach((tile, i) => {
     const chunk = rowsPerChunk(g, tile), n = tile.tw * g.co;
@@ -364,6 +382,52 @@ function inputGradient(sgemm: Sgemm, args: KernelArgs, fallback: tf.KernelFunc):
     }
   });
   return out;
+}
+
+/**
+ * The input gradient unfolded by pixels, for wide inputs: dy ([pixels, co]) times the filter
+ * (read as [kh * kw * ci, co]) transposed gives one row per output pixel of the unfolded input's
+ * gradient, folded back (col2im) in chunks that stay in the cache. With many channels the
+ * copies are few against the products, and the banded matrix's extra work would not pay.
+ */
+function pixelInputGradient(
+  sgemm: Sgemm,
+  g: Geometry,
+  dy: Float32Array,
+  filter: Float32Array,
+  dx: Float32Array,
+): void {
+  const { h, w, ci, kh, kw, co, oh, ow, sh, sw, top, left } = g;
+  const k = kh * kw * ci, pixels = g.b * oh * ow, span = kw * ci;
+  const chunk = Math.max(1, Math.floor(tuning.chunkFloats / k));
+  for (let p0 = 0; p0 < pixels; p0 += chunk) {
+    const n = Math.min(chunk, pixels - p0);
+    const col = rowsScratch.get(n * k);
+    sgemm(false, true, n, k, co, dy.subarray(p0 * co), co, filter, co, false, col, k);
+    let img = Math.floor(p0 / (oh * ow));
+    const rest = p0 - img * oh * ow;
+    let oy = Math.floor(rest / ow), ox = rest - oy * ow;
+    for (let r = 0, at = 0; r < n; r++) {
+      const x0 = ox * sw - left;
+      for (let ky = 0; ky < kh; ky++, at += span) {
+        const iy = oy * sh - top + ky;
+        if (iy < 0 || iy >= h) continue;
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = x0 + kx;
+          if (ix < 0 || ix >= w) continue;
+          const from = ((img * h + iy) * w + ix) * ci, to = at + kx * ci;
+          for (let c = 0; c < ci; c++) dx[from + c] += col[to + c];
+        }
+      }
+      if (++ox === ow) {
+        ox = 0;
+        if (++oy === oh) {
+          oy = 0;
+          img++;
+        }
+      }
+    }
+  }
 }
 
 const KERNELS = {
