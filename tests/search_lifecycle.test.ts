@@ -238,10 +238,18 @@ Deno.test({
       const done = (await t.json("/v1/searches", { ...postJson(QUICK), key: alice })).body;
       assertEquals((await waitFor(t, done.id, finished, 120_000, alice)).state, "succeeded");
       assertEquals((await t.request(`/v1/searches/${done.id}/report`, { key: alice })).status, 200);
-      // Another key's search is not found, and stays.
+      // Another key's search is not found, nor changed, nor listed, and stays.
       const res = await t.request(`/v1/searches/${done.id}`, { method: "DELETE", key: bob });
       assertEquals(res.status, 404);
       await res.body?.cancel();
+      await expectProblem(t, `/v1/searches/${done.id}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ labels: { team: "bob" } }),
+        key: bob,
+      }, 404);
+      assertEquals((await t.json("/v1/searches?label=team", { key: bob })).body.items, []);
+      assertEquals((await t.json(`/v1/searches/${done.id}`, { key: alice })).body.labels, {});
       const del = await t.request(`/v1/searches/${done.id}`, { method: "DELETE", key: alice });
       assertEquals(del.status, 204);
       assertEquals(await del.text(), "");
