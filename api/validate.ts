@@ -54,7 +54,7 @@ export function coerceParams(
 }
 
 /**
- * What is wrong with a query string for an operation that takes `allowed`: parameters it does
+ * What is wrong with a query string for an operation that declares `schemas`: parameters it does
  * not take, and single-valued ones given more than once, each by name.
  */
 export function queryProblems(
