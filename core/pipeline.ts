@@ -64,7 +64,9 @@ export interface PipelineOptions {
  * Final evaluation of one loss (core/final.ts): the paper's runs and the learning-rate trials at
  * once, then the tuned row's runs at the rates the trials chose. Runs go concurrently on the
  * platform, and a run planned twice (a trial at the final length is also a tuned or paper run of
- * the first seed) is trained once.
+ * the first seed) is trained once. `onRun` hears of each run finished, and of runs planned as
+ * they are: the tuned row's runs count as soon as the trials have chosen, so that a progress
+ * line does not stand at "all done" while they train.
  */
 export async function evaluateFinal(
   platform: Pick<SearchPlatform, "finalRuns">,
@@ -77,8 +79,9 @@ export async function evaluateFinal(
   const runs = new Map<string, Promise<FinalRun>>();
   const results = new Map<string, FinalRun>();
   let done = 0;
-  const start = (requests: FinalRunRequest[]) =>
-    Promise.all(requests.map((r) => {
+  const start = (requests: FinalRunRequest[]) => {
+    const planned = runs.size;
+    const all = Promise.all(requests.map((r) => {
       const key = runKey(r);
       if (!runs.has(key)) {
         runs.set(
@@ -92,6 +95,9 @@ export async function evaluateFinal(
       }
       return runs.get(key)!;
     }));
+    if (runs.size > planned) onRun?.(done, runs.size);
+    return all;
+  };
   const shared = settings.inner.lr;
   await start([
     ...rowRuns(settings, { learned: shared, standard: shared }),

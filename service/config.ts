@@ -47,6 +47,8 @@ export interface ServiceConfig {
   };
   /** On a database with no search yet, `deno task start` submits the embedded default search. */
   defaultSearch: boolean;
+  /** Finished searches are deleted this many days after they ended; 0 keeps them. */
+  retentionDays: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -97,6 +99,11 @@ const SETTINGS = [
     "default-search",
     "LOSSMITH_DEFAULT_SEARCH",
     "on a new database, run the default search: MNIST, MLP, 12 x 8 (default true)",
+  ],
+  [
+    "retention-days",
+    "LOSSMITH_RETENTION_DAYS",
+    "delete finished searches this many days after they end (default 0: keep them)",
   ],
 ] as const;
 
@@ -202,6 +209,7 @@ export function loadConfig(
       allowPrivate: boolean("allow-private-urls", v("allow-private-urls")),
     },
     defaultSearch: boolean("default-search", v("default-search"), true),
+    retentionDays: integer("retention-days", v("retention-days"), 0, 0),
   };
 }
 

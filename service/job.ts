@@ -134,13 +134,7 @@ export class Job {
         return;
       }
       const resumeFrom = await storage.checkpoints.latest(this.id);
-      if (resumeFrom) {
-        // The node's console says what it picked up again (after a restart, or from another node).
-        console.log(
-          `search ${this.id}: resumed from generation ${resumeFrom.generation} of ` +
-            `${this.record.config.budget.generations}`,
-        );
-      }
+      this.#logStart(resumeFrom);
 
       const { config, dataInfo: info } = this.record;
       const given = this.record.request as { validation?: string; test?: string };
@@ -181,12 +175,44 @@ export class Job {
       const reason = this.#stopReason();
       if (reason === "cancel" || reason === "failure") await evaluators.cancel(this.id);
       await this.#end(await work);
+      if (this.#stop?.reason === "lost" && !await storage.jobs.getById(this.id)) {
+        // Deleted while it ran here: what the queue may still hold of it goes too.
+        console.log(`search ${this.id}: deleted while it ran on this node; stopped`);
+        await evaluators.cancel(this.id).catch(() => {});
+        await evaluators.forget(this.id).catch(() => {});
+      }
     } catch (e) {
       // The store is unreachable: the job stays as stored, for the next claim.
       console.error(`search ${this.id}: ${(e as Error).message}`);
       this.#stop ??= { reason: "lost" };
     } finally {
       this.#ended.resolve();
+    }
+  }
+
+  /**
+   * The node's console says what it picked up: a continuation of another search, a search
+   * resumed from its last checkpoint (after a restart, or from another node), or one claimed
+   * again that had checkpointed nothing, so that it starts over.
+   */
+  #logStart(resumeFrom: SearchState | undefined): void {
+    const of = this.record.config.budget.generations;
+    const claim = `claim ${this.lease.run} of this search, node ${this.lease.node}`;
+    const origin = this.record.continues;
+    if (origin && resumeFrom?.generation === origin.generation && this.lease.run === 1) {
+      console.log(
+        `search ${this.id}: continues search ${origin.search} from generation ` +
+          `${origin.generation}, to ${of} generations`,
+      );
+    } else if (resumeFrom) {
+      console.log(
+        `search ${this.id}: resumed from generation ${resumeFrom.generation} of ${of} (${claim})`,
+      );
+    } else if (this.lease.run > 1) {
+      console.log(
+        `search ${this.id}: resumed from the start, no generation of ${of} was checkpointed ` +
+          `(${claim})`,
+      );
     }
   }
 

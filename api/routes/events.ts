@@ -6,6 +6,7 @@
 import { streamSSE } from "hono/streaming";
 import type { Service } from "../../service/mod.ts";
 import { FINISHED_STATES } from "../../service/types.ts";
+import { ServiceError } from "../../service/errors.ts";
 import type { RouteSpec } from "../route.ts";
 import { ref } from "../schemas/common.ts";
 import { idParam, problems } from "./common.ts";
@@ -22,7 +23,7 @@ export function eventRoutes(service: Service): RouteSpec[] {
     description: "Events `state`, `progress`, `generation`, `best` and `finished` (then the " +
       "stream closes); each `data` is JSON. Resume with the `Last-Event-ID` header (or the " +
       "`after` parameter) set to the last id received. A comment is sent every 15 s to keep " +
-      "proxies from closing an idle stream.",
+      "proxies from closing an idle stream. The stream of a search deleted meanwhile ends.",
     tag: "searches",
     params: {
       path: { id: idParam("search") },
@@ -59,6 +60,9 @@ export function eventRoutes(service: Service): RouteSpec[] {
         });
         try {
           await follow(closed.signal);
+        } catch (e) {
+          // Deleted meanwhile: the stream ends (a reconnection is then answered 404).
+          if (!(e instanceof ServiceError && e.kind === "not-found")) throw e;
         } finally {
           closed.abort();
         }

@@ -34,6 +34,7 @@ export function testConfig(dir: string, overrides: Partial<ServiceConfig> = {}):
     limits: { ...DEFAULT_LIMITS },
     url: { timeoutMs: 5000, allowPrivate: false },
     defaultSearch: false,
+    retentionDays: 0,
     ...overrides,
   };
 }
@@ -156,7 +157,7 @@ export async function problemOf(res: Response): Promise<any> {
 export async function expectProblem(
   t: TestService,
   path: string,
-  init: RequestInit,
+  init: RequestInit & { key?: string },
   status: number,
   where?: { pointer?: string; parameter?: string; row?: number; column?: string },
 ): Promise<any> {
