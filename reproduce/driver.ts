@@ -103,6 +103,8 @@ export interface DriverOptions {
   plan: Plan;
   /** Ids of the tasks to run (default: all). */
   only?: string[];
+  /** Leave out the EvoMAL variants with one setting alone (a part of a study run in parts). */
+  coreOnly?: boolean;
   cacheDir: string;
   workers: number;
   backend: "wasm" | "cpu";
@@ -324,6 +326,15 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
         };
       })();
 
+      // Searches first: their final runs queue behind the standard loss's.
+      const methodsP = Promise.all([
+        fromSearch("gp-lfl", searchUnit(false, [])),
+        ...evomalMethods(task)
+          .filter((m) => !opts.coreOnly || m.variants.length !== 1)
+          .map((m) => fromSearch(m.method, searchUnit(true, m.variants))),
+        ml3,
+        taylor,
+      ]);
       // The standard loss as the "learned" one: its runs are the standard runs themselves, so
       // this costs nothing more and gives its tuned learning rate and its curves.
       const standard = await compare({ kind: "standard" }, "standard");
@@ -346,12 +357,7 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
         { learned: tunedLr, standard: settings.inner.lr },
         seeds.map((seed, i) => ({ seed, learned: atTuned[i], standard: atShared[i] })),
       );
-      const methods = await Promise.all([
-        fromSearch("gp-lfl", searchUnit(false, [])),
-        ...evomalMethods(task).map((m) => fromSearch(m.method, searchUnit(true, m.variants))),
-        ml3,
-        taylor,
-      ]);
+      const methods = await methodsP;
       const evo = await searchUnit(true, []);
       const stdMs = new Set([...atTuned, ...atShared]);
       return {

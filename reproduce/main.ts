@@ -14,6 +14,8 @@ export const USAGE = `Usage: deno task reproduce [flags]
                         paper: the published search budgets, for a bigger host)
   --tasks ID,ID         run only these tasks (e.g. mnist-mlp,iris-mlp); the others keep their
                         results from results.json
+  --core-only           leave out the EvoMAL variants with one setting alone (run them in a
+                        later part: the units already run come from the cache)
   --out FILE.md         report path (default docs/reproduction.md); plots and results.json go
                         to the folder of the same name without .md
   --report-only         regenerate the report from that folder's results.json
@@ -29,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       plan: { type: "string" },
       tasks: { type: "string" },
+      "core-only": { type: "boolean" },
       out: { type: "string" },
       "report-only": { type: "boolean" },
       workers: { type: "string" },
@@ -71,6 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     const part = await runPlan({
       plan,
       only,
+      coreOnly: values["core-only"],
       cacheDir,
       workers: Number(values.workers ?? 2),
       backend,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The study in three parts through the unit cache (each part's tasks merge into results.json),
-# at low priority: the small tasks first, then MNIST linear and spam, then the MNIST MLP.
+# The study in parts through the unit cache (each part's tasks merge into results.json), at low
+# priority: every task's core methods first, then the EvoMAL variants with one setting alone on
+# the small tasks (the core units of those tasks come from the cache).
 set -euo pipefail
-run() { nice -n 5 npx -y deno@2.9.6 run -A reproduce/main.ts --plan study --tasks "$1"; }
-run iris-mlp,boston-mlp
-run mnist-linear,spam-linear
-run mnist-mlp
+run() { nice -n 5 npx -y deno@2.9.6 run -A reproduce/main.ts --plan study "$@"; }
+run --tasks iris-mlp,boston-mlp --core-only
+run --tasks mnist-linear,spam-linear
+run --tasks mnist-mlp
+run --tasks iris-mlp,boston-mlp
