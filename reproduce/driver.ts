@@ -14,19 +14,13 @@ import {
   type ComparisonRow,
   type FinalComparison,
   type FinalRunRequest,
-  type FinalSettings,
   finalSeeds,
+  type FinalSettings,
   finalSettingsFor,
 } from "../core/final.ts";
 import type { SearchResult } from "../core/result.ts";
 import { LOSSMITH_VERSION } from "../core/result.ts";
-import {
-  evomalMethods,
-  type MethodName,
-  type Plan,
-  type TaskPlan,
-  type Variant,
-} from "./plan.ts";
+import { evomalMethods, type MethodName, type Plan, type TaskPlan, type Variant } from "./plan.ts";
 import { loadDataset } from "../core/prepare.ts";
 import { UnitPool } from "./pool.ts";
 import {
@@ -133,7 +127,9 @@ export function finalSettingsOf(plan: Plan, task: TaskPlan): FinalSettings {
       seeds: plan.seeds,
       tuneLr: true,
       lrGrid: plan.lrGrid,
-      ...(plan.selectionSteps === undefined ? {} : { selectionSteps: plan.selectionSteps }),
+      ...((task.selectionSteps ?? plan.selectionSteps) === undefined
+        ? {}
+        : { selectionSteps: task.selectionSteps ?? plan.selectionSteps }),
     },
   }));
 }
@@ -305,7 +301,13 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
 
       const taylor = (async (): Promise<MethodResult> => {
         const g = await run<TaylorGloResult>(
-          { kind: "taylorglo", task: model, budget: task.search, ...task.taylorGlo, seed: plan.seed },
+          {
+            kind: "taylorglo",
+            task: model,
+            budget: task.search,
+            ...task.taylorGlo,
+            seed: plan.seed,
+          },
           task.id,
           `${task.id} TaylorGLO CMA-ES`,
         );

@@ -65,9 +65,11 @@ export async function main(argv: string[]): Promise<number> {
     const only = values.tasks?.split(",").map((s) => s.trim()).filter(Boolean);
     const unknown = only?.filter((id) => !plan.tasks.some((t) => t.id === id)) ?? [];
     if (unknown.length) {
-      throw new Error(`unknown task ${unknown.join(", ")}; the plan has ${
-        plan.tasks.map((t) => t.id).join(", ")
-      }`);
+      throw new Error(
+        `unknown task ${unknown.join(", ")}; the plan has ${
+          plan.tasks.map((t) => t.id).join(", ")
+        }`,
+      );
     }
     const cacheDir = values.cache ?? `.reproduce-cache/${plan.name}`;
     if (values.fresh) await Deno.remove(cacheDir, { recursive: true }).catch(() => {});

@@ -68,6 +68,8 @@ export interface TaskPlan extends TaskModel {
   variants: Variant[];
   ml3: { metaSteps: number; metaLr: number };
   taylorGlo: { generations: number; lambda: number; sigma: number };
+  /** Steps of this task's learning-rate trials, where they differ from the plan's. */
+  selectionSteps?: number;
 }
 
 export interface Plan {
@@ -98,6 +100,20 @@ function task(
   };
 }
 
+/**
+ * The larger tasks' search and learning-rate trials, cut to fit: measured with other work on the
+ * machine, a 10,000-step MNIST run took about half a minute, and these tasks have over sixty.
+ */
+const LARGE_SEARCH: SearchBudget = {
+  population: 8,
+  generations: 4,
+  metaSteps: 20,
+  fitnessSteps: 200,
+  rungMaxSteps: 3200,
+  foldsBelow: 200,
+};
+const LARGE_SELECTION_STEPS = 2000;
+
 const SMALL_SEARCH: SearchBudget = {
   population: 10,
   generations: 5,
@@ -122,13 +138,15 @@ export const STUDY_PLAN: Plan = {
   lrGrid: [0.001, 0.003, 0.01, 0.03, 0.1],
   tasks: [
     task("mnist", "linear", {
-      search: SMALL_SEARCH,
+      search: LARGE_SEARCH,
+      selectionSteps: LARGE_SELECTION_STEPS,
       variants: [],
       ml3: { metaSteps: 1000, metaLr: 0.01 },
       taylorGlo: { generations: 6, lambda: 10, sigma: 0.5 },
     }),
     task("mnist", "mlp", {
-      search: SMALL_SEARCH,
+      search: LARGE_SEARCH,
+      selectionSteps: LARGE_SELECTION_STEPS,
       variants: [],
       ml3: { metaSteps: 1000, metaLr: 0.01 },
       taylorGlo: { generations: 6, lambda: 10, sigma: 0.5 },
@@ -146,7 +164,8 @@ export const STUDY_PLAN: Plan = {
       taylorGlo: { generations: 6, lambda: 10, sigma: 0.5 },
     }),
     task("spam", "linear", {
-      search: SMALL_SEARCH,
+      search: LARGE_SEARCH,
+      selectionSteps: LARGE_SELECTION_STEPS,
       variants: [],
       ml3: { metaSteps: 1000, metaLr: 0.01 },
       taylorGlo: { generations: 6, lambda: 10, sigma: 0.5 },
@@ -199,6 +218,7 @@ export const PAPER_PLAN: Plan = {
       rungMaxSteps: 10_000,
     },
     variants: [...VARIANTS],
+    selectionSteps: undefined,
     ml3: { metaSteps: 1000, metaLr: 0.001 },
     taylorGlo: { generations: 50, lambda: 20, sigma: 1.2 },
   })),
