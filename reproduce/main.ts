@@ -82,7 +82,11 @@ export async function main(argv: string[]): Promise<number> {
       backend,
       log: (line) => console.error(line),
     });
-    results = mergeResults(previous, part);
+    // Read again: another part may have finished meanwhile.
+    const latest: Results | null = await Deno.readTextFile(resultsFile)
+      .then((t) => JSON.parse(t) as Results)
+      .catch(() => null);
+    results = mergeResults(latest, part);
     await Deno.writeTextFile(resultsFile, JSON.stringify(results, null, 2) + "\n");
   }
   const written = await writeReproductionReport(results, out, assets);
