@@ -21,7 +21,7 @@ import {
 import type { SearchResult } from "../core/result.ts";
 import { LOSSMITH_VERSION } from "../core/result.ts";
 import { evomalMethods, type MethodName, type Plan, type TaskPlan, type Variant } from "./plan.ts";
-import { loadDataset } from "../core/prepare.ts";
+import { loadDataset, prepare } from "../core/prepare.ts";
 import { UnitPool } from "./pool.ts";
 import {
   configFor,
@@ -89,7 +89,14 @@ export interface Results {
   workers: number;
   versions: { lossmith: string; deno: string; v8: string };
   /** Per part run: tasks, wall time (units from the cache count as zero), cached units. */
-  parts: { tasks: string[]; startedAt: string; wallMs: number; cachedUnits: number }[];
+  parts: {
+    tasks: string[];
+    startedAt: string;
+    wallMs: number;
+    cachedUnits: number;
+    /** Assembled from the unit cache alone, after the study stopped. */
+    cachedOnly?: boolean;
+  }[];
   tasks: TaskResult[];
 }
 
@@ -99,11 +106,20 @@ export interface DriverOptions {
   only?: string[];
   /** Leave out the EvoMAL variants with one setting alone (a part of a study run in parts). */
   coreOnly?: boolean;
+  /**
+   * Compute nothing: build the results from the cached units alone, a method whose units are
+   * not all cached reported as not run (what a study stopped short of its end has).
+   */
+  cachedOnly?: boolean;
   cacheDir: string;
   workers: number;
   backend: "wasm" | "cpu";
   log?: (line: string) => void;
 }
+
+/** A unit that a cached-only run does not have. */
+class NotRun extends Error {}
+const NOT_RUN = "not run: its units were not all computed when the study stopped";
 
 /** FNV-1a over the unit's JSON: a file name for the cache, checked against the content. */
 function keyOf(text: string): string {
@@ -170,6 +186,7 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
         return stored.result as UnitResult;
       }
     } catch { /* not cached */ }
+    if (opts.cachedOnly) throw new NotRun(label);
     const started = performance.now();
     const result = await pool.run(unit);
     const ms = performance.now() - started;
@@ -184,7 +201,7 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
   };
   const tasks = plan.tasks.filter((t) => !opts.only || opts.only.includes(t.id));
   try {
-    const results = await Promise.all(tasks.map(async (task): Promise<TaskResult> => {
+    const settled = await Promise.all(tasks.map(async (task): Promise<TaskResult | null> => {
       const model = modelOf(task);
       const settings = finalSettingsOf(plan, task);
       const kind = (await loadDataset({ kind: "bundled", name: task.dataset })).task;
@@ -233,7 +250,13 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
           task.id,
           `${task.id} ${localSearch ? "EvoMAL" : "GP-LFL"} search [${variants.join(", ")}]`,
         );
-      const fromSearch = async (
+      const notRun = (method: MethodName) => (e: unknown): MethodResult => {
+        if (!(e instanceof NotRun)) throw e;
+        return { method, comparison: null, missing: NOT_RUN, finalMs: 0 };
+      };
+      const fromSearch = (method: MethodName, r: Promise<SearchResult>): Promise<MethodResult> =>
+        fromSearchOf(method, r).catch(notRun(method));
+      const fromSearchOf = async (
         method: MethodName,
         r: Promise<SearchResult>,
       ): Promise<MethodResult> => {
@@ -297,7 +320,7 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
           },
           finalMs: await learnedMs(loss, comparison),
         };
-      })();
+      })().catch(notRun("ml3"));
 
       const taylor = (async (): Promise<MethodResult> => {
         const g = await run<TaylorGloResult>(
@@ -326,7 +349,7 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
           },
           finalMs: await learnedMs(loss, comparison),
         };
-      })();
+      })().catch(notRun("taylorglo"));
 
       // Searches first: their final runs queue behind the standard loss's.
       const methodsP = Promise.all([
@@ -339,7 +362,14 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
       ]);
       // The standard loss as the "learned" one: its runs are the standard runs themselves, so
       // this costs nothing more and gives its tuned learning rate and its curves.
-      const standard = await compare({ kind: "standard" }, "standard");
+      const standard = await compare({ kind: "standard" }, "standard").catch((e) => {
+        if (!(e instanceof NotRun)) throw e;
+        return null;
+      });
+      if (!standard) {
+        await methodsP;
+        return null;
+      }
       const tunedLr = standard.tuned?.lr.standard ?? settings.inner.lr;
       const seeds = finalSeeds(settings);
       const stdRuns = (lr: number) =>
@@ -360,12 +390,18 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
         seeds.map((seed, i) => ({ seed, learned: atTuned[i], standard: atShared[i] })),
       );
       const methods = await methodsP;
-      const evo = await searchUnit(true, []);
+      const config = configFor(model);
+      const split = prepare(
+        await loadDataset({ kind: "bundled", name: task.dataset }),
+        plan.seed,
+        config.split,
+        config.preprocessing,
+      );
       const stdMs = new Set([...atTuned, ...atShared]);
       return {
         task,
         metric: standard.metric,
-        rows: evo.dataset.rows,
+        rows: { train: split.train.n, validation: split.validation.n, test: split.test.n },
         sharedLr: settings.inner.lr,
         standardTuned,
         standardMs: [...stdMs].reduce((a, r) => a + r.wallMs, 0),
@@ -385,8 +421,9 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
         startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
         wallMs: performance.now() - t0,
         cachedUnits,
+        ...(opts.cachedOnly ? { cachedOnly: true } : {}),
       }],
-      tasks: results,
+      tasks: settled.filter((t): t is TaskResult => t !== null),
     };
   } finally {
     pool.close();

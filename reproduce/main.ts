@@ -16,6 +16,8 @@ export const USAGE = `Usage: deno task reproduce [flags]
                         results from results.json
   --core-only           leave out the EvoMAL variants with one setting alone (run them in a
                         later part: the units already run come from the cache)
+  --cached-only         compute nothing: the results of the units already in the cache, the
+                        methods (or tasks) missing some reported as not run
   --out FILE.md         report path (default docs/reproduction.md); plots and results.json go
                         to the folder of the same name without .md
   --report-only         regenerate the report from that folder's results.json
@@ -32,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
       plan: { type: "string" },
       tasks: { type: "string" },
       "core-only": { type: "boolean" },
+      "cached-only": { type: "boolean" },
       out: { type: "string" },
       "report-only": { type: "boolean" },
       workers: { type: "string" },
@@ -77,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       plan,
       only,
       coreOnly: values["core-only"],
+      cachedOnly: values["cached-only"],
       cacheDir,
       workers: Number(values.workers ?? 2),
       backend,

@@ -174,8 +174,11 @@ export function taskReading(t: TaskResult): string[] {
   }
   const ties = [...by("no-significant-difference"), ...by("undetermined")];
   if (ties.length) lines.push(`No significant difference: ${list(ties)}.`);
-  const missing = by("missing");
-  if (missing.length) lines.push(`No usable loss to compare: ${list(missing)}.`);
+  const missing = t.methods.filter((m) => !m.comparison);
+  const notRun = missing.filter((m) => m.missing?.startsWith("not run")).map((m) => m.method);
+  const noLoss = missing.filter((m) => !m.missing?.startsWith("not run")).map((m) => m.method);
+  if (noLoss.length) lines.push(`No usable loss to compare: ${list(noLoss)}.`);
+  if (notRun.length) lines.push(`Not run before the study stopped: ${list(notRun)}.`);
   const paperBetter = t.methods.filter((m) => m.comparison?.outcome === "better");
   const lost = paperBetter.filter((m) => verdictOf(m) !== "better").map((m) => m.method);
   if (paperBetter.length) {
@@ -337,7 +340,7 @@ export function renderReport(
   resultsPath = "reproduction/results.json",
 ): string {
   const md: string[] = [];
-  const wall = r.parts.reduce((a, p) => a + p.wallMs, 0);
+  const wall = r.parts.filter((p) => !p.cachedOnly).reduce((a, p) => a + p.wallMs, 0);
   const plan = r.plan;
   md.push(
     "# The study: learned losses against an honest standard loss",
@@ -349,9 +352,12 @@ export function renderReport(
     "",
     `- Run: ${r.parts.length} part${r.parts.length === 1 ? "" : "s"}, ${
       r.parts.map((p) =>
-        `${p.startedAt.slice(0, 16).replace("T", " ")} UTC (${p.tasks.join(", ")}, ${
-          seconds(p.wallMs)
-        }${p.cachedUnits ? `, ${p.cachedUnits} units from the cache` : ""})`
+        p.cachedOnly
+          ? `${p.startedAt.slice(0, 16).replace("T", " ")} UTC: ${p.tasks.join(", ")} assembled ` +
+            "from the unit cache after the study stopped (methods with units missing: not run)"
+          : `${p.startedAt.slice(0, 16).replace("T", " ")} UTC (${p.tasks.join(", ")}, ${
+            seconds(p.wallMs)
+          }${p.cachedUnits ? `, ${p.cachedUnits} units from the cache` : ""})`
       ).join("; ")
     }; ${seconds(wall)} wall time in all on ${r.workers} workers.`,
     `- Machine: a 2-core x86 VM without GPU, shared with other work; tfjs backend ` +
@@ -382,7 +388,8 @@ export function renderReport(
         if (!m) return "not run";
         const v = verdictOf(m);
         const paper = m.comparison ? ` (same lr: ${WORDS[m.comparison.outcome]})` : "";
-        return v === "missing" ? "no loss" : `${WORDS[v]}${paper}`;
+        if (v !== "missing") return `${WORDS[v]}${paper}`;
+        return m.missing?.startsWith("not run") ? "not run" : "no loss";
       }).join(" | ")
     } |`);
   }
