@@ -74,6 +74,25 @@ Deno.test("the study runs end to end on iris, from the cache and from results.js
     const before = await Deno.readTextFile(out);
     assertEquals(await main([...args, "--report-only"]), 0);
     assertEquals(await Deno.readTextFile(out), before);
+    // --cached-only computes nothing: with one of ML3's runs gone from the cache, ML3 is "not
+    // run" and everything else is as before.
+    for (const f of Deno.readDirSync(`${dir}/cache`)) {
+      const text = Deno.readTextFileSync(`${dir}/cache/${f.name}`);
+      if (text.includes('"loss":{"kind":"ml3"')) {
+        Deno.removeSync(`${dir}/cache/${f.name}`);
+        break;
+      }
+    }
+    assertEquals(await main([...args, "--cached-only"]), 0);
+    const partial: Results = JSON.parse(await Deno.readTextFile(`${dir}/study/results.json`));
+    assertEquals(partial.parts.at(-1)!.cachedOnly, true);
+    const ml3 = partial.tasks[0].methods.find((m) => m.method === "ml3")!;
+    assertEquals(ml3.comparison, null);
+    assert((await Deno.readTextFile(out)).includes("| ML3 | not run |"));
+    assertEquals(
+      partial.tasks[0].methods.filter((m) => m.method !== "ml3"),
+      results.tasks[0].methods.filter((m) => m.method !== "ml3"),
+    );
     await Deno.remove(`${dir}/cache`, { recursive: true });
     // An unknown task is refused before anything runs.
     let refused = "";
