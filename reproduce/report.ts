@@ -39,6 +39,11 @@ function fmtDiff(t: { metric: string }, v: number | null | undefined): string {
   return v > 0 ? `+${s}` : s;
 }
 
+/** "p = 0.012", "p < 0.001". */
+const pText = (
+  p: number | null | undefined,
+) => (p !== null && p !== undefined && p < 0.001 ? "p < 0.001" : `p = ${fmtP(p)}`);
+
 export function fmtP(p: number | null | undefined): string {
   if (p === null || p === undefined) return "–";
   return p < 0.001 ? "<0.001" : p.toFixed(3);
@@ -195,12 +200,36 @@ export function taskReading(t: TaskResult): string[] {
   const st = t.standardTuned;
   if (st.lr.learned !== st.lr.standard) {
     const d = st.paired.meanDifference;
+    const diverged = st.learned.values.filter((v, i) =>
+      v === null && st.standard.values[i] !== null
+    )
+      .length;
     lines.push(
       `Tuning the standard loss's learning rate (${st.lr.standard} to ${st.lr.learned}) changed ` +
         `its test ${t.metric === "mse" ? "MSE" : "error"} by ${fmtDiff(t, d)}${
           t.metric === "mse" ? "" : " points"
-        } (${WORDS[st.outcome]}, t-test p = ${fmtP(st.paired.tTest?.p)}).`,
+        } on the seeds where it trained (${WORDS[st.outcome]}, t-test ${pText(st.paired.tTest?.p)}${
+          diverged
+            ? `; at ${st.lr.learned} it diverged on ${diverged} of ${st.learned.values.length} seeds`
+            : ""
+        }).`,
     );
+    if (st.outcome === "worse") {
+      lines.push(
+        "The rate the validation trials chose is worse at the full length than the shared " +
+          "one, so the tuned row's standard loss is the weaker baseline here; a learned loss " +
+          "counts as better only if it also beats the standard loss at the shared rate.",
+      );
+      const hollow = t.methods.filter((m) =>
+        verdictOf(m) === "better" && m.comparison?.outcome !== "better"
+      ).map((m) => m.method);
+      if (hollow.length) {
+        lines.push(
+          `${list(hollow)} beat the tuned standard loss but not the standard loss at the ` +
+            "shared rate: no evidence of a better loss.",
+        );
+      }
+    }
   } else {
     lines.push(
       `The validation split chose the shared learning rate ${t.sharedLr} for the standard loss.`,
@@ -385,7 +414,7 @@ export function renderReport(
     md.push(`| ${label(name)} | ${
       r.tasks.map((t) => {
         const m = t.methods.find((x) => x.method === name);
-        if (!m) return "not run";
+        if (!m) return "–";
         const v = verdictOf(m);
         const paper = m.comparison ? ` (same lr: ${WORDS[m.comparison.outcome]})` : "";
         if (v !== "missing") return `${WORDS[v]}${paper}`;
@@ -394,13 +423,28 @@ export function renderReport(
     } |`);
   }
   md.push("", "## What the numbers say", "");
-  const all = r.tasks.flatMap((t) => t.methods.map((m) => ({ t, m })));
+  const pairs = r.tasks.flatMap((t) => t.methods.map((m) => ({ t, m })));
+  const all = pairs.filter((x) => x.m.comparison);
+  const skipped = pairs.length - all.length;
+  if (skipped) {
+    md.push(
+      `- ${all.length} of the ${pairs.length} method-task pairs ran to a comparison; the other ` +
+        `${skipped} are not run or found no usable loss (table above), and the counts below ` +
+        "are of those that ran.",
+    );
+  }
   const wins = all.filter((x) => verdictOf(x.m) === "better");
   const losses = all.filter((x) => verdictOf(x.m) === "worse");
+  const hollow = wins.filter((x) => x.m.comparison?.outcome !== "better");
   md.push(
     wins.length
       ? `- ${wins.length} of ${all.length} method-task pairs beat the tuned standard loss ` +
-        `significantly: ${wins.map((x) => `${label(x.m.method)} on ${x.t.task.id}`).join(", ")}.`
+        `significantly: ${wins.map((x) => `${label(x.m.method)} on ${x.t.task.id}`).join(", ")}` +
+        (hollow.length
+          ? `; of these, ${
+            hollow.map((x) => `${label(x.m.method)} on ${x.t.task.id}`).join(", ")
+          } did not beat the standard loss at the shared rate.`
+          : ".")
       : `- None of the ${all.length} method-task pairs beat the tuned standard loss ` +
         "significantly: nothing in this study wins.",
     `- ${losses.length} of ${all.length} were significantly worse than it${
