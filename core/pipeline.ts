@@ -68,12 +68,31 @@ export interface PipelineOptions {
  * they are: the tuned row's runs count as soon as the trials have chosen, so that a progress
  * line does not stand at "all done" while they train.
  */
-export async function evaluateFinal(
+export function evaluateFinal(
   platform: Pick<SearchPlatform, "finalRuns">,
   task: Task,
   tree: Tree,
   phi: number[],
   settings: FinalSettings,
+  onRun?: (done: number, total: number) => void,
+): Promise<FinalComparison> {
+  return evaluateFinalRuns(
+    task,
+    settings,
+    (r) => platform.finalRuns(tree, phi, settings, r),
+    onRun,
+  );
+}
+
+/**
+ * The final comparison with any learned loss, symbolic or not: `train` trains one run (its
+ * `loss` says which of the two). The one protocol of the service, the CLI and the study
+ * (reproduce/): which runs, in which order, and the comparison built from them.
+ */
+export async function evaluateFinalRuns(
+  task: Task,
+  settings: FinalSettings,
+  train: (run: FinalRunRequest) => Promise<FinalRun>,
   onRun?: (done: number, total: number) => void,
 ): Promise<FinalComparison> {
   const runs = new Map<string, Promise<FinalRun>>();
@@ -86,7 +105,7 @@ export async function evaluateFinal(
       if (!runs.has(key)) {
         runs.set(
           key,
-          platform.finalRuns(tree, phi, settings, r).then((out) => {
+          train(r).then((out) => {
             results.set(key, out);
             onRun?.(++done, runs.size);
             return out;

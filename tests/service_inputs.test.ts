@@ -262,6 +262,7 @@ Deno.test({
         "mnist",
         "boston",
         "iris",
+        "spam",
         d.id,
         idx.body.id,
       ]);
