@@ -21,10 +21,9 @@ import { nowIso, randomId, sha256Hex } from "../store/ids.ts";
 import type { ServiceConfig } from "./config.ts";
 import type { DatasetService } from "./datasets.ts";
 import type { Evaluators } from "./evaluators.ts";
-import { resolveSearchConfig, type SearchRequest } from "./search_request.ts";
+import { checkModel, resolveSearchConfig, type SearchRequest } from "./search_request.ts";
 import { invalid, notFound, ServiceError } from "./errors.ts";
 import { Job } from "./job.ts";
-import { MODEL_KINDS } from "../core/model_kinds.ts";
 import { initialProgress, reduceProgress } from "../core/progress.ts";
 import {
   type CandidateRecord,
@@ -120,13 +119,7 @@ export class JobManager {
     const { record, ref, info } = await this.datasets.refFor(owner, body.dataset, body.task);
     const given = await this.datasets.givenSplits(owner, info, body);
     const config = { ...resolveSearchConfig(body, ref), ...given };
-    if (MODEL_KINDS[config.model.kind].needsImages && !info.imageShape) {
-      throw invalid(
-        `model '${config.model.kind}' needs image data; dataset ${record.id} has no image shape ` +
-          `(upload images as an IDX pair, or NumPy features of shape [n, height, width])`,
-        { pointer: "/model/kind" },
-      );
-    }
+    checkModel(config, info, this.config.limits);
     const job: JobRecord = {
       id: randomId("srch"),
       owner,
