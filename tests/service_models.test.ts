@@ -12,8 +12,11 @@ import {
   postJson,
   startTestService,
   tableCounts,
+  tinySearch,
   waitFor,
 } from "./support/service.ts";
+import { parseInfix } from "../core/expr/parse.ts";
+import { isOp } from "../core/expr/tree.ts";
 import { MODEL_KIND_NAMES } from "../core/model_kinds.ts";
 import { tf } from "../engine/tensor/tf.ts";
 import type { Layer } from "../core/layers.ts";
@@ -216,6 +219,52 @@ Deno.test({
       assertEquals(ok.status, 202, JSON.stringify(ok.body));
       assert(ok.body.model.estimatedBytes.total < 100e6);
       await t.request(`/v1/searches/${ok.body.id}:cancel`, { method: "POST" });
+    } finally {
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a search on a subset of the primitives evaluates, ranks and exports only those",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const t = await startTestService({ workers: 2 });
+    try {
+      const primitives = ["sub", "mul", "abs", "tanh"];
+      const created = await t.json(
+        "/v1/searches",
+        postJson(tinySearch("iris", {
+          gp: { primitives, mutationProb: 0.3 },
+          evaluation: {
+            screen: { enabled: false },
+            localSearch: { metaSteps: 3 },
+            fitnessSteps: 20,
+          },
+          final: { steps: 20, seeds: 1, tuneLr: false },
+        })),
+      );
+      assertEquals(created.status, 202, JSON.stringify(created.body));
+      assertEquals(created.body.config.gp.primitives, primitives);
+      const done = await waitFor(t, created.body.id, finished);
+      assertEquals(done.state, "succeeded", JSON.stringify(done.error));
+      const opsOf = (infix: string) => parseInfix(infix).filter(isOp);
+      let checked = 0;
+      const candidates = (await t.json(`/v1/searches/${done.id}/candidates?limit=100`)).body;
+      for (const c of candidates.items ?? candidates.candidates) {
+        for (const op of opsOf(c.structure)) assert(primitives.includes(op), c.structure);
+        checked++;
+      }
+      const { losses } = (await t.json(`/v1/searches/${done.id}/losses`)).body;
+      for (const loss of losses) {
+        for (const op of loss.tree.filter(isOp)) assert(primitives.includes(op), loss.infix);
+        checked++;
+      }
+      const code = await (await t.request(`/v1/searches/${done.id}/losses/1/pytorch`)).text();
+      const listed = [...code.matchAll(/^\s+(\w+)\((?:a|a, b)\) = /gm)].map((m) => m[1]);
+      assert(listed.length > 0 && listed.every((op) => primitives.includes(op)), `${listed}`);
+      assert(checked >= 8, `only ${checked} trees checked`);
     } finally {
       await t.close();
     }
