@@ -121,64 +121,74 @@ const layer = (
   description: string,
   fields: Record<string, Schema>,
   required: string[] = [],
-): Schema => ({
+): [string, Schema] => [`${type}Layer`, {
   type: "object",
-  title: `${type}Layer`,
   description,
   additionalProperties: false,
   required: ["type", ...required],
   properties: { type: { type: "string", const: type }, ...fields },
-});
+}];
 
 const LAST = "The last layer gives the model's outputs: no softmax (the loss applies it).";
+
+/**
+ * The schema of each layer type, named `<type>Layer`: the OpenAPI document's components, which
+ * a layer's schema refers to (every validator of settings resolves them, core/settings_schema.ts).
+ */
+export const LAYER_SCHEMAS: Record<string, Schema> = Object.fromEntries([
+  layer("Dense", "A fully connected layer on a flat input (put Flatten after images).", {
+    units: { type: "integer", minimum: 1, maximum: MAX_UNITS },
+    activation: activation(`Applied to the outputs; default \`linear\`. ${LAST}`),
+  }, ["units"]),
+  layer("Conv2D", "A 2-D convolution with a bias, on images [height, width, channels].", {
+    filters: { type: "integer", minimum: 1, maximum: MAX_FILTERS },
+    kernelSize: size2(MAX_WINDOW, "The window, [height, width] or one size for both."),
+    strides: size2(MAX_WINDOW, "Default 1."),
+    padding: {
+      type: "string",
+      enum: ["valid", "same"],
+      description: "`valid` (default): no padding; `same`: zeros around, so that the " +
+        "output is ceil(input / stride).",
+    },
+    activation: activation("Default `linear`."),
+  }, ["filters", "kernelSize"]),
+  ...(["MaxPooling2D", "AveragePooling2D"] as const).map((type) =>
+    layer(
+      type,
+      `${type === "MaxPooling2D" ? "Maximum" : "Mean"} of non-overlapping windows; rows ` +
+        "and columns past the last whole window are dropped.",
+      {
+        poolSize: size2(MAX_WINDOW, "Default 2."),
+        strides: size2(
+          MAX_WINDOW,
+          "Default and only value: `poolSize` (the engine differentiates twice through " +
+            "non-overlapping windows only).",
+        ),
+        padding: { type: "string", enum: ["valid"], description: "Only `valid`." },
+      },
+    )
+  ),
+  layer(
+    "GlobalAveragePooling2D",
+    "The mean of each channel over the image: a flat output.",
+    {},
+  ),
+  layer("Flatten", "An image as a flat vector, in height, width, channel order.", {}),
+  layer("Activation", "An activation on its own.", {
+    activation: activation("The function."),
+  }, ["activation"]),
+]);
+
+const ref = (name: string) => `#/components/schemas/${name}`;
 
 /** The JSON Schema of one layer: one of the layer types, told apart by `type`. */
 export function layerSchema(): Schema {
   return {
-    oneOf: [
-      layer("Dense", "A fully connected layer on a flat input (put Flatten after images).", {
-        units: { type: "integer", minimum: 1, maximum: MAX_UNITS },
-        activation: activation(`Applied to the outputs; default \`linear\`. ${LAST}`),
-      }, ["units"]),
-      layer("Conv2D", "A 2-D convolution with a bias, on images [height, width, channels].", {
-        filters: { type: "integer", minimum: 1, maximum: MAX_FILTERS },
-        kernelSize: size2(MAX_WINDOW, "The window, [height, width] or one size for both."),
-        strides: size2(MAX_WINDOW, "Default 1."),
-        padding: {
-          type: "string",
-          enum: ["valid", "same"],
-          description: "`valid` (default): no padding; `same`: zeros around, so that the " +
-            "output is ceil(input / stride).",
-        },
-        activation: activation("Default `linear`."),
-      }, ["filters", "kernelSize"]),
-      ...(["MaxPooling2D", "AveragePooling2D"] as const).map((type) =>
-        layer(
-          type,
-          `${type === "MaxPooling2D" ? "Maximum" : "Mean"} of non-overlapping windows; rows ` +
-            "and columns past the last whole window are dropped.",
-          {
-            poolSize: size2(MAX_WINDOW, "Default 2."),
-            strides: size2(
-              MAX_WINDOW,
-              "Default and only value: `poolSize` (the engine differentiates twice through " +
-                "non-overlapping windows only).",
-            ),
-            padding: { type: "string", enum: ["valid"], description: "Only `valid`." },
-          },
-        )
-      ),
-      layer(
-        "GlobalAveragePooling2D",
-        "The mean of each channel over the image: a flat output.",
-        {},
-      ),
-      layer("Flatten", "An image as a flat vector, in height, width, channel order.", {}),
-      layer("Activation", "An activation on its own.", {
-        activation: activation("The function."),
-      }, ["activation"]),
-    ],
-    discriminator: { propertyName: "type" },
+    oneOf: LAYER_TYPES.map((t) => ({ $ref: ref(`${t}Layer`) })),
+    discriminator: {
+      propertyName: "type",
+      mapping: Object.fromEntries(LAYER_TYPES.map((t) => [t, ref(`${t}Layer`)])),
+    },
     // What an error says a layer's `type` must be (read by core/settings_schema.ts).
     "x-expected": `one of ${LAYER_TYPES.join(", ")} (${DROPOUT_REFUSAL})`,
   };

@@ -5,7 +5,7 @@
  */
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020";
 import { isSetting, type Setting, SETTING_LIST, SETTINGS, type SettingType } from "./settings.ts";
-import { layersSchema } from "./layers.ts";
+import { LAYER_SCHEMAS, layersSchema } from "./layers.ts";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -197,12 +197,29 @@ function describe(e: ErrorObject, opts: ValidatorOptions): SchemaIssue {
   return { pointer, detail };
 }
 
+/**
+ * The schema without its discriminators' `mapping`s: ajv picks a discriminator's branch by the
+ * `const` of the tag in each branch, and refuses a mapping; OpenAPI readers get it in the
+ * document.
+ */
+function withoutMappings(node: unknown): JsonSchema {
+  if (Array.isArray(node)) return node.map(withoutMappings) as unknown as JsonSchema;
+  if (!node || typeof node !== "object") return node as JsonSchema;
+  const out: JsonSchema = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "discriminator" && v && typeof v === "object") {
+      const { mapping: _m, ...rest } = v as Record<string, unknown>;
+      out[k] = rest;
+    } else out[k] = withoutMappings(v);
+  }
+  return out;
+}
+
 /** Compiles a schema once; the validator lists every issue, each field once. */
 export function compileSchema(schema: JsonSchema, opts: ValidatorOptions = {}): SchemaValidator {
-  const fn = ajv.compile({
-    ...schema,
-    ...(opts.components ? { components: { schemas: opts.components } } : {}),
-  });
+  // The layers' schemas are named components (core/layers.ts), wherever the settings are checked.
+  const components = { ...LAYER_SCHEMAS, ...opts.components };
+  const fn = ajv.compile(withoutMappings({ ...schema, components: { schemas: components } }));
   return (value) => {
     if (fn(value)) return [];
     const seen = new Set<string>();
