@@ -53,9 +53,9 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
     throw new Error(
       issues.map((i) => {
         const flag = flagAt(pathPointer(i.path.slice(0, 2))) ?? i.path.join(".");
-        return `--${flag}: ${
-          i.path.length > 2 ? `layer ${i.path.slice(2).join(".")} ` : ""
-        }${i.detail}`;
+        const [layer, field] = i.path.slice(2);
+        const at = layer === undefined ? "" : `layer ${layer}${field ? ` ${field}` : ""} `;
+        return `--${flag}: ${at}${i.detail}`;
       }).join("; "),
     );
   }
