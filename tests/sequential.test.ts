@@ -28,6 +28,9 @@ import {
   type Shape,
 } from "../core/layers.ts";
 import { defaultSettings } from "../core/settings.ts";
+import { CandidateEvaluator } from "../engine/evaluator.ts";
+import { parseInfix } from "../core/expr/parse.ts";
+import { prepared, smallConfig } from "./support/search_fixture.ts";
 import { Rng } from "../core/rng.ts";
 import {
   compareWithFiniteDifferences,
@@ -340,4 +343,26 @@ Deno.test("the hypergradient through a sequential CNN with every layer type matc
     }
   }
   await initBackend("cpu");
+});
+
+Deno.test("a sequential dense stack trains, stacked or alone, as the MLP it is (the same bits)", async () => {
+  await initBackend("cpu");
+  const config = smallConfig(1);
+  const { data, spec: mlp } = await prepared(config);
+  const sequential = modelSpecFor({
+    kind: "sequential",
+    hidden: [],
+    layers: [{ type: "Dense", units: 8, activation: "relu" }, { type: "Dense", units: 3 }],
+  }, data);
+  const trees = [parseInfix("square(f(x) - y)"), parseInfix("-1 * y * log(f(x))")];
+  const results = [];
+  for (const spec of [mlp, sequential]) {
+    const ev = new CandidateEvaluator(data, spec, config.evaluation, config.seed);
+    const alone = await ev.localSearch(trees[0], 5);
+    const stacked = await ev.localSearchStacked(trees, [5, 6]);
+    const fitness = await ev.fitnessStacked(trees, stacked.map((s) => s.phi));
+    results.push({ alone, stacked, fitness });
+    ev.dispose();
+  }
+  assertEquals(results[1], results[0]);
 });
