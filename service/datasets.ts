@@ -146,8 +146,12 @@ export class DatasetService {
     return found;
   }
 
-  bundled(): Promise<DatasetRecord[]> {
-    return Promise.all(BUNDLED_NAMES.map((n) => this.#describeBundled(n)));
+  /** One at a time: four loading workers at once (spam's included) stalled past the inspection
+   * timeout on a loaded 2-core machine, and each is described once per process anyway. */
+  async bundled(): Promise<DatasetRecord[]> {
+    const records: DatasetRecord[] = [];
+    for (const name of BUNDLED_NAMES) records.push(await this.#describeBundled(name));
+    return records;
   }
 
   /** The bundled datasets on the first page, then the key's own, oldest first. */
