@@ -303,6 +303,10 @@ Deno.test({
           "http://[::1]/x.csv",
           "http://[::ffff:127.0.0.1]/x.csv",
           "http://0.0.0.0/x.csv",
+          "http://[::7f00:1]/x.csv",
+          "http://[2002:7f00:1::]/x.csv",
+          "http://[fec0::1]/x.csv",
+          `http://user:secret@127.0.0.1:${files.addr.port}/iris.csv`,
           "ftp://example.invalid/x.csv",
         ]
       ) {
@@ -313,10 +317,11 @@ Deno.test({
           422,
           { pointer: "/url" },
         );
-        assert(/loopback|private|link-local|unspecified|only http/.test(p.detail), p.detail);
+        assert(/special-purpose|loopback|credentials|only http/.test(p.detail), p.detail);
+        assert(!JSON.stringify(p).includes("secret"), "a password is never echoed");
         hits++;
       }
-      assertEquals(hits, 9);
+      assertEquals(hits, 13);
       assertEquals(tableCounts(refusing.service).datasets, 0);
     } finally {
       await refusing.close();
