@@ -10,7 +10,12 @@ import type { Tree } from "./expr/tree.ts";
 import { HallOfFame, hasBothInputs, initialPopulation, vary } from "./gp/mod.ts";
 import { Rng } from "./rng.ts";
 import { MODEL_KINDS } from "./model_kinds.ts";
-import type { CandidateOutcome, CandidateRunner, TimedScreen } from "./runner.ts";
+import {
+  type CandidateOutcome,
+  type CandidateRunner,
+  stopsSearch,
+  type TimedScreen,
+} from "./runner.ts";
 import {
   AUTO_STACK,
   cutStacks,
@@ -96,7 +101,6 @@ export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new DOMException("search cancelled", "AbortError");
 }
 
-const isAbort = (e: unknown) => (e as Error)?.name === "AbortError";
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Stage 2: the rejection screen (and gradient signature) of every new form, concurrently. */
@@ -124,7 +128,7 @@ export async function screenStage(
     try {
       screens.set(k, await runner.screen(tree));
     } catch (e) {
-      if (isAbort(e)) throw e;
+      if (stopsSearch(e)) throw e;
       screens.set(k, e as Error);
     }
   }));
@@ -237,7 +241,7 @@ export async function planStacks(
       calibration = await runner.calibrate();
     } catch (e) {
       // Stacking is only ever a speed-up: without a measurement, one at a time.
-      if (isAbort(e)) throw e;
+      if (stopsSearch(e)) throw e;
       return { size: 1, stats: { ...stats, note: `calibration failed: ${messageOf(e)}` } };
     }
   }
@@ -324,7 +328,7 @@ export async function evaluateStage(
         stack.map((k) => ({ tree: drawn.canonical.get(k)!, phiSeed: phiSeed(k) })),
       );
     } catch (e) {
-      if (isAbort(e)) throw e;
+      if (stopsSearch(e)) throw e;
       outcomes = stack.map(() => ({ ok: false, error: messageOf(e) }));
     }
     stack.forEach((k, i) => {

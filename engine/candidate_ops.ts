@@ -11,6 +11,7 @@
 import { CandidateEvaluator } from "./evaluator.ts";
 import { finalSeedRuns } from "./final_runs.ts";
 import { tf } from "./tensor/tf.ts";
+import { isBackendFault } from "./tensor/faults.ts";
 import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import type { Tree } from "../core/expr/tree.ts";
@@ -78,7 +79,9 @@ async function stackedOrAlone<I, R>(
     try {
       const [results, ms] = await timed(() => step(items));
       return results.map((result) => ({ ok: true, result, ms: ms / items.length }));
-    } catch {
+    } catch (e) {
+      // A broken backend computes nothing more: the request fails, to be retried elsewhere.
+      if (isBackendFault(e)) throw e;
       // One at a time below: the failure then belongs to the candidate that causes it.
     }
   }
@@ -88,6 +91,7 @@ async function stackedOrAlone<I, R>(
       const [[result], ms] = await timed(() => step([item]));
       out.push({ ok: true, result, ms });
     } catch (e) {
+      if (isBackendFault(e)) throw e;
       out.push({ ok: false, error: message(e) });
     }
   }

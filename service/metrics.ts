@@ -3,7 +3,7 @@
  * evaluations and their latency, worker utilisation, HTTP requests. Counters live here; gauges
  * are read from the store and the pool when scraped.
  */
-import type { PoolStats } from "../workers/pool.ts";
+import type { PoolCounters, PoolHealth, PoolStats } from "../workers/pool.ts";
 import type { CandidateOp } from "../workers/pool.ts";
 
 /** Seconds; candidate evaluations range from milliseconds (Iris) to minutes (MNIST). */
@@ -38,7 +38,11 @@ export class Metrics {
     this.#http.set(key, (this.#http.get(key) ?? 0) + 1);
   }
 
-  render(jobs: Record<string, number>, states: readonly string[], pool: PoolStats): string {
+  render(
+    jobs: Record<string, number>,
+    states: readonly string[],
+    pool: PoolStats & { health: PoolHealth; counters: PoolCounters },
+  ): string {
     const out: string[] = [];
     const family = (name: string, type: string, help: string) =>
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -69,6 +73,33 @@ export class Metrics {
     }
     family("lossmith_workers", "gauge", "Evaluation workers in the pool.");
     out.push(`lossmith_workers ${pool.size}`);
+    family("lossmith_workers_ready", "gauge", "Workers serving (idle or busy) now.");
+    out.push(`lossmith_workers_ready ${pool.health.ready}`);
+    family("lossmith_workers_starting", "gauge", "Replacement workers starting now.");
+    out.push(`lossmith_workers_starting ${pool.health.starting}`);
+    family("lossmith_workers_dead", "gauge", "Worker slots whose replacement failed to start.");
+    out.push(`lossmith_workers_dead ${pool.health.dead}`);
+    family(
+      "lossmith_worker_replacements_total",
+      "counter",
+      "Workers replaced, by reason: broken (runtime fault), lost (crashed or terminated), " +
+        "abandoned (their job was cancelled).",
+    );
+    for (const reason of ["broken", "lost", "abandoned"] as const) {
+      out.push(`lossmith_worker_replacements_total{reason="${reason}"} ${pool.counters[reason]}`);
+    }
+    family("lossmith_worker_start_failures_total", "counter", "Replacements that failed to start.");
+    out.push(`lossmith_worker_start_failures_total ${pool.counters.startFailures}`);
+    family("lossmith_request_retries_total", "counter", "Worker requests sent again.");
+    out.push(`lossmith_request_retries_total ${pool.counters.retries}`);
+    if (pool.health.lastReplacementMs !== undefined) {
+      family(
+        "lossmith_worker_last_replacement_seconds",
+        "gauge",
+        "From the last worker fault seen to its replacement serving.",
+      );
+      out.push(`lossmith_worker_last_replacement_seconds ${pool.health.lastReplacementMs / 1000}`);
+    }
     family("lossmith_workers_busy", "gauge", "Workers evaluating a request now.");
     out.push(`lossmith_workers_busy ${pool.busy}`);
     family("lossmith_worker_busy_seconds_total", "counter", "Worker time spent on requests.");

@@ -4,9 +4,11 @@
  * request names its job, and the worker prepares that job's data and evaluator the first time it
  * meets it (preparation is deterministic, so every worker holds identical data and nothing large
  * is posted). A few jobs are cached, least recently used evicted, so several jobs can share the
- * worker without reloading their data on every request.
+ * worker without reloading their data on every request. After every request the backend is
+ * checked (engine/tensor/faults.ts): a worker whose backend faulted says so, and is replaced.
  */
 import { initBackend } from "../engine/tensor/backend.ts";
+import { backendHealth, watchBackend } from "../engine/tensor/faults.ts";
 import { tf } from "../engine/tensor/tf.ts";
 import { type CandidateOps, candidateOps, prepareJob } from "../engine/candidate_ops.ts";
 import type { JobContext } from "../core/runner.ts";
@@ -38,6 +40,7 @@ serveOps<CandidateWorkerInfo, JobContext>({
     const o = options as CandidateWorkerOptions;
     maxContexts = Math.max(1, o.maxContexts);
     const info = await initBackend(o.backend);
+    watchBackend();
     return { ...info, tfjs: tf.version.tfjs, initMs: performance.now() - t0 };
   },
   async opsFor(ctx) {
@@ -60,4 +63,5 @@ serveOps<CandidateWorkerInfo, JobContext>({
     return entry.ops;
   },
   release,
+  health: backendHealth,
 });

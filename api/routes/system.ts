@@ -16,15 +16,45 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       summary: "Liveness and readiness",
       tag: "service",
       public: true,
-      responses: { "200": json(ref("Health"), "The service is up and its workers are ready.") },
-      handler: () =>
-        jsonResponse({
-          status: "ok",
-          version: service.version,
-          workers: service.pool.parallelism,
-          backend: service.pool.backend,
-          auth: service.authRequired() ? "api-keys" : "local",
-        }),
+      responses: {
+        "200": json(
+          ref("Health"),
+          "The service is up, with at least one worker serving or starting.",
+        ),
+        "503": json(ref("Health"), "No worker serves and none is starting."),
+      },
+      handler: () => {
+        const pool = service.pool.health();
+        const counters = service.pool.counters;
+        const status = pool.ready === pool.size
+          ? "ok"
+          : pool.ready + pool.starting > 0
+          ? "degraded"
+          : "down";
+        return jsonResponse(
+          {
+            status,
+            version: service.version,
+            workers: service.pool.parallelism,
+            pool: {
+              ready: pool.ready,
+              starting: pool.starting,
+              dead: pool.dead,
+              replaced: counters.restarts,
+              broken: counters.broken,
+              lost: counters.lost,
+              ...(pool.lastReplacementMs === undefined
+                ? {}
+                : { lastReplacementMs: pool.lastReplacementMs }),
+            },
+            backend: service.pool.backend,
+            ...(service.pool.nativeMatMul ? { blas: service.pool.nativeMatMul } : {}),
+            auth: service.authRequired() ? "api-keys" : "local",
+          },
+          status === "down" ? 503 : 200,
+          status === "down" ? { "retry-after": "30" } : {},
+        );
+      },
     },
     {
       method: "get",
@@ -46,7 +76,11 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
           service.metrics.render(
             service.jobs.countByState(),
             JOB_STATES,
-            service.pool.stats(),
+            {
+              ...service.pool.stats(),
+              health: service.pool.health(),
+              counters: service.pool.counters,
+            },
           ),
           { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
         ),

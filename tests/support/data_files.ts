@@ -58,3 +58,27 @@ export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
+
+/**
+ * A large IDX pair, written directly into one buffer (`idx` spreads arrays, too slow for
+ * millions of values): n images of rows x cols with hashed pixels, labels 0..classes-1 in turn.
+ */
+export function largeIdxPair(
+  n: number,
+  rows = 28,
+  cols = 28,
+  classes = 10,
+): { images: Uint8Array; labels: Uint8Array } {
+  const images = new Uint8Array(16 + n * rows * cols);
+  const view = new DataView(images.buffer);
+  images[2] = 8;
+  images[3] = 3;
+  [n, rows, cols].forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  for (let i = 16; i < images.length; i++) images[i] = Math.imul(i, 2654435761) >>> 24;
+  const labels = new Uint8Array(8 + n);
+  labels[2] = 8;
+  labels[3] = 1;
+  new DataView(labels.buffer).setUint32(4, n, false);
+  for (let i = 0; i < n; i++) labels[8 + i] = i % classes;
+  return { images, labels };
+}
