@@ -215,7 +215,7 @@ export class DatasetService {
     }
     const ref = { ...record.ref, task };
     try {
-      return { record, ref, info: await inspectDataset(ref, record.info.target) };
+      return { record, ref, info: await inspectDataset(ref, record.info.target, this.#inflate) };
     } catch (e) {
       if (e instanceof InspectError && e.dataError) {
         throw invalid(`dataset ${id} cannot be read for ${task}: ${e.message}`, {
@@ -226,6 +226,11 @@ export class DatasetService {
       }
       throw e;
     }
+  }
+
+  /** Gzip files inflate to at most the upload limit, counted while they inflate. */
+  get #inflate() {
+    return { maxInflatedBytes: this.config.limits.maxUploadBytes };
   }
 
   /** Removes temporary and unrecorded files left by a crash. */
@@ -269,12 +274,15 @@ export class DatasetService {
         });
       let info;
       try {
-        info = await inspectDataset(refAt(tmp), meta.target);
+        info = await inspectDataset(refAt(tmp), meta.target, this.#inflate);
       } catch (e) {
         if (e instanceof InspectError && e.dataError) {
-          // The loaders name the file at fault ("the labels file ..."): point at its field.
-          const role = roleNamed(format, e.message);
-          throw new ServiceError("invalid", "Invalid dataset", e.message, [{
+          // The loaders say which file is at fault (a single-file format has only one).
+          const role = (e.role as Role | undefined) ?? roleNamed(format, e.message);
+          const [kind, title] = e.tooLarge
+            ? ["too-large", "Dataset too large"] as const
+            : ["invalid", "Invalid dataset"] as const;
+          throw new ServiceError(kind, title, e.message, [{
             detail: e.message,
             ...(role ? at(role) : {}),
             row: e.row,

@@ -1,12 +1,13 @@
 // deno-lint-ignore-file no-explicit-any
 /**
  * Bad input at every endpoint gets an RFC 9457 problem (with the JSON pointer, parameter, or row
- * and column at fault) and leaves the store as it was; uploads of CSV and IDX data; URL
- * registration refused for loopback, private and link-local addresses unless allowed.
+ * and column at fault) and leaves the store as it was; uploads of CSV and IDX data, whose errors
+ * name the file at fault; URL registration refused for special-purpose addresses and URLs with
+ * credentials unless allowed.
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { expectProblem, form, postJson, startTestService, tableCounts } from "./support/service.ts";
-import { gzip, idxPair } from "./support/data_files.ts";
+import { gzip, idx, idxPair } from "./support/data_files.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
 
@@ -345,6 +346,41 @@ Deno.test({
     } finally {
       await allowing.close();
       await files.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "every IDX data error names its file: images or labels",
+  ...SERVICE_TEST,
+  fn: async () => {
+    const t = await startTestService();
+    try {
+      const { images, labels } = idxPair(12);
+      const blob = (b: Uint8Array) => new Blob([b as BlobPart]);
+      const cases: [string, Uint8Array, Uint8Array, RegExp][] = [
+        // All labels 255: classes 0..254 have no image (the probe got `class "0" has 0 rows`).
+        ["labels", images, idx(8, [12], new Array(12).fill(255)), /no image/],
+        ["images", images.subarray(0, 30), labels, /images file declares/],
+        ["labels", images, labels.subarray(0, 10), /labels file declares/],
+        ["images", images, idx(8, [11], new Array(11).fill(0)), /12 images but the labels/],
+        ["images", await gzip(images).then((g) => g.subarray(0, 20)), labels, /gzip/],
+        ["labels", images, idx(8, [12], [...new Array(11).fill(0), 1]), /labels file: class/],
+      ];
+      for (const [role, img, lab, message] of cases) {
+        const p = await expectProblem(
+          t,
+          "/v1/datasets",
+          form({ images: blob(img), labels: blob(lab) }),
+          422,
+          { parameter: role },
+        );
+        assert(message.test(p.detail), p.detail);
+        assert(!/class "0" has 0 rows/.test(p.detail), p.detail);
+      }
+      assertEquals(tableCounts(t.service).datasets, 0);
+    } finally {
+      await t.close();
     }
   },
 });

@@ -8,7 +8,7 @@
  * file, the two files swapped, an HTML error page saved under the right name).
  */
 import type { Dataset } from "./dataset.ts";
-import { DataError } from "./errors.ts";
+import { DataError, inFile } from "./errors.ts";
 import { readDataFile } from "./files.ts";
 import { validateDataset } from "./validate.ts";
 import { readAllLimited } from "./bytes.ts";
@@ -37,7 +37,9 @@ export async function gunzip(
     new DecompressionStream("gzip"),
   );
   const tooLarge = () =>
-    new DataError(`${what} inflates to more than ${maxBytes} bytes, the limit`);
+    new DataError(`${what} inflates to more than ${maxBytes} bytes, the limit`, {
+      tooLarge: true,
+    });
   try {
     return await readAllLimited(stream, maxBytes, tooLarge);
   } catch (e) {
@@ -90,16 +92,21 @@ export function idxDataset(
   if (images.dims.length < 3) {
     throw new DataError(
       `the images file has ${images.dims.length} dimension(s); expected [n, rows, cols] (are the two files swapped?)`,
+      { role: "images" },
     );
   }
   if (labels.dims.length !== 1) {
     throw new DataError(
       `the labels file has dimensions [${labels.dims.join(", ")}]; expected [n]`,
+      { role: "labels" },
     );
   }
   const [n, rows, cols, channels = 1] = images.dims;
   if (labels.dims[0] !== n) {
-    throw new DataError(`the images file holds ${n} images but the labels file ${labels.dims[0]}`);
+    throw new DataError(
+      `the images file holds ${n} images but the labels file ${labels.dims[0]}`,
+      { role: "images" },
+    );
   }
   const d = rows * cols * channels;
   const x = new Float32Array(n * d);
@@ -107,7 +114,21 @@ export function idxDataset(
   const y = Float32Array.from(labels.values);
   let k = 0;
   for (const label of labels.values) k = Math.max(k, label + 1);
-  if (k > MAX_IDX_CLASSES) throw new DataError(`labels go up to ${k - 1}`);
+  if (k > MAX_IDX_CLASSES) {
+    throw new DataError(`the labels file's labels go up to ${k - 1}`, { role: "labels" });
+  }
+  const counts = new Array<number>(k).fill(0);
+  for (const label of labels.values) counts[label]++;
+  const empty = counts.flatMap((c, label) => c === 0 ? [label] : []);
+  if (empty.length > 0) {
+    // Classes are numbered from 0: a label past a gap is most likely a wrong file (all 255s).
+    const shown = empty.length > 5 ? `${empty.slice(0, 5).join(", ")}, ...` : empty.join(", ");
+    throw new DataError(
+      `the labels file's labels go up to ${k - 1}, but ${empty.length} of the classes ` +
+        `0..${k - 1} have no image (${shown}); IDX labels number the classes from 0`,
+      { role: "labels" },
+    );
+  }
   return validateDataset({
     name,
     task: "classification",
@@ -118,7 +139,7 @@ export function idxDataset(
     nClasses: k,
     classNames: Array.from({ length: k }, (_, i) => String(i)),
     imageShape: [rows, cols, channels],
-  });
+  }, { roles: { features: "images", labels: "labels" } });
 }
 
 /** Decodes an images/labels pair held in memory (gzip or not, each on its own). */
@@ -128,9 +149,13 @@ export async function decodeIdxPair(
   opts: { name?: string; maxBytes?: number } = {},
 ): Promise<Dataset> {
   const max = opts.maxBytes ?? 1 << 30;
-  const inflate = (b: Uint8Array, what: string) => isGzip(b) ? gunzip(b, what, max) : b;
-  const images = parseIdx(await inflate(imagesBytes, "the images file"), "the images file");
-  const labels = parseIdx(await inflate(labelsBytes, "the labels file"), "the labels file");
+  const read = (role: string, bytes: Uint8Array) =>
+    inFile(role, async () => {
+      const what = `the ${role} file`;
+      return parseIdx(isGzip(bytes) ? await gunzip(bytes, what, max) : bytes, what);
+    });
+  const images = await read("images", imagesBytes);
+  const labels = await read("labels", labelsBytes);
   return idxDataset(images, labels, opts.name);
 }
 
@@ -139,6 +164,9 @@ export async function loadIdxFiles(
   imagesPath: string,
   labelsPath: string,
   name?: string,
+  maxBytes?: number,
 ): Promise<Dataset> {
-  return decodeIdxPair(await readDataFile(imagesPath), await readDataFile(labelsPath), { name });
+  const images = await inFile("images", () => readDataFile(imagesPath));
+  const labels = await inFile("labels", () => readDataFile(labelsPath));
+  return decodeIdxPair(images, labels, { name, maxBytes });
 }
