@@ -127,7 +127,12 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
     );
   };
 
-  const readInput = async (c: Context, route: RouteSpec, v: Compiled): Promise<Input> => {
+  const readInput = async (
+    c: Context,
+    route: RouteSpec,
+    v: Compiled,
+    turn: { end?: () => void },
+  ): Promise<Input> => {
     const owner = route.public ? "" : await authenticate(c);
     const instance = c.req.path;
     const errors: FieldError[] = [];
@@ -157,6 +162,8 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
         ),
       );
     }
+    // After the key and the parameters, before the body: a refused request reads nothing.
+    if (route.admit) turn.end = await route.admit();
     const bytes = await readBody(c, service.config.limits.maxUploadBytes);
     if (type === "application/json") {
       let body: unknown;
@@ -201,8 +208,13 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
   for (const route of routes) {
     const compiled = compile(route, components);
     app.on(route.method.toUpperCase(), honoPath(route.path), async (c) => {
-      const input = await readInput(c, route, compiled);
-      return await route.handler(c, input);
+      const turn: { end?: () => void } = {};
+      try {
+        const input = await readInput(c, route, compiled, turn);
+        return await route.handler(c, input);
+      } finally {
+        turn.end?.();
+      }
     });
   }
 
@@ -218,9 +230,12 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
     if (e instanceof ProblemError) return problemResponse(e.body, e.headers);
     if (e instanceof ServiceError) {
       const type = typeForKind(e.kind);
+      const headers: Record<string, string> = {};
+      if (e.kind === "unauthorized") headers["www-authenticate"] = 'Bearer realm="lossmith"';
+      if (e.retryAfter !== undefined) headers["retry-after"] = String(e.retryAfter);
       return problemResponse(
         problem(type, e.detail, { title: e.title, instance: c.req.path, errors: e.errors }),
-        e.kind === "unauthorized" ? { "www-authenticate": 'Bearer realm="lossmith"' } : {},
+        headers,
       );
     }
     console.error(`${c.req.method} ${c.req.path}: ${(e as Error).stack ?? e}`);

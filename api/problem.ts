@@ -49,12 +49,14 @@ export const PROBLEM_TYPES: Record<string, { status: number; title: string; when
   "limit": {
     status: 429,
     title: "Limit reached",
-    when: "A per-key limit (queued and running searches) is reached; `detail` names it.",
+    when: "A per-key limit (queued and running searches, open event streams) is reached; " +
+      "`detail` names it and `Retry-After` says when to try again.",
   },
   "unavailable": {
     status: 503,
     title: "Unavailable",
-    when: "The service is shutting down.",
+    when: "The service is shutting down, or too many uploads or event streams are open; " +
+      "`Retry-After` says when to try again.",
   },
   "internal": { status: 500, title: "Internal error", when: "A bug: please report it." },
 };

@@ -39,6 +39,17 @@ export interface ServiceConfig {
   };
   /** On a database with no search yet, `deno task start` submits the embedded default search. */
   defaultSearch: boolean;
+  memory: {
+    /**
+     * Bytes the whole service may hold (service/memory.ts shares them out: the runtime and
+     * workers, the dataset inspections, and each running search); 0 turns the check off.
+     */
+    limitBytes: number;
+  };
+  /** Dataset uploads and registrations read and inspected at once; more wait, up to `queue`. */
+  inspections: { concurrent: number; queue: number };
+  /** Open event streams, per key and in all. */
+  streams: { perKey: number; total: number };
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -78,6 +89,15 @@ const SETTINGS = [
     "LOSSMITH_DEFAULT_SEARCH",
     "on a new database, run the default search: MNIST, MLP, 12 x 8 (default true)",
   ],
+  [
+    "memory-limit",
+    "LOSSMITH_MEMORY_LIMIT",
+    "bytes the service may hold in all (default half the machine's; 0: no check)",
+  ],
+  ["max-inspections", "LOSSMITH_MAX_INSPECTIONS", "dataset uploads read at once (default 2)"],
+  ["inspection-queue", "LOSSMITH_INSPECTION_QUEUE", "uploads waiting for one (default 8)"],
+  ["max-streams-per-key", "LOSSMITH_MAX_STREAMS_PER_KEY", "open event streams per key (16)"],
+  ["max-streams", "LOSSMITH_MAX_STREAMS", "open event streams in all (default 128)"],
 ] as const;
 
 export const USAGE = `Usage: deno task start [flags]
@@ -170,7 +190,28 @@ export function loadConfig(
       allowPrivate: boolean("allow-private-urls", v("allow-private-urls")),
     },
     defaultSearch: boolean("default-search", v("default-search"), true),
+    memory: { limitBytes: integer("memory-limit", v("memory-limit"), defaultMemoryLimit()) },
+    inspections: {
+      concurrent: integer("max-inspections", v("max-inspections"), 2, 1),
+      queue: integer("inspection-queue", v("inspection-queue"), 8),
+    },
+    streams: {
+      perKey: integer("max-streams-per-key", v("max-streams-per-key"), 16, 1),
+      total: integer("max-streams", v("max-streams"), 128, 1),
+    },
   };
+}
+
+/** What the service may hold in all when the machine's memory cannot be read. */
+export const DEFAULT_MEMORY_LIMIT = 8 * 2 ** 30;
+
+/** Half the machine's memory (a service shares its host), or 8 GiB without --allow-sys. */
+function defaultMemoryLimit(): number {
+  try {
+    return Math.floor(Deno.systemMemoryInfo().total / 2);
+  } catch {
+    return DEFAULT_MEMORY_LIMIT;
+  }
 }
 
 /** Loopback names and addresses: the only ones the service listens on without API keys. */

@@ -27,6 +27,7 @@ import { nowIso, randomId } from "../store/ids.ts";
 import { type FieldError, invalid, notFound, ServiceError } from "./errors.ts";
 import { fetchLimited, UrlFetchFailed, UrlRefused, UrlTooLarge } from "./url_fetch.ts";
 import type { ServiceConfig } from "./config.ts";
+import { AdmissionQueue } from "./admission.ts";
 
 /**
  * An upload's files by role: `file` (CSV or JSON), `features` and `labels` (NumPy), or `images`
@@ -67,8 +68,21 @@ function formatOf(files: UploadFiles, meta: DatasetMeta, at: Locate): FormatName
 
 export class DatasetService {
   readonly #bundled = new Map<BundledName, Promise<DatasetRecord>>();
+  /** Uploads and registrations in progress: body, download and inspection, a few at once. */
+  readonly #turns: AdmissionQueue;
 
-  constructor(private readonly store: Store, private readonly config: ServiceConfig) {}
+  constructor(private readonly store: Store, private readonly config: ServiceConfig) {
+    this.#turns = new AdmissionQueue(
+      config.inspections.concurrent,
+      config.inspections.queue,
+      "dataset uploads",
+    );
+  }
+
+  /** A turn to upload or register a dataset (the API takes it before reading the body). */
+  admit(): Promise<() => void> {
+    return this.#turns.acquire();
+  }
 
   /** A bundled dataset, described once (in a worker) and cached. */
   #describeBundled(name: BundledName): Promise<DatasetRecord> {
@@ -214,6 +228,7 @@ export class DatasetService {
       );
     }
     const ref = { ...record.ref, task };
+    const end = await this.admit();
     try {
       return { record, ref, info: await inspectDataset(ref, record.info.target, this.#inflate) };
     } catch (e) {
@@ -225,6 +240,8 @@ export class DatasetService {
         });
       }
       throw e;
+    } finally {
+      end();
     }
   }
 

@@ -20,6 +20,7 @@ import type { EventHub } from "./event_hub.ts";
 import { resolveSearchConfig, type SearchRequest } from "./search_request.ts";
 import { invalid, notFound, ServiceError } from "./errors.ts";
 import { Job } from "./job.ts";
+import { checkSearchMemory, type MemoryPlan, memoryPlan } from "./memory.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import { initialProgress } from "../core/progress.ts";
 import { type RankedLoss, rankLosses, type SearchResult } from "../core/result.ts";
@@ -36,11 +37,16 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Seconds a client is told to wait: for a search to end, for a restart. */
+const LIMIT_RETRY_S = 30;
+const SHUTDOWN_RETRY_S = 10;
+
 export class JobManager {
   /** Every unfinished job, queued or running. */
   readonly #live = new Map<string, Job>();
   #queue: Job[] = [];
   #stopping = false;
+  readonly #memory: MemoryPlan | undefined;
 
   constructor(
     private readonly store: Store,
@@ -48,7 +54,9 @@ export class JobManager {
     private readonly datasets: DatasetService,
     private readonly hub: EventHub,
     private readonly config: ServiceConfig,
-  ) {}
+  ) {
+    this.#memory = memoryPlan(config);
+  }
 
   /** Interrupted jobs (running when the service stopped) resume first, then the queue. */
   start(): void {
@@ -64,7 +72,13 @@ export class JobManager {
     idempotencyKey?: string,
   ): Promise<{ job: JobRecord; replayed: boolean }> {
     if (this.#stopping) {
-      throw new ServiceError("unavailable", "Shutting down", "the service is shutting down");
+      throw new ServiceError(
+        "unavailable",
+        "Shutting down",
+        "the service is shutting down",
+        [],
+        SHUTDOWN_RETRY_S,
+      );
     }
     const requestHash = await sha256Hex(canonicalJson(body));
     const earlier = idempotencyKey && this.#replay(owner, idempotencyKey, requestHash);
@@ -77,6 +91,8 @@ export class JobManager {
         "Too many searches",
         `this key has ${active} queued or running searches; the limit is ${limit} per key. ` +
           `Wait for one to finish or cancel one.`,
+        [],
+        LIMIT_RETRY_S,
       );
     }
     const { record, ref, info } = await this.datasets.refFor(owner, body.dataset, body.task);
@@ -88,6 +104,13 @@ export class JobManager {
         { pointer: "/model/kind" },
       );
     }
+    checkSearchMemory(
+      this.#memory,
+      config,
+      { info, format: record.format },
+      this.pool.parallelism,
+      this.pool.backend,
+    );
     const job: JobRecord = {
       id: randomId("srch"),
       owner,

@@ -12,10 +12,13 @@ import { EventHub } from "./event_hub.ts";
 import { JobManager } from "./jobs.ts";
 import { KeyService } from "./keys.ts";
 import { Metrics } from "./metrics.ts";
+import { Slots } from "./admission.ts";
 
 export class Service {
   readonly version = LOSSMITH_VERSION;
   readonly keys: KeyService;
+  /** Open event streams, per key and in all. */
+  readonly streams: Slots;
   readonly #closing = new AbortController();
 
   private constructor(
@@ -28,6 +31,7 @@ export class Service {
     readonly metrics: Metrics,
   ) {
     this.keys = new KeyService(store);
+    this.streams = new Slots(config.streams.perKey, config.streams.total);
   }
 
   static async start(config: ServiceConfig): Promise<Service> {

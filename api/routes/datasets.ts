@@ -89,7 +89,8 @@ export function datasetRoutes(service: Service): RouteSpec[] {
         `application/json: their URLs, ${urlRoles()}, downloaded once within the time and ` +
         "size limits. `format` states the format (checked against the files); `target` is " +
         "required for CSV, optional for JSON and refused for the pair formats. The data is " +
-        "read and checked before the answer: errors name the field, row and column at fault.",
+        "read and checked before the answer: errors name the field, row and column at fault. " +
+        "A few are read at once; when too many wait, the answer is 503 with Retry-After.",
       tag: "datasets",
       body: {
         "multipart/form-data": datasetUpload(limits),
@@ -100,8 +101,10 @@ export function datasetRoutes(service: Service): RouteSpec[] {
           ...json(ref("Dataset"), "The dataset, read and checked."),
           headers: { location: { description: "The dataset's URL.", schema: { type: "string" } } },
         },
-        ...problems(400, 401, 413, 415, 422),
+        ...problems(400, 401, 413, 415, 422, 503),
       },
+      // Uploads and downloads are read and inspected a few at a time (a bounded queue).
+      admit: () => service.datasets.admit(),
       handler: (_c, input) => create(service, input),
     },
     {
