@@ -19,6 +19,7 @@ import { searchRoutes } from "./routes/searches.ts";
 import { resultRoutes } from "./routes/results.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { readAllLimited } from "../core/data/bytes.ts";
+import { guard } from "./guard.ts";
 
 /** Thrown inside the request pipeline; turned into its problem response. */
 class ProblemError extends Error {
@@ -96,6 +97,14 @@ async function readBody(c: Context, max: number): Promise<Uint8Array> {
   return await readAllLimited(body, max, tooLarge);
 }
 
+/** A route's OpenAPI path as a pattern over request paths: `{id}` is one segment. */
+function pathPattern(path: string): RegExp {
+  const source = path.split(/(\{\w+\})/).map((part) =>
+    /^\{\w+\}$/.test(part) ? "[^/:]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  ).join("");
+  return new RegExp(`^${source}$`);
+}
+
 export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } {
   // The document is built from the routes, and one route serves it: resolved lazily.
   const holder: { document?: OpenAPIObject } = {};
@@ -104,8 +113,12 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
   const components = componentSchemas();
   const app = new Hono();
 
+  const gate = guard(service.config);
   app.use("*", async (c, next) => {
-    await next();
+    const refused = gate.check(c.req.raw, !service.authRequired());
+    if (refused) c.res = refused;
+    else await next();
+    for (const [k, v] of Object.entries(gate.corsHeaders(c.req.raw))) c.res.headers.set(k, v);
     c.res.headers.set("x-content-type-options", "nosniff");
     service.metrics.httpRequest(c.req.method, c.res.status);
   });
@@ -218,13 +231,31 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
     });
   }
 
-  app.notFound((c) =>
-    problemResponse(
+  // A path that exists under other methods is a wrong method (405 with Allow), not a 404.
+  const shapes = routes.map((r) => ({
+    method: r.method.toUpperCase(),
+    pattern: pathPattern(r.path),
+  }));
+  app.notFound((c) => {
+    const allowed = [
+      ...new Set(shapes.filter((s) => s.pattern.test(c.req.path)).map((s) => s.method)),
+    ];
+    if (allowed.length > 0) {
+      return problemResponse(
+        problem(
+          "method-not-allowed",
+          `${c.req.path} answers ${allowed.join(", ")}, not ${c.req.method}`,
+          { instance: c.req.path },
+        ),
+        { allow: allowed.join(", ") },
+      );
+    }
+    return problemResponse(
       problem("not-found", `no operation ${c.req.method} ${c.req.path}; see /docs`, {
         instance: c.req.path,
       }),
-    )
-  );
+    );
+  });
 
   app.onError((e, c) => {
     if (e instanceof ProblemError) return problemResponse(e.body, e.headers);

@@ -26,10 +26,21 @@ export const PROBLEM_TYPES: Record<string, { status: number; title: string; when
     title: "Unauthorized",
     when: "No valid `Authorization: Bearer <key>` header, and the service requires one.",
   },
+  "forbidden": {
+    status: 403,
+    title: "Forbidden",
+    when: "The request came from a web page of another site, or was addressed to a host name " +
+      "this service does not answer to (see docs/service.md, Access).",
+  },
   "not-found": {
     status: 404,
     title: "Not found",
     when: "No such resource for this key (another key's resources are not found either).",
+  },
+  "method-not-allowed": {
+    status: 405,
+    title: "Method not allowed",
+    when: "The path exists, but not with this method; `Allow` lists the methods it takes.",
   },
   "conflict": {
     status: 409,

@@ -4,7 +4,7 @@
  *
  *   deno task keys create NAME [--db FILE]   prints the key once; only its hash is stored
  *   deno task keys list [--db FILE]
- *   deno task keys revoke ID [--db FILE]
+ *   deno task keys revoke ID [--db FILE]   also cancels the key's queued and running searches
  */
 import { parseArgs } from "node:util";
 import { Store } from "../store/mod.ts";
@@ -51,7 +51,10 @@ async function run(store: Store, command: string, arg: string | undefined): Prom
     case "revoke":
       if (!arg) break;
       if (store.keys.revoke(arg)) {
-        console.log(`Revoked ${arg}.`);
+        // Its searches stop too: a running service cancels them within seconds, and one that
+        // is not running finds them cancelled at its next start.
+        const searches = store.jobs.requestCancelAll(arg);
+        console.log(`Revoked ${arg}; ${searches} queued or running search(es) cancelled.`);
         return 0;
       }
       console.error(`No active key ${arg}.`);

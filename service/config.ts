@@ -50,6 +50,15 @@ export interface ServiceConfig {
   inspections: { concurrent: number; queue: number };
   /** Open event streams, per key and in all. */
   streams: { perKey: number; total: number };
+  http: {
+    /**
+     * Host names (besides loopback names) a request may be addressed to; in local mode any other
+     * Host is refused, so a DNS name rebound to 127.0.0.1 reaches nothing.
+     */
+    publicNames: string[];
+    /** Origins whose pages may call the API (CORS); other cross-site requests are refused. */
+    corsOrigins: string[];
+  };
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -98,6 +107,8 @@ const SETTINGS = [
   ["inspection-queue", "LOSSMITH_INSPECTION_QUEUE", "uploads waiting for one (default 8)"],
   ["max-streams-per-key", "LOSSMITH_MAX_STREAMS_PER_KEY", "open event streams per key (16)"],
   ["max-streams", "LOSSMITH_MAX_STREAMS", "open event streams in all (default 128)"],
+  ["public-name", "LOSSMITH_PUBLIC_NAME", "host names requests may use, comma-separated"],
+  ["cors-origins", "LOSSMITH_CORS_ORIGINS", "origins whose pages may call the API (CORS)"],
 ] as const;
 
 export const USAGE = `Usage: deno task start [flags]
@@ -199,6 +210,10 @@ export function loadConfig(
       perKey: integer("max-streams-per-key", v("max-streams-per-key"), 16, 1),
       total: integer("max-streams", v("max-streams"), 128, 1),
     },
+    http: {
+      publicNames: list(v("public-name")).map((n) => n.toLowerCase()),
+      corsOrigins: list(v("cors-origins")).map(origin),
+    },
   };
 }
 
@@ -212,6 +227,24 @@ function defaultMemoryLimit(): number {
   } catch {
     return DEFAULT_MEMORY_LIMIT;
   }
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((t) => t.trim()).filter((t) => t !== "");
+}
+
+/** An origin as browsers send it: scheme, host and port, no path. */
+function origin(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`cors-origins: '${text}' is not an origin such as https://app.example`);
+  }
+  if (url.origin === "null" || url.pathname !== "/" && url.pathname !== "") {
+    throw new Error(`cors-origins: '${text}' is not an origin such as https://app.example`);
+  }
+  return url.origin;
 }
 
 /** Loopback names and addresses: the only ones the service listens on without API keys. */

@@ -40,6 +40,8 @@ function canonicalJson(value: unknown): string {
 /** Seconds a client is told to wait: for a search to end, for a restart. */
 const LIMIT_RETRY_S = 30;
 const SHUTDOWN_RETRY_S = 10;
+/** How often the store is read for cancels asked for elsewhere. */
+const CANCEL_POLL_MS = 1000;
 
 export class JobManager {
   /** Every unfinished job, queued or running. */
@@ -47,6 +49,7 @@ export class JobManager {
   #queue: Job[] = [];
   #stopping = false;
   readonly #memory: MemoryPlan | undefined;
+  #poll?: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly store: Store,
@@ -63,6 +66,11 @@ export class JobManager {
     for (const job of this.store.jobs.inState("running")) this.store.jobs.requeue(job.id);
     for (const job of this.store.jobs.inState("queued")) this.#enqueue(job);
     this.#schedule();
+    // Cancels asked for from another process (`deno task keys revoke` cancels the key's
+    // searches in the database) reach the running jobs within CANCEL_POLL_MS.
+    this.#poll = setInterval(() => {
+      for (const id of this.store.jobs.cancelRequestedIds()) this.#live.get(id)?.stop("cancel");
+    }, CANCEL_POLL_MS);
   }
 
   /** Accepts a search; `replayed` when the idempotency key named an earlier, identical one. */
@@ -227,6 +235,7 @@ export class JobManager {
    */
   async shutdown(): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#poll);
     const running = this.#running();
     for (const job of running) job.stop("shutdown");
     await Promise.all(running.map((j) => j.ended));

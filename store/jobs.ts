@@ -166,6 +166,22 @@ export class JobStore {
     ).changes > 0;
   }
 
+  /** Asks every queued or running search of an owner to stop (a revoked key); their count. */
+  requestCancelAll(owner: string): number {
+    return this.db.run(
+      `UPDATE jobs SET cancel_requested = 1 WHERE owner = :owner
+         AND state IN ('queued', 'running')`,
+      { owner },
+    ).changes;
+  }
+
+  /** Unfinished searches asked to stop, whoever asked (this process or another). */
+  cancelRequestedIds(): string[] {
+    return this.db.all<{ id: string }>(
+      `SELECT id FROM jobs WHERE cancel_requested = 1 AND state IN ('queued', 'running')`,
+    ).map((r) => r.id);
+  }
+
   /** One finished generation: checkpoint, progress and events, all or nothing. */
   saveGeneration(
     id: string,

@@ -3,7 +3,7 @@
  * Bad input at every endpoint gets an RFC 9457 problem (with the JSON pointer, parameter, or row
  * and column at fault) and leaves the store as it was; uploads of CSV and IDX data, whose errors
  * name the file at fault; URL registration refused for special-purpose addresses and URLs with
- * credentials unless allowed.
+ * credentials unless allowed; a wrong method gets 405 with Allow.
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { expectProblem, form, postJson, startTestService, tableCounts } from "./support/service.ts";
@@ -346,6 +346,34 @@ Deno.test({
     } finally {
       await allowing.close();
       await files.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "a wrong method gets 405 with Allow; an unknown path 404",
+  ...SERVICE_TEST,
+  fn: async () => {
+    const t = await startTestService();
+    try {
+      for (
+        const [method, path, allow] of [
+          ["DELETE", "/v1/searches", "POST, GET"],
+          ["PUT", "/v1/datasets/ds_x", "GET, DELETE"],
+          ["POST", "/healthz", "GET"],
+        ]
+      ) {
+        const res = await t.request(path, { method });
+        assertEquals(res.status, 405, `${method} ${path}`);
+        assertEquals(res.headers.get("allow"), allow);
+        assertEquals(res.headers.get("content-type"), "application/problem+json");
+        assert((await res.json()).detail.includes(allow));
+      }
+      const missing = await t.request("/v1/nothing");
+      assertEquals(missing.status, 404);
+      await missing.body?.cancel();
+    } finally {
+      await t.close();
     }
   },
 });

@@ -33,6 +33,7 @@ export function testConfig(dir: string, overrides: Partial<ServiceConfig> = {}):
     memory: { limitBytes: DEFAULT_MEMORY_LIMIT },
     inspections: { concurrent: 2, queue: 8 },
     streams: { perKey: 16, total: 128 },
+    http: { publicNames: [], corsOrigins: [] },
     ...overrides,
   };
 }
