@@ -114,13 +114,26 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
   const app = new Hono();
 
   const gate = guard(service.config);
+  /** The route template and the key a request was answered for, for its log line. */
+  const served = new WeakMap<Request, { route: string; owner?: string }>();
   app.use("*", async (c, next) => {
+    const t0 = performance.now();
     const refused = gate.check(c.req.raw, !service.authRequired());
     if (refused) c.res = refused;
     else await next();
     for (const [k, v] of Object.entries(gate.corsHeaders(c.req.raw))) c.res.headers.set(k, v);
     c.res.headers.set("x-content-type-options", "nosniff");
     service.metrics.httpRequest(c.req.method, c.res.status);
+    const seen = served.get(c.req.raw);
+    // The route's template, not the path: ids stay out of the route field, which stays
+    // low-cardinality; the key's id, never its token.
+    service.log.info("request", {
+      method: c.req.method,
+      route: seen?.route ?? "-",
+      status: c.res.status,
+      ms: Math.round((performance.now() - t0) * 10) / 10,
+      key: seen?.owner || undefined,
+    });
   });
 
   const authenticate = async (c: Context): Promise<string> => {
@@ -146,7 +159,9 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
     v: Compiled,
     turn: { end?: () => void },
   ): Promise<Input> => {
+    served.set(c.req.raw, { route: route.path });
     const owner = route.public ? "" : await authenticate(c);
+    served.set(c.req.raw, { route: route.path, owner });
     const instance = c.req.path;
     const errors: FieldError[] = [];
     const path = stripVerb(route.path, c.req.param() as Record<string, string>);
@@ -269,7 +284,11 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
         headers,
       );
     }
-    console.error(`${c.req.method} ${c.req.path}: ${(e as Error).stack ?? e}`);
+    service.log.error("internal error", {
+      method: c.req.method,
+      path: c.req.path,
+      error: (e as Error).stack ?? String(e),
+    });
     return problemResponse(
       problem("internal", "an unexpected error occurred; it has been logged", {
         instance: c.req.path,

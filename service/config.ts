@@ -59,7 +59,12 @@ export interface ServiceConfig {
     /** Origins whose pages may call the API (CORS); other cross-site requests are refused. */
     corsOrigins: string[];
   };
+  /** Log lines at or above this level go to stdout, one JSON object each. */
+  logLevel: LogLevel;
 }
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "off"] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
 
 export const DEFAULT_LIMITS: Limits = {
   maxPopulation: 200,
@@ -109,6 +114,7 @@ const SETTINGS = [
   ["max-streams", "LOSSMITH_MAX_STREAMS", "open event streams in all (default 128)"],
   ["public-name", "LOSSMITH_PUBLIC_NAME", "host names requests may use, comma-separated"],
   ["cors-origins", "LOSSMITH_CORS_ORIGINS", "origins whose pages may call the API (CORS)"],
+  ["log-level", "LOSSMITH_LOG_LEVEL", `${LOG_LEVELS.join("|")} (default info)`],
 ] as const;
 
 export const USAGE = `Usage: deno task start [flags]
@@ -214,6 +220,7 @@ export function loadConfig(
       publicNames: list(v("public-name")).map((n) => n.toLowerCase()),
       corsOrigins: list(v("cors-origins")).map(origin),
     },
+    logLevel: oneOf("log-level", v("log-level"), LOG_LEVELS, "info"),
   };
 }
 
@@ -245,6 +252,19 @@ function origin(text: string): string {
     throw new Error(`cors-origins: '${text}' is not an origin such as https://app.example`);
   }
   return url.origin;
+}
+
+function oneOf<const T extends string>(
+  name: string,
+  text: string | undefined,
+  values: readonly T[],
+  fallback: T,
+): T {
+  if (text === undefined || text === "") return fallback;
+  if (!(values as readonly string[]).includes(text)) {
+    throw new Error(`${name} must be one of ${values.join(", ")}, got '${text}'`);
+  }
+  return text as T;
 }
 
 /** Loopback names and addresses: the only ones the service listens on without API keys. */

@@ -25,6 +25,7 @@ import {
 import type { JobRunner, WorkerPool } from "../workers/pool.ts";
 import type { JobError, JobRecord, JobState, Store } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
+import type { Fields, Logger } from "./log.ts";
 
 export type StopReason = "cancel" | "shutdown" | "failure";
 type FinishedState = Exclude<JobState, "queued" | "running">;
@@ -36,6 +37,7 @@ export interface JobDeps {
   store: Store;
   pool: WorkerPool;
   hub: EventHub;
+  log: Logger;
 }
 
 /** What the search produced before it ended, however it ended. */
@@ -106,6 +108,7 @@ export class Job {
         data: { state: "running", resumedFrom: resumeFrom?.generation ?? null },
       });
       hub.notify(this.id);
+      this.#log("running", { resumedFrom: resumeFrom?.generation });
 
       const { config, dataInfo: info } = this.record;
       const runner = pool.forJob({
@@ -218,7 +221,10 @@ export class Job {
     const stop = this.#stop;
     // A search that ran to its end has succeeded, whatever stop came too late to matter.
     if (result && result.stopped !== "cancelled") return this.#finish("succeeded", null, result);
-    if (stop?.reason === "shutdown") return; // stays `running`: it resumes at the next start
+    if (stop?.reason === "shutdown") {
+      // Stays `running` in the store: it resumes at the next start.
+      return this.#log("interrupted", { generation: this.#progress.generation });
+    }
     if (stop?.reason === "cancel") {
       return this.#finish("cancelled", null, result ?? this.#resultSoFar());
     }
@@ -253,7 +259,12 @@ export class Job {
     });
     store.jobs.pruneCheckpoints(this.id);
     hub.notify(this.id);
+    this.#log(state, { error: error?.detail, stopped: result?.stopped });
     this.#ended.resolve();
+  }
+
+  #log(state: string, fields: Fields = {}): void {
+    this.deps.log.info("search", { id: this.id, owner: this.record.owner, state, ...fields });
   }
 }
 

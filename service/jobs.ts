@@ -20,6 +20,7 @@ import type { EventHub } from "./event_hub.ts";
 import { resolveSearchConfig, type SearchRequest } from "./search_request.ts";
 import { invalid, notFound, ServiceError } from "./errors.ts";
 import { Job } from "./job.ts";
+import type { Logger } from "./log.ts";
 import { checkSearchMemory, type MemoryPlan, memoryPlan } from "./memory.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import { initialProgress } from "../core/progress.ts";
@@ -57,6 +58,7 @@ export class JobManager {
     private readonly datasets: DatasetService,
     private readonly hub: EventHub,
     private readonly config: ServiceConfig,
+    private readonly log: Logger,
   ) {
     this.#memory = memoryPlan(config);
   }
@@ -144,6 +146,7 @@ export class JobManager {
       if (again) return { job: again, replayed: true };
       throw e;
     }
+    this.log.info("search", { id: job.id, owner, state: "queued", dataset: record.id });
     this.#enqueue(job);
     this.#schedule();
     return { job: this.get(owner, job.id), replayed: false };
@@ -246,7 +249,10 @@ export class JobManager {
   }
 
   #enqueue(record: JobRecord): void {
-    const job = new Job({ store: this.store, pool: this.pool, hub: this.hub }, record);
+    const job = new Job(
+      { store: this.store, pool: this.pool, hub: this.hub, log: this.log },
+      record,
+    );
     this.#live.set(job.id, job);
     this.#queue.push(job);
     void job.ended.then(() => {
@@ -261,7 +267,9 @@ export class JobManager {
       const job = this.#queue.shift();
       if (job === undefined) return;
       if (job.state !== "queued") continue;
-      job.run().catch((e) => console.error(`search ${job.id}: ${(e as Error).stack ?? e}`));
+      job.run().catch((e) =>
+        this.log.error("search crashed", { id: job.id, error: (e as Error).stack ?? String(e) })
+      );
     }
   }
 }

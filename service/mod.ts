@@ -13,6 +13,7 @@ import { JobManager } from "./jobs.ts";
 import { KeyService } from "./keys.ts";
 import { Metrics } from "./metrics.ts";
 import { Slots } from "./admission.ts";
+import { Logger } from "./log.ts";
 
 export class Service {
   readonly version = LOSSMITH_VERSION;
@@ -29,6 +30,7 @@ export class Service {
     readonly jobs: JobManager,
     readonly hub: EventHub,
     readonly metrics: Metrics,
+    readonly log: Logger,
   ) {
     this.keys = new KeyService(store);
     this.streams = new Slots(config.streams.perKey, config.streams.total);
@@ -38,12 +40,16 @@ export class Service {
     await Deno.mkdir(config.dataDir, { recursive: true });
     const store = new Store(config.db);
     const metrics = new Metrics();
+    const log = new Logger(config.logLevel);
     let pool: WorkerPool;
     try {
       pool = await WorkerPool.start({
         size: config.workers,
         backend: config.backend,
-        observer: { requestDone: (kind, ms, ok) => metrics.requestDone(kind, ms, ok) },
+        observer: {
+          requestDone: (kind, ms, ok) => metrics.requestDone(kind, ms, ok),
+          replaced: (worker, why) => log.warn("worker replaced", { worker, why }),
+        },
       });
     } catch (e) {
       store.close();
@@ -52,8 +58,8 @@ export class Service {
     const hub = new EventHub();
     const datasets = new DatasetService(store, config);
     await datasets.sweep();
-    const jobs = new JobManager(store, pool, datasets, hub, config);
-    const service = new Service(config, store, pool, datasets, jobs, hub, metrics);
+    const jobs = new JobManager(store, pool, datasets, hub, config, log);
+    const service = new Service(config, store, pool, datasets, jobs, hub, metrics, log);
     jobs.start();
     return service;
   }

@@ -34,6 +34,7 @@ export function testConfig(dir: string, overrides: Partial<ServiceConfig> = {}):
     inspections: { concurrent: 2, queue: 8 },
     streams: { perKey: 16, total: 128 },
     http: { publicNames: [], corsOrigins: [] },
+    logLevel: "off",
     ...overrides,
   };
 }
