@@ -8,6 +8,19 @@ import { isLoopbackHost, USAGE } from "../service/config.ts";
 import { createApp } from "../api/app.ts";
 import { followSearch, submitDefaultSearch } from "./default_search.ts";
 
+/** The database and data folder accesses this process lacks, in words. */
+function deniedPaths(config: { db: string; dataDir: string }): string[] {
+  const out: string[] = [];
+  for (const path of [config.db, config.dataDir]) {
+    for (const name of ["read", "write"] as const) {
+      if (Deno.permissions.querySync({ name, path }).state !== "granted") {
+        out.push(`${name} ${path}`);
+      }
+    }
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let config;
   try {
@@ -19,6 +32,16 @@ export async function main(argv: string[]): Promise<number> {
   if (config === "help") {
     console.log(USAGE);
     return 0;
+  }
+  const denied = deniedPaths(config);
+  if (denied.length > 0) {
+    // `deno task start` may write only its default database: say how to run with another.
+    console.error(
+      `error: this process may not ${denied.join(" and ")}. Run it with those permissions, ` +
+        `e.g. deno run --allow-read=.,${config.db},${config.dataDir} ` +
+        `--allow-write=${config.db},${config.dataDir} ... main.ts start (README: Permissions)`,
+    );
+    return 2;
   }
   const service = await Service.start(config);
   const keys = service.keys.activeCount();
