@@ -27,24 +27,42 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === GZIP[0] && bytes[1] === GZIP[1];
 }
 
+/**
+ * Compressed bytes fed to the decompressor per write. Deflate expands at most 1032-fold, so one
+ * write inflates to at most about 4 MiB: the count stops a bomb within that of the limit. (Given
+ * the whole file at once, DecompressionStream inflates all of it in one chunk before anything
+ * can be counted: a 4 MB file took 4 GiB.)
+ */
+const GZIP_SLICE = 4096;
+
 /** Inflates gzip data with the web-standard DecompressionStream, stopping past `maxBytes`. */
 export async function gunzip(
   bytes: Uint8Array,
   what: string,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
-    new DecompressionStream("gzip"),
-  );
+  const inflate = new DecompressionStream("gzip");
+  const writer = inflate.writable.getWriter();
+  const feeding = (async () => {
+    for (let i = 0; i < bytes.length; i += GZIP_SLICE) {
+      await writer.ready;
+      await writer.write(bytes.subarray(i, i + GZIP_SLICE) as Uint8Array<ArrayBuffer>);
+    }
+    await writer.close();
+  })();
+  // A failure to feed (bad data, or reading stopped) surfaces on the reading side.
+  feeding.catch(() => {});
   const tooLarge = () =>
     new DataError(`${what} inflates to more than ${maxBytes} bytes, the limit`, {
       tooLarge: true,
     });
   try {
-    return await readAllLimited(stream, maxBytes, tooLarge);
+    return await readAllLimited(inflate.readable, maxBytes, tooLarge);
   } catch (e) {
     if (e instanceof DataError) throw e;
     throw new DataError(`${what} is not valid gzip data: ${(e as Error).message}`);
+  } finally {
+    await writer.abort().catch(() => {});
   }
 }
 
