@@ -26,13 +26,7 @@ const MiB = 2 ** 20;
 const blob = (b: Uint8Array) => new Blob([b as BlobPart]);
 
 /** IDX images of `n` zero images of 28 x 28: a few KB of gzip. */
-function zeroImages(n: number): Uint8Array {
-  const out = new Uint8Array(16 + n * 784);
-  const view = new DataView(out.buffer);
-  out.set([0, 0, 8, 3]);
-  [n, 28, 28].forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
-  return out;
-}
+const zeroImages = (n: number) => idx(8, [n, 28, 28], new Uint8Array(n * 784));
 
 Deno.test({
   name: "gzip data inflates to at most the upload limit, refused while inflating",

@@ -166,15 +166,25 @@ export async function decodeIdxPair(
   labelsBytes: Uint8Array,
   opts: { name?: string; maxBytes?: number } = {},
 ): Promise<Dataset> {
-  const max = opts.maxBytes ?? 1 << 30;
-  const read = (role: string, bytes: Uint8Array) =>
-    inFile(role, async () => {
-      const what = `the ${role} file`;
-      return parseIdx(isGzip(bytes) ? await gunzip(bytes, what, max) : bytes, what);
-    });
-  const images = await read("images", imagesBytes);
-  const labels = await read("labels", labelsBytes);
+  const images = await decodeFile("images", imagesBytes, parseIdx, opts.maxBytes);
+  const labels = await decodeFile("labels", labelsBytes, parseIdx, opts.maxBytes);
   return idxDataset(images, labels, opts.name);
+}
+
+/**
+ * One file of a pair, inflated if it is gzip (to at most `maxBytes`, 1 GiB by default) and
+ * parsed; its errors are said of its role.
+ */
+export function decodeFile<T>(
+  role: string,
+  bytes: Uint8Array,
+  parse: (bytes: Uint8Array, what: string) => T,
+  maxBytes = 1 << 30,
+): Promise<T> {
+  return inFile(role, async () => {
+    const what = `the ${role} file`;
+    return parse(isGzip(bytes) ? await gunzip(bytes, what, maxBytes) : bytes, what);
+  });
 }
 
 /** Reads an images/labels pair from disk. */

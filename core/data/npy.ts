@@ -16,7 +16,7 @@ import type { Dataset, Task } from "./dataset.ts";
 import { DataError, inFile } from "./errors.ts";
 import { fileName, readDataFile } from "./files.ts";
 import { validateDataset } from "./validate.ts";
-import { gunzip, isGzip } from "./idx.ts";
+import { decodeFile } from "./idx.ts";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -250,14 +250,8 @@ export async function decodeNpyPair(
   labelsBytes: Uint8Array,
   opts: NpyOptions & { maxBytes?: number } = {},
 ): Promise<Dataset> {
-  const max = opts.maxBytes ?? 1 << 30;
-  const read = (role: string, bytes: Uint8Array) =>
-    inFile(role, async () => {
-      const what = `the ${role} file`;
-      return parseNpy(isGzip(bytes) ? await gunzip(bytes, what, max) : bytes, what);
-    });
-  const features = await read("features", featuresBytes);
-  const labels = await read("labels", labelsBytes);
+  const features = await decodeFile("features", featuresBytes, parseNpy, opts.maxBytes);
+  const labels = await decodeFile("labels", labelsBytes, parseNpy, opts.maxBytes);
   return npyDataset(features, labels, opts);
 }
 

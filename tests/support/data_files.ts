@@ -30,11 +30,13 @@ export function npy(
 
 /** An IDX file: the type code (0x08 unsigned bytes), its dimensions, then the values. */
 export function idx(type: number, dims: number[], values: ArrayLike<number>): Uint8Array {
-  const h = new Uint8Array(4 + 4 * dims.length);
-  h[2] = type;
-  h[3] = dims.length;
-  dims.forEach((d, i) => new DataView(h.buffer).setUint32(4 + 4 * i, d, false));
-  return new Uint8Array([...h, ...Array.from(values)]);
+  const header = 4 + 4 * dims.length;
+  const out = new Uint8Array(header + values.length);
+  out[2] = type;
+  out[3] = dims.length;
+  dims.forEach((d, i) => new DataView(out.buffer).setUint32(4 + 4 * i, d, false));
+  out.set(values, header);
+  return out;
 }
 
 /** A tiny IDX pair: n images of rows x cols, labels 0..classes-1 in turn. */
@@ -59,26 +61,16 @@ export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/**
- * A large IDX pair, written directly into one buffer (`idx` spreads arrays, too slow for
- * millions of values): n images of rows x cols with hashed pixels, labels 0..classes-1 in turn.
- */
+/** A large IDX pair: n images of rows x cols with hashed pixels, labels 0..classes-1 in turn. */
 export function largeIdxPair(
   n: number,
   rows = 28,
   cols = 28,
   classes = 10,
 ): { images: Uint8Array; labels: Uint8Array } {
-  const images = new Uint8Array(16 + n * rows * cols);
-  const view = new DataView(images.buffer);
-  images[2] = 8;
-  images[3] = 3;
-  [n, rows, cols].forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
-  for (let i = 16; i < images.length; i++) images[i] = Math.imul(i, 2654435761) >>> 24;
-  const labels = new Uint8Array(8 + n);
-  labels[2] = 8;
-  labels[3] = 1;
-  new DataView(labels.buffer).setUint32(4, n, false);
-  for (let i = 0; i < n; i++) labels[8 + i] = i % classes;
-  return { images, labels };
+  const pixels = new Uint8Array(n * rows * cols);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.imul(i + 16, 2654435761) >>> 24;
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) labels[i] = i % classes;
+  return { images: idx(8, [n, rows, cols], pixels), labels: idx(8, [n], labels) };
 }
