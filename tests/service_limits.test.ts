@@ -128,9 +128,9 @@ Deno.test({
   ...SERVICE_TEST,
   fn: async () => {
     const t = await startTestService({ inspections: { concurrent: 1, queue: 1 } });
+    const first = Promise.withResolvers<void>();
+    const second = Promise.withResolvers<void>();
     try {
-      const first = Promise.withResolvers<void>();
-      const second = Promise.withResolvers<void>();
       const running = t.json("/v1/datasets", slowUpload(first.promise));
       await new Promise((r) => setTimeout(r, 300));
       const waiting = t.json("/v1/datasets", slowUpload(second.promise));
@@ -144,6 +144,9 @@ Deno.test({
       assertEquals((await running).status, 201);
       assertEquals((await waiting).status, 201);
     } finally {
+      // The held bodies end either way, or the server would wait for them to close.
+      first.resolve();
+      second.resolve();
       await t.close();
     }
   },
