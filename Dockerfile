@@ -13,6 +13,11 @@
 #
 # With LOSSMITH_BACKEND=auto (the default) the workers take WebGPU on a real adapter and fall
 # back to wasm otherwise; /healthz reports the backend in use.
+#
+# Several nodes on one PostgreSQL database instead of the SQLite file in /data: give each the
+# database URL (uploads are then kept in the database; ops/compose.yaml runs three nodes):
+#
+#   docker run -e LOSSMITH_DATABASE_URL=postgres://user:pass@db:5432/lossmith -p 8000:8000 lossmith
 
 FROM denoland/deno:2.9.6
 
@@ -30,7 +35,8 @@ USER deno
 # build time so that the container needs no registry at run time.
 RUN deno install --frozen --entrypoint main.ts
 
-# Everything the service keeps (SQLite database, uploaded files) lives in /data.
+# Everything the service keeps (SQLite database, uploaded files) lives in /data; with
+# LOSSMITH_DATABASE_URL, the database is PostgreSQL and /data holds this node's copies of uploads.
 VOLUME ["/data"]
 # A deployed service starts empty: no embedded default search on its first start.
 ENV LOSSMITH_DB=/data/lossmith.sqlite \
@@ -45,12 +51,14 @@ HEALTHCHECK --interval=30s --timeout=5s CMD ["deno", "eval", "const r = await fe
 
 # SIGTERM (docker stop) stops gracefully; running searches resume at the next start.
 # The permissions of `deno task start` (README, Permissions), with the data in /data: network
-# (listening, URL datasets), reading the app and /data, writing /data only, the variables it
-# reads, FFI for OpenBLAS (if installed) and the machine's memory size.
+# (listening, URL datasets, PostgreSQL), reading the app and /data, writing /data only, the
+# variables it reads (every other one reads as unset), FFI for OpenBLAS (if installed), the
+# machine's memory size and its host name.
 CMD ["deno", "run", "--frozen", "--allow-net", \
   "--allow-read=/app,/data,/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0,/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0", \
   "--allow-write=/data", \
-  "--allow-env=PORT,LOSSMITH_*,OPENBLAS_NUM_THREADS", \
+  "--allow-env=PORT,LOSSMITH_*,PG*,OPENBLAS_NUM_THREADS", \
+  "--ignore-env", \
   "--allow-ffi=/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0,/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0", \
-  "--allow-sys=systemMemoryInfo", \
+  "--allow-sys=systemMemoryInfo,hostname", \
   "main.ts", "start"]

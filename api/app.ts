@@ -18,6 +18,7 @@ import { datasetRoutes } from "./routes/datasets.ts";
 import { searchRoutes } from "./routes/searches.ts";
 import { resultRoutes } from "./routes/results.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
 import { readAllLimited } from "../core/data/bytes.ts";
 import { guard } from "./guard.ts";
 
@@ -35,6 +36,7 @@ export function allRoutes(service: Service, document: () => OpenAPIObject): Rout
     ...searchRoutes(service),
     ...eventRoutes(service),
     ...resultRoutes(service),
+    ...dashboardRoutes(),
   ];
 }
 
@@ -137,7 +139,7 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
   });
 
   const authenticate = async (c: Context): Promise<string> => {
-    if (!service.authRequired()) return "local";
+    if (!await service.authRequired()) return "local";
     const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
     const owner = m && await service.keys.verify(m[1]);
     if (owner) return owner;

@@ -5,6 +5,7 @@
 import type { DatasetRecord, JobRecord } from "../service/types.ts";
 import type { SearchResult } from "../core/result.ts";
 import { progressSummary } from "../core/progress.ts";
+import { givenIds } from "../service/search_request.ts";
 
 export function datasetView(d: DatasetRecord) {
   return {
@@ -26,9 +27,22 @@ export function datasetView(d: DatasetRecord) {
   };
 }
 
-/** The configuration with the dataset named by its id (not by where its files are). */
-export function publicConfig(config: JobRecord["config"], datasetId: string) {
-  return { ...config, dataset: datasetId };
+/**
+ * The configuration with its datasets named by their ids (not by where their files are): the
+ * training set, and the validation and test sets the request gave.
+ */
+export function publicConfig(
+  config: JobRecord["config"],
+  datasetId: string,
+  request: { validation?: string; test?: string } = {},
+) {
+  const { validation: _v, test: _t, ...rest } = config;
+  return {
+    ...rest,
+    dataset: datasetId,
+    ...(request.validation ? { validation: request.validation } : {}),
+    ...(request.test ? { test: request.test } : {}),
+  };
 }
 
 export function searchLinks(id: string) {
@@ -37,7 +51,9 @@ export function searchLinks(id: string) {
     self,
     events: `${self}/events`,
     losses: `${self}/losses`,
+    candidates: `${self}/candidates`,
     result: `${self}/result`,
+    report: `${self}/report`,
     cancel: `${self}:cancel`,
   };
 }
@@ -55,11 +71,15 @@ export function searchView(j: JobRecord) {
     progress: progressSummary(j.progress),
     failures: j.progress.failures ?? [],
     error: j.error,
-    config: publicConfig(j.config, j.datasetId),
+    config: publicConfig(j.config, j.datasetId, givenIds(j.request)),
     links: searchLinks(j.id),
   };
 }
 
-export function resultView(r: SearchResult, datasetId: string) {
-  return { ...r, config: publicConfig(r.config, datasetId) };
+export function resultView(
+  r: SearchResult,
+  datasetId: string,
+  request?: unknown,
+) {
+  return { ...r, config: publicConfig(r.config, datasetId, givenIds(request)) };
 }

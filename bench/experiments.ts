@@ -30,7 +30,7 @@ for (const name of args.workloads.split(",")) {
   const t = await timeWorkload(info, repeatsFor(info, Number(args.repeats)));
   let kernels = "-";
   if (!info.slow) {
-    const rep = info.make!();
+    const rep = await info.make!();
     await rep.run();
     kernels = String((await tf.profile(rep.run)).kernels.length);
     const r = await rep.result?.();

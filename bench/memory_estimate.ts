@@ -194,6 +194,7 @@ async function child(w: Workload, dir: string): Promise<Measured> {
       id: "bench",
       dataset: config.dataset,
       split: config.split,
+      preprocessing: config.preprocessing,
       config: {
         model: modelSpecFor(config.model, await shapeOf(w)),
         evaluation: config.evaluation,

@@ -1,12 +1,15 @@
 /**
  * The memory probes of issue 13 against a real service process (default settings, one wasm
  * worker): a gzip IDX that inflates to 4 GiB, an IDX of 1,000,000 images (0.75 MB of gzip), and
- * the oversized model (eight hidden layers of 4096, 100 unrolled steps, batch 65,536). For each:
+ * the oversized model (eight hidden layers of 4096, 100 unrolled steps, batch 65,536), the service
+ * running with the permissions of `deno task start`. For each:
  * the answer, how long it took, and the process's resident set before, at its peak (sampled
  * every 20 ms, all threads) and after.
  *
  *   deno run -A bench/probes.ts
  */
+import { startNode, stopNode } from "../tests/support/nodes.ts";
+
 const MiB = 2 ** 20;
 
 function rssOf(pid: number): number {
@@ -37,38 +40,13 @@ async function gzipIdx(dims: number[], zeros: number): Promise<Uint8Array> {
 }
 
 const dir = await Deno.makeTempDir({ prefix: "lossmith-probes-" });
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    "main.ts",
-    "start",
-    "--port",
-    "0",
-    "--db",
-    `${dir}/lossmith.sqlite`,
-    "--workers",
-    "1",
-    "--backend",
-    "wasm",
-    "--default-search",
-    "false",
-    "--log-level",
-    "warn",
-  ],
-  cwd: new URL("..", import.meta.url),
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-let out = "";
-void (async () => {
-  for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) out += c;
-})();
-let base: string | undefined;
-while (!base) {
-  await new Promise((r) => setTimeout(r, 50));
-  base = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
-}
+// The service as an operator runs it: `deno task start`'s permissions (tests/support/nodes.ts).
+const node = await startNode([
+  ...["--db", `${dir}/lossmith.sqlite`, "--workers", "1", "--backend", "wasm"],
+  ...["--log-level", "warn"],
+]);
+const base = node.base;
+const child = node.child;
 
 async function probe(name: string, send: () => Promise<Response>): Promise<void> {
   await new Promise((r) => setTimeout(r, 1000));
@@ -130,6 +108,5 @@ await probe(
       }),
     }),
 );
-child.kill("SIGTERM");
-await child.status;
+await stopNode(node);
 await Deno.remove(dir, { recursive: true });

@@ -110,3 +110,103 @@ export async function runTorch(
   }
   return { results, missing, blas: describeBlas(blasPaths ?? []), blasPaths };
 }
+
+/** The non-empty lines of a byte stream. */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let rest = "";
+  // The cast: npm's Node types, in the graph through the PostgreSQL client, type the stream apart.
+  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+  for await (const chunk of stream.pipeThrough(decoder)) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    for (const p of parts) if (p.trim()) yield p;
+  }
+}
+
+/**
+ * The reference as a server (torch_reference.py --serve): one repetition at a time, when asked,
+ * so that the benchmark can pair each of its own repetitions with one of the reference's, run
+ * right after it (bench/run.ts).
+ */
+export class TorchServer {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncIterator<string>;
+  readonly #stderr: Promise<string>;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    this.#lines = lines(child.stdout);
+    this.#stderr = new Response(child.stderr).text();
+  }
+
+  /** Starts the reference; a string says why not (Python or PyTorch missing). */
+  static async start(python: string, device: string): Promise<TorchServer | string> {
+    const script = fileURLToPath(TORCH_SCRIPT);
+    let child: Deno.ChildProcess;
+    try {
+      await Deno.stat(script);
+      child = new Deno.Command(python, {
+        args: [script, "--serve", "--device", device],
+        env: ONE_THREAD,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      const why = e instanceof Deno.errors.NotFound ? "not found" : String(e);
+      return `PyTorch not available (${python}: ${why})`;
+    }
+    const server = new TorchServer(child);
+    // The first answer proves that torch imported.
+    try {
+      await server.setup("mlp_step");
+    } catch {
+      const why = lastLine(await server.#stderr);
+      await server.close();
+      return /No module named '?torch/.test(why)
+        ? `PyTorch not available (${why})`
+        : `PyTorch reference failed (${why})`;
+    }
+    return server;
+  }
+
+  async #ask(request: Record<string, string>): Promise<Record<string, unknown>> {
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify(request) + "\n"));
+    const { value, done } = await this.#lines.next();
+    if (done) throw new Error(`the reference stopped: ${lastLine(await this.#stderr)}`);
+    return JSON.parse(value);
+  }
+
+  /** Builds a workload and runs its warm-up; the versions and threads of the reference. */
+  async setup(workload: string): Promise<Omit<TorchResult, "ms" | "repeats">> {
+    return await this.#ask({ op: "setup", workload }) as unknown as Omit<
+      TorchResult,
+      "ms" | "repeats"
+    >;
+  }
+
+  /** One timed repetition, in ms (per step for the fused workloads). */
+  async time(workload: string): Promise<number> {
+    return (await this.#ask({ op: "time", workload })).ms as number;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#writer.write(new TextEncoder().encode('{"op": "quit"}\n'));
+      await this.#writer.close();
+    } catch {
+      // Already gone.
+    }
+    await this.#child.status;
+  }
+}
+
+/** The BLAS behind the reference's matMul (CPU only), as `runTorch` reports it. */
+export async function torchBlas(python: string): Promise<{ blas?: string; paths?: string[] }> {
+  const probe = await exec(python, ["-c", BLAS_PROBE]).catch(() => undefined);
+  if (probe?.code !== 0) return {};
+  const paths = probe.stdout.trim().split("\n").filter(Boolean);
+  return { blas: describeBlas(paths), paths };
+}

@@ -9,10 +9,18 @@ by the one printed here.
 Runs with Debian's python3-torch: /usr/bin/python3 bench/torch_reference.py
 
     torch_reference.py [--workloads a,b,...] [--repeats N] [--device cpu|cuda]
+    torch_reference.py --serve [--device cpu|cuda]
 
 Prints one JSON object per line and workload:
 {"workload", "ms", "repeats", "torch", "threads", "device"}, ms being the mean of the timed
 repetitions after one untimed warm-up.
+
+With --serve it times one repetition at a time, when asked on stdin, so that bench/run.ts can
+interleave its own repetitions with these: each input line is a JSON object, answered by one
+output line:
+    {"op": "setup", "workload": w}  -> {"workload", "torch", "threads", "device"} (after a warm-up)
+    {"op": "time", "workload": w}   -> {"workload", "ms"}
+    {"op": "quit"}
 """
 import argparse
 import json
@@ -38,11 +46,17 @@ META_STEPS, META_LR = 250, 0.001
 # unused). All weights 1 except node 7 (the square), 0.1: sum_c[-y log|f|] + 0.1 sum_c[(f - y)^2].
 LEARNED_PHI = [0.1 if k == 7 else 1.0 for k in range(11)]
 
+# K candidates of a generation, for the fused engine's workloads; each repetition is a few
+# meta-steps or SGD steps of all of them, and reports the time per step.
+STACKS = [1, 4, 16, 25, 64]
+FUSED_META_STEPS, FUSED_FITNESS_STEPS = 5, 10
+
 ALL_WORKLOADS = [
     "mlp_step", "mlp_unroll5", "mlp_fitness500", "mlp_candidate", "lenet_step", "lenet_unroll1",
-]
+] + [f"fused_meta_k{k}" for k in STACKS] + [f"fused_fitness_k{k}" for k in STACKS]
 # Timed max(1, repeats // 10) times, as bench/timing.ts does for them.
-SLOW = {"mlp_fitness500", "mlp_candidate"}
+SLOW = {"mlp_fitness500", "mlp_candidate"} | {
+    w for w in ALL_WORKLOADS if w.startswith("fused_") and not w.endswith("_k1")}
 
 # Parameter layouts as (shape, fan-in), in the engine's order: weight then bias for each layer.
 MLP_LAYOUT = [((FEATURES, HIDDEN), FEATURES), ((HIDDEN,), FEATURES),
@@ -200,6 +214,23 @@ class Candidate:
         after = error_rate(z.detach(), y)
         return after < before
 
+    def meta_step(self, phi, meta, s):
+        """One meta-step of local search, as local_search below takes it."""
+        theta0 = initial_params(self.layout, 7919 * (s + 1), self.device)
+        xb, yb = batch(self.train, s)
+        xv, yv = batch(self.validation, s)
+        loss = learned_loss(self.model(theta0, xb), yb, phi)
+        grads = torch.autograd.grad(loss, theta0, create_graph=True)
+        theta1 = [p - LR * g for p, g in zip(theta0, grads)]
+        value = cross_entropy(self.model(theta1, xv), yv)
+        (hyper,) = torch.autograd.grad(value, phi)
+        if not math.isfinite(value.item()) or not torch.isfinite(hyper).all().item():
+            return False
+        meta.zero_grad()
+        phi.grad = hyper
+        meta.step()
+        return True
+
     def local_search(self, phi_seed):
         """250 meta-steps, each: a freshly initialised model (seeded by the meta-step number), one
         differentiable SGD step on training batch s, cross-entropy on the validation batch, Adam
@@ -208,21 +239,42 @@ class Candidate:
         phi = (1 + 0.001 * noise).to(self.device).requires_grad_(True)
         meta = torch.optim.Adam([phi], lr=META_LR)
         for s in range(META_STEPS):
-            theta0 = initial_params(self.layout, 7919 * (s + 1), self.device)
-            xb, yb = batch(self.train, s)
-            xv, yv = batch(self.validation, s)
-            loss = learned_loss(self.model(theta0, xb), yb, phi)
-            grads = torch.autograd.grad(loss, theta0, create_graph=True)
-            theta1 = [p - LR * g for p, g in zip(theta0, grads)]
-            value = cross_entropy(self.model(theta1, xv), yv)
-            (hyper,) = torch.autograd.grad(value, phi)
             # The engine reads both back every meta-step and stops on a non-finite one.
-            if not math.isfinite(value.item()) or not torch.isfinite(hyper).all().item():
+            if not self.meta_step(phi, meta, s):
                 break
-            meta.zero_grad()
-            phi.grad = hyper
-            meta.step()
         return phi.detach().tolist()
+
+
+def fused_meta(k, device):
+    """The work of the fused engine's `fused_meta_k<K>`, done as PyTorch would without it: the
+    first FUSED_META_STEPS meta-steps of K candidates' local searches, one candidate after
+    another (each its own phi and Adam). Reports the time per meta-step of all K."""
+    c = Candidate(mlp, MLP_LAYOUT, device)
+
+    def run():
+        for _ in range(k):
+            phi = torch.tensor(LEARNED_PHI, device=device, requires_grad=True)
+            meta = torch.optim.Adam([phi], lr=META_LR)
+            for s in range(FUSED_META_STEPS):
+                c.meta_step(phi, meta, s)
+    return run, FUSED_META_STEPS
+
+
+def fused_fitness(k, device):
+    """`fused_fitness_k<K>`: the first FUSED_FITNESS_STEPS SGD steps of K candidates' fitness
+    trainings under the learned loss, one candidate after another; time per step of all K."""
+    c = Candidate(mlp, MLP_LAYOUT, device)
+    phi = torch.tensor(LEARNED_PHI, device=device)
+
+    def run():
+        for _ in range(k):
+            params = [p.clone().requires_grad_(True) for p in c.fitness_init]
+            for step in range(FUSED_FITNESS_STEPS):
+                xb, yb = batch(c.train, step)
+                loss = learned_loss(mlp(params, xb), yb, phi)
+                sgd_step(params, torch.autograd.grad(loss, params))
+            params[-1].sum().item()  # read back, as the engine does once at the end
+    return run, FUSED_FITNESS_STEPS
 
 
 def fitness500(model, layout, device):
@@ -249,18 +301,48 @@ FACTORIES = {
     "lenet_step": lambda d: train_step(lenet, LENET_LAYOUT, d),
     "lenet_unroll1": lambda d: unroll(lenet, LENET_LAYOUT, 1, d),
 }
+for _k in STACKS:
+    FACTORIES[f"fused_meta_k{_k}"] = lambda d, k=_k: fused_meta(k, d)
+    FACTORIES[f"fused_fitness_k{_k}"] = lambda d, k=_k: fused_fitness(k, d)
+
+
+def make(name, device):
+    """A workload's repetition and the steps it counts as one (1 for all but the fused ones)."""
+    made = FACTORIES[name](device)
+    return made if isinstance(made, tuple) else (made, 1)
+
+
+def once_ms(run, sync):
+    t0 = time.perf_counter()
+    run()
+    sync()  # a GPU repetition is done only when its kernels are
+    return (time.perf_counter() - t0) * 1000.0
 
 
 def mean_ms(run, repeats, sync):
     run()  # warm-up, untimed
     sync()
-    total = 0.0
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        sync()  # a GPU repetition is done only when its kernels are
-        total += time.perf_counter() - t0
-    return total / repeats * 1000.0
+    return sum(once_ms(run, sync) for _ in range(repeats)) / repeats
+
+
+def serve(device, sync):
+    """Answers bench/run.ts's requests on stdin, one line each (see the module's docstring)."""
+    made = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        if req["op"] == "quit":
+            return
+        name = req["workload"]
+        if req["op"] == "setup":
+            made[name] = make(name, device)
+            made[name][0]()  # warm-up, untimed
+            sync()
+            out = {"workload": name, "torch": torch.__version__,
+                   "threads": torch.get_num_threads(), "device": str(device)}
+        else:
+            run, steps = made[name]
+            out = {"workload": name, "ms": round(once_ms(run, sync) / steps, 4)}
+        print(json.dumps(out), flush=True)
 
 
 def main():
@@ -268,6 +350,7 @@ def main():
     ap.add_argument("--workloads", default=",".join(ALL_WORKLOADS))
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--serve", action="store_true")
     args = ap.parse_args()
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]
     unknown = [n for n in names if n not in FACTORIES]
@@ -279,9 +362,12 @@ def main():
         sys.exit("--device cuda: this PyTorch sees no CUDA device")
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     device = torch.device(args.device)
+    if args.serve:
+        return serve(device, sync)
     for name in names:
         repeats = max(1, args.repeats // 10) if name in SLOW else args.repeats
-        ms = mean_ms(FACTORIES[name](device), repeats, sync)
+        run, steps = make(name, device)
+        ms = mean_ms(run, repeats, sync) / steps
         print(json.dumps({"workload": name, "ms": round(ms, 3), "repeats": repeats,
                           "torch": torch.__version__, "threads": torch.get_num_threads(),
                           "device": args.device}), flush=True)

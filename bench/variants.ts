@@ -9,9 +9,12 @@
  * them off for a comparison.)
  *   copyclone tfjs's own clone of each tensor saved for the backward pass (an Identity kernel, a
  *             copy on wasm), instead of engine/tensor/saved_tensors.ts's shared buffer
+ *   oldconv   the input gradient of a convolution as before engine/tensor/native_conv.ts:
+ *             conv_kernels.ts's composition from XNNPACK's forward convolution
  */
 import { tf } from "../engine/tensor/tf.ts";
 import { shareSavedTensors } from "../engine/tensor/saved_tensors.ts";
+import { disableNativeConv } from "../engine/tensor/native_conv.ts";
 
 // deno-lint-ignore no-explicit-any
 type KernelArgs = any;
@@ -41,9 +44,10 @@ function noCopy(): void {
 /** Applies a variant (after initBackend("wasm")); returns it normalised. */
 export function applyVariant(variant: string): string {
   const parts = new Set(variant.split("+"));
-  const known = new Set(["base", "nocopy", "copyclone"]);
+  const known = new Set(["base", "nocopy", "copyclone", "oldconv"]);
   for (const p of parts) if (!known.has(p)) throw new Error(`unknown variant part '${p}'`);
   if (parts.has("nocopy")) noCopy();
   if (parts.has("copyclone")) shareSavedTensors(false);
+  if (parts.has("oldconv")) disableNativeConv();
   return [...parts].join("+");
 }

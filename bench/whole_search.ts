@@ -31,10 +31,10 @@ export async function wholeSearch(backend: string): Promise<WholeSearchFigure> {
   const result = JSON.parse(await Deno.readTextFile(out));
   await Deno.remove(dir, { recursive: true });
   const t = result.totals;
-  const g = result.config.gp;
   return {
     ms,
-    individuals: g.populationSize * t.generations,
+    // The population sits under `budget` since the settings table (it was `gp.populationSize`).
+    individuals: result.config.budget.population * t.generations,
     tuned: t.evaluations,
     cacheHits: t.cacheHits,
     rejected: t.rejected,

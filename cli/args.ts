@@ -54,6 +54,10 @@ const OTHER_FLAGS = [
   ["target", "COLUMN", "target column of a CSV file, target key of JSON rows"],
   ["labels", "FILE", "labels file of a features (.npy) or images (IDX) file"],
   ["task", "classification|regression", "how to read the target (inferred when absent)"],
+  ["validation", "FILE", "own validation set, in place of the split (same format rules, features)"],
+  ["validation-labels", "FILE", "labels file of the validation features or images"],
+  ["test", "FILE", "own test set, in place of the split (same format rules, features)"],
+  ["test-labels", "FILE", "labels file of the test features or images"],
   ["profile", PROFILE_NAMES.join("|"), `named budget (default ${DEFAULT_PROFILE})`],
   ["backend", BACKEND_CHOICES.join("|"), "tensor backend (default auto)"],
   ["workers", "N", "evaluation workers (default: number of cores; 0 = main thread)"],
@@ -82,6 +86,8 @@ function valueHint(s: Setting<unknown>): string {
       return t.values.join("|");
     case "integers":
       return "N[,N...]";
+    case "numbers":
+      return "X[,X...]";
     case "stack":
       return "auto|off|K";
   }
@@ -150,6 +156,11 @@ export function parseSettingValue(s: Setting<unknown>, text: string): unknown {
       return t.values.includes(text) ? text : fail(`one of ${t.values.join(", ")}`);
     case "integers":
       return text.split(",").map((part) => integer(part, "a comma-separated list of integers"));
+    case "numbers":
+      return text.split(",").map((part) => {
+        const n = part.trim() === "" ? NaN : Number(part);
+        return Number.isFinite(n) ? n : fail("a comma-separated list of numbers");
+      });
     case "stack":
       return text === "auto" || text === "off"
         ? text
@@ -215,6 +226,21 @@ export function parseCli(argv: string[]): CliOptions | "help" {
     labels: str("labels"),
     task,
   });
+  // The user's own splits are read with the training set's options, each with its own labels.
+  const given = (role: "validation" | "test") => {
+    const file = str(role);
+    if (file === undefined) {
+      if (str(`${role}-labels`)) throw new Error(`--${role}-labels needs --${role} FILE`);
+      return {};
+    }
+    const ref = parseDatasetRef(file, {
+      target: str("target"),
+      labels: str(`${role}-labels`),
+      task,
+    });
+    return { [role]: ref };
+  };
+  const givenSplits = { ...given("validation"), ...given("test") };
   const profileText = v.paper ? "paper" : str("profile") ?? DEFAULT_PROFILE;
   if (v.paper && str("profile") && str("profile") !== "paper") {
     throw new Error(`--paper contradicts --profile ${str("profile")}`);
@@ -230,7 +256,7 @@ export function parseCli(argv: string[]): CliOptions | "help" {
   }
   let config: SearchConfig;
   try {
-    config = searchConfig(dataset, { profile, request });
+    config = { ...searchConfig(dataset, { profile, request }), ...givenSplits };
   } catch (e) {
     if (!(e instanceof SettingsError)) throw e;
     throw new Error(

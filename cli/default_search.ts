@@ -19,7 +19,7 @@ const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
 /** Submits the default search when the database has none; returns it, or undefined. */
 export async function submitDefaultSearch(service: Service): Promise<JobRecord | undefined> {
-  const total = Object.values(service.jobs.countByState()).reduce((a, n) => a + n, 0);
+  const total = Object.values(await service.jobs.countByState()).reduce((a, n) => a + n, 0);
   if (total > 0) return undefined;
   const { job } = await service.jobs.submit(OWNER, DEFAULT_REQUEST);
   return job;
@@ -35,7 +35,7 @@ export async function followSearch(
   const encoder = new TextEncoder();
   let lastLine = "";
   while (!signal.aborted) {
-    const job = service.jobs.get(OWNER, id);
+    const job = await service.jobs.get(OWNER, id);
     const line = progressLine(job.progress);
     if (line !== lastLine) {
       Deno.stderr.writeSync(encoder.encode(tty ? `\r\x1b[2K${line}` : `${line}\n`));
@@ -43,7 +43,7 @@ export async function followSearch(
     }
     if (FINISHED.has(job.state)) {
       if (tty) Deno.stderr.writeSync(encoder.encode("\n"));
-      const { result } = service.jobs.result(OWNER, id);
+      const { result } = await service.jobs.result(OWNER, id);
       if (result) console.log(summary(result as SearchResult));
       else console.log(`default search ${job.state}${job.error ? `: ${job.error.detail}` : ""}`);
       return;

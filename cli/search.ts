@@ -1,9 +1,10 @@
 /** `lossmith search`: a whole search from the command line, with live progress. */
 import { initBackend } from "../engine/tensor/backend.ts";
 import { tf } from "../engine/tensor/tf.ts";
-import { describeRef, loadDataset, prepare } from "../core/prepare.ts";
+import { describeRef, loadAndPrepare } from "../core/prepare.ts";
+import { dataRefsOf } from "../core/search.ts";
 import { InProcessRunner } from "../engine/runner.ts";
-import { finalSeedRuns } from "../engine/final_runs.ts";
+import { finalRun } from "../engine/final_runs.ts";
 import { LOSSMITH_VERSION, type SearchResult, type Versions } from "../core/result.ts";
 import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";
@@ -27,25 +28,42 @@ export function versions(): Versions {
   };
 }
 
+/** ", validation FILE, test FILE" for the splits the user gave. */
+function givenSources(sources?: { validation: string; test: string }): string {
+  if (!sources) return "";
+  const given = (["validation", "test"] as const).filter((r) => sources[r] !== "split");
+  return given.map((r) => `, ${r} ${sources[r]}`).join("");
+}
+
 export async function runCli(opts: CliOptions): Promise<SearchResult> {
+  // maxSeconds bounds the whole command from here, loading the data and starting workers included.
+  const startedAt = performance.now();
   const { config } = opts;
   const log = (s: string) => opts.quiet || console.error(s);
   const backend = await initBackend(opts.backend);
-  config.dataset = await localizeRef(config.dataset, {
-    ...CLI_FETCH_LIMITS,
-    allowPrivate: opts.allowPrivateUrls,
-  });
-  const data = prepare(await loadDataset(config.dataset), config.seed, config.split);
+  const fetchOpts = { ...CLI_FETCH_LIMITS, allowPrivate: opts.allowPrivateUrls };
+  config.dataset = await localizeRef(config.dataset, fetchOpts);
+  if (config.validation) config.validation = await localizeRef(config.validation, fetchOpts);
+  if (config.test) config.test = await localizeRef(config.test, fetchOpts);
+  const data = await loadAndPrepare(config, config.seed, config.split, config.preprocessing);
   const spec = modelSpecFor(config.model, data);
   log(
     `Lossmith ${LOSSMITH_VERSION}: ${
       describeRef(config.dataset)
-    } (${data.task}, ${data.train.n}/${data.validation.n}/${data.test.n} rows), ` +
+    } (${data.task}, ${data.train.n}/${data.validation.n}/${data.test.n} rows${
+      givenSources(data.sources)
+    }), ` +
       `${spec.kind} ${
         [spec.inputs, ...spec.hidden, spec.outputs].join("-")
       }, population ${config.budget.population} x ${config.budget.generations} generations, ` +
       `seed ${config.seed}, backend ${backend.name}${
         backend.adapter ? ` (${backend.adapter})` : ""
+      }${
+        backend.fused
+          ? `, fused WebGPU engine on ${backend.fused}${
+            opts.backend === "auto" ? " where a calibration measures it faster" : ""
+          }`
+          : ""
       }, ` +
       `${opts.workers > 0 ? `${opts.workers} workers` : "main thread"}`,
   );
@@ -56,8 +74,9 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
     pool = await WorkerPool.start({ size: opts.workers, backend: opts.backend });
     const runner = pool.forJob({
       id: "cli",
-      dataset: config.dataset,
+      ...dataRefsOf(config),
       split: config.split,
+      preprocessing: config.preprocessing,
       config: evaluatorConfig,
     });
     platform = {
@@ -68,9 +87,8 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
     };
   } else {
     platform = {
-      runner: new InProcessRunner(data, evaluatorConfig),
-      finalRuns: (tree, phi, settings, seed) =>
-        finalSeedRuns(data, spec, tree, phi, settings, seed),
+      runner: new InProcessRunner(data, evaluatorConfig, opts.backend),
+      finalRuns: (tree, phi, settings, run) => finalRun(data, spec, tree, phi, settings, run),
       backend: { name: backend.name, adapter: backend.adapter, workers: 0 },
       versions: versions(),
     };
@@ -97,15 +115,21 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
       onGeneration: (_stats, state) => step({ kind: "generation", state }),
       signal: controller.signal,
       onFinalStart: (seeds) => {
+        const tuned = config.final.tuneLr
+          ? `, at the shared learning rate and each at its own best of ${
+            config.final.lrGrid.join(", ")
+          }`
+          : "";
         printer.done(
-          `Final evaluation: ${seeds} seeds x ${config.final.steps} steps, learned and standard loss...`,
+          `Final evaluation: ${seeds} seeds x ${config.final.steps} steps, learned and ` +
+            `standard loss${tuned}...`,
         );
         finalStartedAt = performance.now();
         step({ kind: "final-started", seeds });
       },
       onFinalSeed: (done, total) =>
         step({ kind: "final-seed", done, total, elapsedMs: performance.now() - finalStartedAt }),
-    }, { finalWhenCancelled: true });
+    }, { finalWhenCancelled: true, startedAt });
     step({ kind: "finished" });
     printer.done();
     return result;
@@ -152,5 +176,9 @@ export async function main(argv: string[]): Promise<number> {
     const written = await writeReport(result, opts.reportDir);
     console.log(`Report written to ${written.html} (${written.svgs.length} charts)`);
   }
-  return 0;
+  // Finished, but with nothing to recommend: a status of its own, for scripts.
+  return result.outcome === "no-usable-loss" ? NO_USABLE_LOSS_STATUS : 0;
 }
+
+/** The exit status of a search that ran to its end and found no usable loss. */
+export const NO_USABLE_LOSS_STATUS = 3;

@@ -27,6 +27,8 @@ function values(s: Setting<unknown>): string {
       return t.values.map((v) => `\`${v}\``).join(", ");
     case "integers":
       return `up to ${t.maxItems} integers ${t.min} to ${t.max}`;
+    case "numbers":
+      return `${t.minItems} to ${t.maxItems} numbers in (${t.min}, ${t.max}]`;
     case "stack":
       return `\`auto\`, \`off\` or 2 to ${t.max}`;
   }
@@ -49,9 +51,13 @@ export function settingsMarkdown(): string {
     const flag = setting.value.type === "boolean"
       ? `\`--${setting.flag}\`, \`--no-${setting.flag}\``
       : `\`--${setting.flag}\``;
+    // A stored search that predates a setting reads back with its legacy value (upgradeSettings).
+    const legacy = setting.legacy === undefined
+      ? ""
+      : ` Searches stored before this setting: ${show(setting.legacy)}.`;
     return `| \`${path.join(".")}\` | ${flag} | ${values(setting)} | ${show(setting.default)} | ${
       setting.description.replaceAll("|", "\\|")
-    } |`;
+    }${legacy} |`;
   });
   return [
     "# Settings",

@@ -3,15 +3,24 @@
  * ./lossmith.sqlite; see service/config.ts (or --help) for every setting. SIGINT or SIGTERM stop it
  * gracefully: running searches are checkpointed per generation and resume at the next start.
  */
-import { loadConfig, Service } from "../service/mod.ts";
+import { loadConfig, Service, type ServiceConfig } from "../service/mod.ts";
+import { StorageInUse } from "../store/mod.ts";
 import { isLoopbackHost, USAGE } from "../service/config.ts";
 import { createApp } from "../api/app.ts";
 import { followSearch, submitDefaultSearch } from "./default_search.ts";
 
-/** The database and data folder accesses this process lacks, in words. */
-function deniedPaths(config: { db: string; dataDir: string }): string[] {
+/**
+ * The files the service writes: the data folder, and with SQLite the database and the lock file
+ * beside it (store/sqlite/lock.ts); PostgreSQL is reached over the network.
+ */
+function storagePaths(config: ServiceConfig): string[] {
+  return config.databaseUrl ? [config.dataDir] : [config.db, `${config.db}.lock`, config.dataDir];
+}
+
+/** The storage accesses this process lacks, in words. */
+function deniedPaths(config: ServiceConfig): string[] {
   const out: string[] = [];
-  for (const path of [config.db, config.dataDir]) {
+  for (const path of storagePaths(config)) {
     for (const name of ["read", "write"] as const) {
       if (Deno.permissions.querySync({ name, path }).state !== "granted") {
         out.push(`${name} ${path}`);
@@ -36,21 +45,30 @@ export async function main(argv: string[]): Promise<number> {
   const denied = deniedPaths(config);
   if (denied.length > 0) {
     // `deno task start` may write only its default database: say how to run with another.
+    const paths = storagePaths(config).join(",");
     console.error(
       `error: this process may not ${denied.join(" and ")}. Run it with those permissions, ` +
-        `e.g. deno run --allow-read=.,${config.db},${config.dataDir} ` +
-        `--allow-write=${config.db},${config.dataDir} ... main.ts start (README: Permissions)`,
+        `e.g. deno run --allow-read=.,${paths} --allow-write=${paths} ... main.ts start ` +
+        `(README: Permissions)`,
     );
     return 2;
   }
-  const service = await Service.start(config);
-  const keys = service.keys.activeCount();
+  let service: Service;
+  try {
+    service = await Service.start(config);
+  } catch (e) {
+    if (!(e instanceof StorageInUse)) throw e;
+    console.error(`error: ${e.message}`);
+    return 1;
+  }
+  const keys = await service.keys.activeCount();
   if (!isLoopbackHost(config.host) && keys === 0) {
     console.error(
       `warning: listening on ${config.host} with no API key: every /v1 request will be refused ` +
         `until one is created ('deno task keys create NAME --db ${config.db}').`,
     );
   }
+  const auth = await service.authRequired();
   const { app } = createApp(service);
   const server = Deno.serve({
     hostname: config.host,
@@ -58,8 +76,9 @@ export async function main(argv: string[]): Promise<number> {
     onListen: ({ hostname, port }) => {
       console.log(
         `Lossmith ${service.version} listening on http://${hostname}:${port} ` +
-          `(database ${config.db}, ${service.pool.parallelism} ${service.pool.backend} workers, ` +
-          `${service.authRequired() ? "API keys required" : "local mode: no API key needed"})`,
+          `(node ${service.node.id}, database ${service.storage.location}, ` +
+          `${service.pool.parallelism} ${service.pool.backend} workers, ` +
+          `${auth ? "API keys required" : "local mode: no API key needed"})`,
       );
     },
   }, app.fetch);

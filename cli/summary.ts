@@ -1,24 +1,41 @@
 /** The text summary of a search result: ranked losses, filter counts, final comparison. Free of
  * tensor code, so the service's main thread can print it. */
-import type { FinalComparison } from "../core/final.ts";
+import {
+  type ComparisonRow,
+  describeRow as describePaired,
+  type FinalComparison,
+} from "../core/final.ts";
 import type { SearchResult } from "../core/result.ts";
 import { describeStacking } from "../core/stack_plan.ts";
 import { clock } from "./progress.ts";
 
-function describeFinal(f: FinalComparison, standardName: string): string {
+function describeRow(row: ComparisonRow, metric: string, standardName: string): string[] {
   const fmt = (m: number | null, s: number | null) =>
     m === null ? "diverged" : `${m.toFixed(4)} ± ${(s ?? 0).toFixed(4)}`;
-  const diff = f.difference === null
-    ? "n/a"
-    : `${f.difference > 0 ? "+" : ""}${f.difference.toFixed(4)} (${
-      f.difference < 0 ? "learned loss better" : f.difference > 0 ? "standard loss better" : "equal"
-    })`;
   return [
-    `Final evaluation: test ${f.metric}, ${f.steps} steps from scratch, ${f.seeds.length} seeds`,
-    `  learned loss   ${fmt(f.learned.mean, f.learned.std)}`,
-    `  ${standardName.padEnd(14)} ${fmt(f.standard.mean, f.standard.std)}`,
-    `  difference     ${diff}`,
-  ].join("\n");
+    `    learned loss   ${fmt(row.learned.mean, row.learned.std)}`,
+    `    ${standardName.padEnd(14)} ${fmt(row.standard.mean, row.standard.std)}`,
+    `    difference     ${describePaired(row, metric)} (${row.outcome.replaceAll("-", " ")})`,
+  ];
+}
+
+function describeFinal(f: FinalComparison, standardName: string): string[] {
+  const lines = [
+    `Final evaluation: test ${f.metric}, ${f.steps} steps from scratch, ${f.seeds.length} seeds ` +
+    `(each seed's runs share initial weights and batches)`,
+    `  the paper's comparison, both losses at learning rate ${f.lr.learned}:`,
+    ...describeRow(f, f.metric, standardName),
+  ];
+  if (f.tuned) {
+    const s = f.tuned.selection;
+    lines.push(
+      `  tuned comparison, each at its own best learning rate (learned ${f.tuned.lr.learned}, ` +
+        `${standardName} ${f.tuned.lr.standard}; chosen on validation from ` +
+        `${s.candidates.join(", ")} after ${s.steps} steps):`,
+      ...describeRow(f.tuned, f.metric, standardName),
+    );
+  }
+  return lines;
 }
 
 export function summary(result: SearchResult): string {
@@ -28,10 +45,14 @@ export function summary(result: SearchResult): string {
     }):`,
   ];
   for (const l of result.losses.slice(0, 5)) {
-    lines.push(`  ${l.rank}. ${l.fitness.toFixed(4)}  ${l.structure.infix}`);
+    const at = l.fidelity === undefined ? "" : ` (${l.fidelity} steps)`;
+    lines.push(`  ${l.rank}. ${l.fitness.toFixed(4)}${at}  ${l.structure.infix}`);
     lines.push(`     learned: ${l.infix}`);
+    lines.push(`     simplified: ${l.simplified.infix}`);
   }
-  if (result.losses.length === 0) lines.push("  (none: every candidate was rejected or diverged)");
+  if (result.losses.length === 0) {
+    lines.push(`  (none) ${result.conclusion}`);
+  }
   const t = result.totals;
   lines.push(
     `Search: ${t.generations} generations, ${t.evaluations} evaluations, ${t.cacheHits} cache hits, ` +
@@ -44,11 +65,13 @@ export function summary(result: SearchResult): string {
   if (fitness) lines.push(fitness);
   if (result.final) {
     lines.push(
-      describeFinal(
+      ...describeFinal(
         result.final,
         result.dataset.task === "classification" ? "cross-entropy" : "MSE",
       ),
     );
   }
+  lines.push(`${result.final ? "Verdict" : "Outcome"}: ${result.conclusion}`);
+  for (const w of result.warnings) lines.push(`Warning: ${w}`);
   return lines.join("\n");
 }

@@ -7,10 +7,14 @@
  */
 import { MODEL_KINDS, type ModelKind, type ModelSpec } from "./model_kinds.ts";
 
-/** One parameter tensor: its shape and the fan-in of the layer it belongs to. */
+/** One parameter tensor: its shape, role and the fans of the layer it belongs to. */
 export interface ParamDef {
   shape: number[];
   fanIn: number;
+  /** Inputs each output of the next layer sees: out * k * k for a convolution. */
+  fanOut: number;
+  layer: "dense" | "conv";
+  bias: boolean;
 }
 
 export interface ConvOptions {
@@ -105,13 +109,13 @@ function shapeNet(defs: ParamDef[], values: { n: number }): Net<Shape> {
     conv([h, w, c], out, k, { stride = 1, pad = 0, bias = true } = {}) {
       const size = (n: number) => Math.floor((n + 2 * pad - k) / stride) + 1;
       if (size(h) < 1 || size(w) < 1) throw new Error(`image too small for a ${k}x${k} conv`);
-      defs.push({ shape: [k, k, c, out], fanIn: k * k * c });
-      if (bias) defs.push({ shape: [out], fanIn: k * k * c });
+      const fans = { fanIn: k * k * c, fanOut: k * k * out, layer: "conv" as const };
+      defs.push({ shape: [k, k, c, out], ...fans, bias: false });
+      if (bias) defs.push({ shape: [out], ...fans, bias: true });
       return produced([size(h), size(w), out]);
     },
     dense(x, out) {
-      const fanIn = x.reduce((a, b) => a * b, 1);
-      defs.push({ shape: [fanIn, out], fanIn }, { shape: [out], fanIn });
+      defs.push(...denseDefs(x.reduce((a, b) => a * b, 1), out));
       return produced([out]);
     },
     relu: (x) => produced(x),
@@ -144,6 +148,15 @@ export function hiddenOf(spec: ModelSpec): number[] {
   return MODEL_KINDS[spec.kind].hasHidden ? spec.hidden : [];
 }
 
+function denseDefs(fanIn: number, fanOut: number): ParamDef[] {
+  const fans = { fanIn, fanOut, layer: "dense" as const };
+  return [{ shape: [fanIn, fanOut], ...fans, bias: false }, {
+    shape: [fanOut],
+    ...fans,
+    bias: true,
+  }];
+}
+
 export function paramDefs(spec: ModelSpec): ParamDef[] {
   if (isConv(spec.kind)) {
     const defs: ParamDef[] = [];
@@ -151,10 +164,7 @@ export function paramDefs(spec: ModelSpec): ParamDef[] {
     return defs;
   }
   const widths = [spec.inputs, ...hiddenOf(spec), spec.outputs];
-  return widths.slice(1).flatMap((fanOut, i) => {
-    const fanIn = widths[i];
-    return [{ shape: [fanIn, fanOut], fanIn }, { shape: [fanOut], fanIn }];
-  });
+  return widths.slice(1).flatMap((fanOut, i) => denseDefs(widths[i], fanOut));
 }
 
 /** Number of trainable scalars. */

@@ -14,8 +14,18 @@ import {
   type CandidateOutcome,
   type CandidateRunner,
   stopsSearch,
+  type TimedFitness,
   type TimedScreen,
 } from "./runner.ts";
+import {
+  duePromotions,
+  rankOptions,
+  type RungResult,
+  rungSteps,
+  selectionScores,
+} from "./fidelity.ts";
+import { compareResults } from "./gp/hall_of_fame.ts";
+import { validatedLoss } from "./loss_scale.ts";
 import {
   AUTO_STACK,
   cutStacks,
@@ -42,13 +52,33 @@ export interface ArchiveEntry {
   screen?: { metricBefore: number; metricAfter: number };
   /** Validation task loss at the first and last meta-step of local search. */
   metaLoss?: { first: number; last: number; steps: number };
+  /** Validation task loss of the trained model that `fitness` measured: the tie-breaker. */
+  taskLoss?: number;
+  /** The scale the tuned loss was multiplied by (`normalizeScale`, core/loss_scale.ts). */
+  scale?: number;
+  /** Multi-fidelity: training steps of the measurement `fitness` is, the longest reached. */
+  fidelity?: number;
+  /** Multi-fidelity: every rung's measurement, shortest first (core/fidelity.ts). */
+  rungs?: RungResult[];
+}
+
+/** What one candidate's evaluation took, by stage (a stack's time shared out equally). Kept apart
+ * from the archive: a search's archive is what it computed, the same on every run. */
+export interface CandidateTimes {
+  screenMs?: number;
+  localSearchMs?: number;
+  fitnessMs?: number;
 }
 
 export interface StageTimes {
   /** Summed over candidates (CPU-side cost, whatever the parallelism). */
   screenMs: number;
   localSearchMs: number;
+  /** Fitness trainings, promotions to longer rungs included. */
   fitnessMs: number;
+  /** SGD steps behind `fitnessMs` (each fold's counted): the training speed that estimates
+   * the final evaluation's time. Absent in generations checkpointed before it was recorded. */
+  fitnessSteps?: number;
   /** Wall time of the whole generation. */
   wallMs: number;
 }
@@ -69,6 +99,9 @@ export interface GenerationStats {
   evaluated: number;
   diverged: number;
   failed: number;
+  /** Multi-fidelity: candidates trained again at a longer rung in this generation. */
+  promoted?: number;
+  /** Of the best-ranked individual (core/fidelity.ts), null when none has a result. */
   bestFitness: number | null;
   medianFitness: number | null;
   times: StageTimes;
@@ -90,7 +123,12 @@ export interface Drawn {
 export function drawGeneration(config: SearchConfig, state: SearchState, rng: Rng): Drawn {
   const population = state.generation === 0
     ? initialPopulation(rng, config.budget.population, config.gp)
-    : vary(rng, state.population, state.fitness.map((f) => f ?? Infinity), config.gp);
+    : vary(
+      rng,
+      state.population,
+      selectionScores(config, state.archive, state.population.map(canonicalKey)),
+      config.gp,
+    );
   const keys = population.map(canonicalKey);
   const fresh = [...new Set(keys.filter((k) => !(k in state.archive)))];
   const canonical = new Map(fresh.map((k) => [k, canonicalize(population[keys.indexOf(k)])]));
@@ -260,6 +298,7 @@ const toStored = (f: number) => (Number.isFinite(f) ? f : null);
 
 /** An evaluated candidate's archive entry. */
 function evaluatedEntry(
+  config: SearchConfig,
   tree: Tree,
   outcome: CandidateOutcome,
   screen: TimedScreen,
@@ -275,12 +314,14 @@ function evaluatedEntry(
       screen: screenOf(screen),
     };
   }
-  const { local, fitness } = outcome;
+  const { local, fitness, scale } = outcome;
   const losses = local.metaLosses;
+  const steps = config.evaluation.fitnessSteps;
+  const stored = toStored(fitness.fitness);
   return {
     tree,
     outcome: fitness.diverged ? "diverged" : "tuned",
-    fitness: toStored(fitness.fitness),
+    fitness: stored,
     phi: local.phi,
     reason: fitness.diverged ? "training produced NaN or infinity" : undefined,
     generation,
@@ -288,13 +329,27 @@ function evaluatedEntry(
     metaLoss: losses.length
       ? { first: losses[0], last: losses[losses.length - 1], steps: local.steps }
       : undefined,
+    ...(fitness.taskLoss === undefined ? {} : { taskLoss: fitness.taskLoss }),
+    ...(scale === undefined ? {} : { scale }),
+    ...(config.evaluation.multiFidelity?.enabled && !fitness.diverged
+      ? { fidelity: steps, rungs: [rungResult(steps, fitness.fitness, fitness.taskLoss)] }
+      : {}),
   };
+}
+
+function rungResult(steps: number, fitness: number | null, taskLoss?: number): RungResult {
+  const f = fitness === null ? null : toStored(fitness);
+  return f === null || taskLoss === undefined
+    ? { steps, fitness: f }
+    : { steps, fitness: f, taskLoss };
 }
 
 export interface Evaluated {
   entries: Record<string, ArchiveEntry>;
   localSearchMs: number;
   fitnessMs: number;
+  fitnessSteps: number;
+  times: Record<string, CandidateTimes>;
 }
 
 /**
@@ -313,7 +368,13 @@ export async function evaluateStage(
   onEvaluated: (entry: ArchiveEntry) => void,
   signal?: AbortSignal,
 ): Promise<Evaluated> {
-  const out: Evaluated = { entries: {}, localSearchMs: 0, fitnessMs: 0 };
+  const out: Evaluated = {
+    entries: {},
+    localSearchMs: 0,
+    fitnessMs: 0,
+    fitnessSteps: 0,
+    times: {},
+  };
   const stacks = cutStacks(classified.toEvaluate, plan.size, runner.parallelism);
   for (const stack of stacks) {
     if (stack.length > 1) plan.stats.stacks++;
@@ -336,8 +397,11 @@ export async function evaluateStage(
       if (o.ok) {
         out.localSearchMs += o.localSearchMs;
         out.fitnessMs += o.fitnessMs;
+        out.fitnessSteps += o.fitness.steps ?? 0;
+        out.times[k] = { localSearchMs: o.localSearchMs, fitnessMs: o.fitnessMs };
       }
       const entry = evaluatedEntry(
+        config,
         drawn.canonical.get(k)!,
         o,
         screens.get(k) as TimedScreen,
@@ -351,17 +415,116 @@ export async function evaluateStage(
   return out;
 }
 
-/** Stage 5: each equivalent loss takes the fitness of the loss it is equivalent to. */
+/**
+ * Stage 5: each equivalent loss among `keys` takes the result of the loss it is equivalent to
+ * (its fitness, and the fidelity and task loss that rank it).
+ */
 export function settleEquivalents(
   archive: Record<string, ArchiveEntry>,
-  fresh: string[],
+  keys: readonly string[],
 ): Record<string, ArchiveEntry> {
   const out = { ...archive };
-  for (const k of fresh) {
+  for (const k of keys) {
     const e = out[k];
-    if (e.outcome === "equivalent") {
-      out[k] = { ...e, fitness: out[e.equivalentTo!]?.fitness ?? null };
+    if (e.outcome !== "equivalent") continue;
+    const { fidelity: _f, taskLoss: _t, ...rest } = e;
+    const target = out[e.equivalentTo!];
+    out[k] = {
+      ...rest,
+      fitness: target?.fitness ?? null,
+      ...(target?.fidelity === undefined ? {} : { fidelity: target.fidelity }),
+      ...(target?.taskLoss === undefined ? {} : { taskLoss: target.taskLoss }),
+    };
+  }
+  return out;
+}
+
+export interface Promoted {
+  archive: Record<string, ArchiveEntry>;
+  /** Keys trained again, in the order of their promotion. */
+  keys: string[];
+  fitnessMs: number;
+  fitnessSteps: number;
+}
+
+/**
+ * Stage 5b, multi-fidelity (core/fidelity.ts): waves of the promotions due, each wave's
+ * trainings in stacks cut in promotion order, run concurrently on the runner, then recorded in
+ * promotion order, until none is due. A training that fails or diverges leaves the candidate
+ * without a result at that rung (worst there, and out of the hall of fame).
+ */
+export async function promoteStage(
+  config: SearchConfig,
+  archive: Record<string, ArchiveEntry>,
+  runner: CandidateRunner,
+  stackSizeFor: number,
+  signal?: AbortSignal,
+): Promise<Promoted> {
+  const ladder = rungSteps(config);
+  const out: Promoted = { archive: { ...archive }, keys: [], fitnessMs: 0, fitnessSteps: 0 };
+  for (
+    let wave = duePromotions(config, out.archive);
+    wave.length;
+    wave = duePromotions(config, out.archive)
+  ) {
+    throwIfAborted(signal);
+    const results = new Map<string, TimedFitness>();
+    const rungs = [...new Set(wave.map((p) => p.rung))];
+    await Promise.all(rungs.flatMap((rung) => {
+      const keys = wave.filter((p) => p.rung === rung).map((p) => p.key);
+      return cutStacks(keys, stackSizeFor, runner.parallelism).map(async (stack) => {
+        let got: TimedFitness[];
+        try {
+          got = await runner.fitnessAt(
+            stack.map((k) => validatedLoss(out.archive[k])),
+            ladder[rung],
+          );
+        } catch (e) {
+          if (stopsSearch(e)) throw e;
+          got = stack.map(() => ({ ok: false, error: messageOf(e) }));
+        }
+        stack.forEach((k, i) => results.set(k, got[i]));
+      });
+    }));
+    throwIfAborted(signal);
+    for (const { key, rung } of wave) {
+      const r = results.get(key)!;
+      const steps = ladder[rung];
+      const e = out.archive[key];
+      let measured: RungResult, reason: string | undefined;
+      if (!r.ok) {
+        measured = { steps, fitness: null };
+        reason = `training of ${steps} steps failed: ${r.error}`;
+      } else {
+        out.fitnessMs += r.fitnessMs;
+        out.fitnessSteps += r.fitness.steps ?? 0;
+        measured = rungResult(
+          steps,
+          r.fitness.diverged ? null : r.fitness.fitness,
+          r.fitness.taskLoss,
+        );
+        if (measured.fitness === null) {
+          reason = `training of ${steps} steps produced NaN or infinity`;
+        }
+      }
+      const { taskLoss: _t, ...rest } = e;
+      out.archive[key] = {
+        ...rest,
+        fitness: measured.fitness,
+        fidelity: steps,
+        ...(measured.taskLoss === undefined ? {} : { taskLoss: measured.taskLoss }),
+        rungs: [...e.rungs!, measured],
+        ...(reason ? { reason } : {}),
+      };
+      out.keys.push(key);
     }
+  }
+  if (out.keys.length) {
+    const promoted = new Set(out.keys);
+    const followers = Object.keys(out.archive).filter((k) =>
+      out.archive[k].outcome === "equivalent" && promoted.has(out.archive[k].equivalentTo!)
+    );
+    out.archive = settleEquivalents(out.archive, followers);
   }
   return out;
 }
@@ -375,14 +538,21 @@ function median(values: number[]): number | null {
 
 /** Stage 6: what the generation did, counted over its new forms. */
 export function generationStats(
+  config: SearchConfig,
   generation: number,
   drawn: Drawn,
   archive: Record<string, ArchiveEntry>,
   times: StageTimes,
   stacking: StackStats,
+  promoted?: number,
 ): GenerationStats {
   const fitness = drawn.keys.map((k) => archive[k].fitness);
   const finite = fitness.filter((f): f is number => f !== null);
+  const opts = rankOptions(config);
+  const best = drawn.keys.map((k) => archive[k]).reduce(
+    (b, e) => (b === undefined || compareResults(e, b, opts) < 0 ? e : b),
+    undefined as ArchiveEntry | undefined,
+  );
   const count = (o: Outcome) => drawn.fresh.filter((k) => archive[k].outcome === o).length;
   return {
     generation: generation + 1,
@@ -394,7 +564,8 @@ export function generationStats(
     evaluated: count("tuned") + count("diverged"),
     diverged: count("diverged"),
     failed: count("failed"),
-    bestFitness: finite.length ? Math.min(...finite) : null,
+    ...(promoted === undefined ? {} : { promoted }),
+    bestFitness: best?.fitness ?? null,
     medianFitness: median(finite),
     times,
     stacking,
@@ -428,6 +599,14 @@ export async function runGeneration(
   const drawn = drawGeneration(config, state, rng);
   const decided: ArchiveEntry[] = [];
   let done = 0;
+  /** The evaluation stage's pace: when it began, how many it has, how many are done. */
+  const pace = { since: 0, total: -1, done: 0 };
+  const generationLeftMs = () => {
+    if (pace.total < 0) return undefined;
+    if (pace.done >= pace.total) return 0;
+    if (pace.done === 0) return undefined;
+    return ((performance.now() - pace.since) / pace.done) * (pace.total - pace.done);
+  };
   const report = () =>
     hooks.onProgress?.({
       generation: generation + 1,
@@ -440,6 +619,7 @@ export async function runGeneration(
       cacheHits: drawn.keys.length - drawn.fresh.length,
       rejections: decided.filter((e) => e.outcome === "rejected").length,
       elapsedMs: state.elapsedMs + (performance.now() - started),
+      generationLeftMs: generationLeftMs(),
     });
   report();
 
@@ -457,6 +637,7 @@ export async function runGeneration(
 
   const plan = await planStacks(config, state, runner, classified.toEvaluate.length);
   throwIfAborted(hooks.signal);
+  Object.assign(pace, { since: performance.now(), total: classified.toEvaluate.length });
   const evaluated = await evaluateStage(
     config,
     classified,
@@ -468,6 +649,7 @@ export async function runGeneration(
     (entry) => {
       decided.push(entry);
       done++;
+      pace.done++;
       report();
     },
     hooks.signal,
@@ -475,25 +657,49 @@ export async function runGeneration(
 
   // Into the archive in population order, whatever order the runner finished in.
   const fromGeneration = { ...classified.entries, ...evaluated.entries };
-  const archive = settleEquivalents(
+  let archive = settleEquivalents(
     { ...state.archive, ...Object.fromEntries(drawn.fresh.map((k) => [k, fromGeneration[k]])) },
     drawn.fresh,
   );
   done = drawn.fresh.length;
   report();
 
-  const hall = HallOfFame.fromJSON(state.hallOfFame);
-  for (const k of drawn.fresh) {
+  const promoted = config.evaluation.multiFidelity?.enabled
+    ? await promoteStage(config, archive, runner, plan.size, hooks.signal)
+    : undefined;
+  if (promoted) archive = promoted.archive;
+
+  const hall = HallOfFame.fromJSON(state.hallOfFame, rankOptions(config));
+  const consider = (k: string) => {
     const e = archive[k];
-    if (e.outcome === "tuned" && e.fitness !== null) hall.consider(e.tree, e.fitness, e.phi);
-  }
+    if (e.outcome !== "tuned") return;
+    if (e.fitness === null) hall.remove(e.tree);
+    else hall.consider(e.tree, e.fitness, e.phi, e);
+  };
+  drawn.fresh.forEach(consider);
+  promoted?.keys.forEach(consider);
   const times: StageTimes = {
     screenMs,
     localSearchMs: evaluated.localSearchMs,
-    fitnessMs: evaluated.fitnessMs,
+    fitnessMs: evaluated.fitnessMs + (promoted?.fitnessMs ?? 0),
+    fitnessSteps: evaluated.fitnessSteps + (promoted?.fitnessSteps ?? 0),
     wallMs: performance.now() - started,
   };
-  const stats = generationStats(generation, drawn, archive, times, plan.stats);
+  const stats = generationStats(
+    config,
+    generation,
+    drawn,
+    archive,
+    times,
+    plan.stats,
+    promoted?.keys.length,
+  );
+  const candidateTimes: Record<string, CandidateTimes> = {};
+  for (const k of drawn.fresh) {
+    const s = screens.get(k);
+    const screenMs = s instanceof Error || s === undefined ? undefined : s.screenMs;
+    candidateTimes[k] = { ...(screenMs === undefined ? {} : { screenMs }), ...evaluated.times[k] };
+  }
   const next: SearchState = {
     generation: generation + 1,
     population: drawn.population.map((t) => [...t]),
@@ -506,6 +712,7 @@ export async function runGeneration(
     evaluations: state.evaluations + stats.evaluated,
     elapsedMs: state.elapsedMs + times.wallMs,
     ...(plan.calibration ? { stackCalibration: plan.calibration } : {}),
+    candidateTimes: { ...state.candidateTimes, ...candidateTimes },
   };
   return { state: next, stats };
 }

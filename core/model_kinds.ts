@@ -5,6 +5,18 @@
  * need images" asks here.
  */
 
+/**
+ * How a model's first weights are drawn (engine/models.ts). `pytorch` is PyTorch's default layer
+ * initialisation, uniform in +-1/sqrt(fan-in) for weights and biases; the other two are what the
+ * published code applies to its models' weights, with dense biases set to zero and convolution
+ * biases left at PyTorch's default, as there.
+ */
+export const INIT_SCHEMES = ["pytorch", "xavier-uniform", "kaiming-normal"] as const;
+export type InitScheme = typeof INIT_SCHEMES[number];
+/** The values of the `model.init` setting: a scheme, or `auto`, the kind's published one. */
+export const INIT_SETTINGS = ["auto", ...INIT_SCHEMES] as const;
+export type InitSetting = typeof INIT_SETTINGS[number];
+
 export interface ModelKindSpec {
   /** Dense models are stacks of matrix products; convolutional ones read rows as images. */
   family: "dense" | "conv";
@@ -14,6 +26,8 @@ export interface ModelKindSpec {
   needsImages: boolean;
   /** Takes the `model.hidden` widths. */
   hasHidden: boolean;
+  /** The initialisation the published code gives this kind (`model.init` = `auto`). */
+  init: InitScheme;
   description: string;
 }
 
@@ -23,6 +37,7 @@ export const MODEL_KINDS = {
     stackable: true,
     needsImages: false,
     hasHidden: false,
+    init: "xavier-uniform",
     description: "logistic regression (classification) or linear regression",
   },
   mlp: {
@@ -30,6 +45,7 @@ export const MODEL_KINDS = {
     stackable: true,
     needsImages: false,
     hasHidden: true,
+    init: "xavier-uniform",
     description: "a multilayer perceptron with ReLU hidden layers of `model.hidden` widths",
   },
   lenet5: {
@@ -37,6 +53,7 @@ export const MODEL_KINDS = {
     stackable: false,
     needsImages: true,
     hasHidden: false,
+    init: "xavier-uniform",
     description: "LeNet-5: two 5x5 convolutions with max pooling, then 120-84 dense layers",
   },
   allconv: {
@@ -44,6 +61,7 @@ export const MODEL_KINDS = {
     stackable: false,
     needsImages: true,
     hasHidden: false,
+    init: "kaiming-normal",
     description: "a small all-convolutional network in the spirit of AllCNN-C",
   },
   resnet18: {
@@ -51,6 +69,7 @@ export const MODEL_KINDS = {
     stackable: false,
     needsImages: true,
     hasHidden: false,
+    init: "kaiming-normal",
     description: "ResNet-18 for 32x32 images, with group normalisation",
   },
 } as const satisfies Record<string, ModelKindSpec>;
@@ -78,11 +97,18 @@ export interface ModelSpec {
    * datasets' layout). Required by the kinds that `needsImages`, absent for the others.
    */
   imageShape?: [number, number, number];
+  /** How its weights start; absent, `pytorch` (models described before the setting). */
+  init?: InitScheme;
+}
+
+/** The scheme a `model.init` setting stands for on a kind: `auto` is the kind's published one. */
+export function initFor(kind: ModelKind, init: InitSetting = "auto"): InitScheme {
+  return init === "auto" ? modelKind(kind).init : init;
 }
 
 /** The model a search trains on data of this shape: outputs are classes, or 1 for regression. */
 export function modelSpecFor(
-  model: { kind: ModelKind; hidden: number[] },
+  model: { kind: ModelKind; hidden: number[]; init?: InitSetting },
   data: {
     task: "classification" | "regression";
     inputs: number;
@@ -102,5 +128,6 @@ export function modelSpecFor(
     outputs: data.task === "classification" ? data.nClasses ?? 2 : 1,
     hidden: kind.hasHidden ? model.hidden : [],
     ...(kind.needsImages ? { imageShape: data.imageShape } : {}),
+    init: initFor(model.kind, model.init),
   };
 }

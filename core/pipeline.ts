@@ -14,22 +14,31 @@ import {
   type StoppedBy,
 } from "./search.ts";
 import {
+  chosenLrs,
   combineFinal,
   type FinalComparison,
-  type FinalSeedRuns,
-  finalSeeds,
+  type FinalRun,
+  type FinalRunRequest,
   type FinalSettings,
+  finalSettingsFor,
+  rowRuns,
+  runKey,
+  selectionRuns,
 } from "./final.ts";
 import { buildResult, type DataSummary, type SearchResult, type Versions } from "./result.ts";
 import type { Task } from "./data/dataset.ts";
 import type { Tree } from "./expr/tree.ts";
+import { validatedLoss } from "./loss_scale.ts";
 
 export interface SearchPlatform {
   runner: CandidateRunner;
-  /** Trains one final seed (learned and standard loss); seeds may run concurrently. */
-  finalRuns(tree: Tree, phi: number[], settings: FinalSettings, seed: number): Promise<
-    FinalSeedRuns
-  >;
+  /** Trains one run of the final comparison; runs may go concurrently. */
+  finalRuns(
+    tree: Tree,
+    phi: number[],
+    settings: FinalSettings,
+    run: FinalRunRequest,
+  ): Promise<FinalRun>;
   backend: { name: string; adapter?: string; workers: number };
   versions: Versions;
 }
@@ -37,7 +46,8 @@ export interface SearchPlatform {
 export interface PipelineHooks extends SearchHooks {
   /** Called once before the final evaluation starts, with the number of seeds. */
   onFinalStart?(seeds: number): void;
-  /** Called as each final seed finishes. */
+  /** Called as each training run of the final comparison finishes, with the runs planned so
+   * far (the tuned row's are planned once the learning-rate trials have chosen). */
   onFinalSeed?(done: number, total: number): void;
 }
 
@@ -46,35 +56,53 @@ export interface PipelineOptions {
    * CLI's Ctrl-C); the service stops promptly instead. */
   finalWhenCancelled?: boolean;
   resumeFrom?: SearchState;
+  /** When the job began in this run (`performance.now()`): its time limit counts from here. */
+  startedAt?: number;
 }
 
-export function finalSettingsFor(config: SearchConfig): FinalSettings {
-  return {
-    steps: config.final.steps,
-    seeds: config.final.seeds,
-    inner: config.evaluation.inner,
-    batchSize: config.evaluation.batchSize,
-    baseSeed: config.seed,
-  };
-}
-
-/** Final evaluation of one loss, its seeds run concurrently on the platform. */
+/**
+ * Final evaluation of one loss (core/final.ts): the paper's runs and the learning-rate trials at
+ * once, then the tuned row's runs at the rates the trials chose. Runs go concurrently on the
+ * platform, and a run planned twice (a trial at the final length is also a tuned or paper run of
+ * the first seed) is trained once.
+ */
 export async function evaluateFinal(
   platform: Pick<SearchPlatform, "finalRuns">,
   task: Task,
   tree: Tree,
   phi: number[],
   settings: FinalSettings,
-  onSeed?: (done: number, total: number) => void,
+  onRun?: (done: number, total: number) => void,
 ): Promise<FinalComparison> {
-  const seeds = finalSeeds(settings);
+  const runs = new Map<string, Promise<FinalRun>>();
+  const results = new Map<string, FinalRun>();
   let done = 0;
-  const runs = await Promise.all(seeds.map(async (seed) => {
-    const r = await platform.finalRuns(tree, phi, settings, seed);
-    onSeed?.(++done, seeds.length);
-    return r;
-  }));
-  return combineFinal(task, settings.steps, runs);
+  const start = (requests: FinalRunRequest[]) =>
+    Promise.all(requests.map((r) => {
+      const key = runKey(r);
+      if (!runs.has(key)) {
+        runs.set(
+          key,
+          platform.finalRuns(tree, phi, settings, r).then((out) => {
+            results.set(key, out);
+            onRun?.(++done, runs.size);
+            return out;
+          }),
+        );
+      }
+      return runs.get(key)!;
+    }));
+  const shared = settings.inner.lr;
+  await start([
+    ...rowRuns(settings, { learned: shared, standard: shared }),
+    ...selectionRuns(settings),
+  ]);
+  const result = (r: FinalRunRequest) => results.get(runKey(r))!;
+  if (settings.tuneLr) {
+    const { lr } = chosenLrs(settings, result);
+    if (lr) await start(rowRuns(settings, lr));
+  }
+  return combineFinal(task, settings, result);
 }
 
 export async function searchAndEvaluate(
@@ -84,17 +112,25 @@ export async function searchAndEvaluate(
   hooks: PipelineHooks = {},
   opts: PipelineOptions = {},
 ): Promise<{ result: SearchResult; state: SearchState; stopped: StoppedBy }> {
-  const { state, stopped } = await runSearch(config, platform.runner, hooks, opts.resumeFrom);
+  const { state, stopped } = await runSearch(
+    config,
+    platform.runner,
+    hooks,
+    opts.resumeFrom,
+    opts.startedAt,
+  );
   const best = state.hallOfFame.entries[0];
   let final: FinalComparison | undefined;
   const wanted = stopped !== "cancelled" || opts.finalWhenCancelled;
   if (best && config.final.seeds > 0 && wanted) {
     hooks.onFinalStart?.(config.final.seeds);
+    // The loss as validated, its scale folded in: what the ranking shows and the exports write.
+    const { tree, phi } = validatedLoss(best);
     final = await evaluateFinal(
       platform,
       data.task,
-      best.tree,
-      [...(best.phi ?? best.tree.map(() => 1))],
+      tree,
+      phi,
       finalSettingsFor(config),
       hooks.onFinalSeed,
     );

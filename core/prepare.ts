@@ -17,7 +17,8 @@ import {
   type TargetScaler,
   type Task,
 } from "./data/mod.ts";
-import { defaultSettings, type Settings } from "./settings.ts";
+import { defaultSettings, type InputScaling, type Settings } from "./settings.ts";
+import { asSplitOf } from "./data/given.ts";
 import {
   describeFormats,
   type FormatName,
@@ -51,6 +52,24 @@ export interface LabeledRows {
 }
 
 export type SplitSettings = Settings["split"];
+export type PreprocessingSettings = Settings["preprocessing"];
+
+/**
+ * What was done to the data before any model saw it, with the statistics of the training rows:
+ * a model trained here, or a loss tuned here, expects its inputs (and, for regression, targets)
+ * transformed the same way.
+ */
+export interface Preprocessing {
+  inputs: {
+    /** x' = (x - mean) / std with one mean and std per feature, per image channel, or none. */
+    scaling: "per-feature" | "per-channel" | "none";
+    /** Per feature (`per-feature`), per channel (`per-channel`), empty for `none`. */
+    mean: number[];
+    std: number[];
+  };
+  /** Regression: y' = (y - mean) / std; predictions go back with y = y' * std + mean. */
+  targets?: { mean: number; std: number };
+}
 
 export interface PreparedData {
   name: string;
@@ -65,6 +84,31 @@ export interface PreparedData {
   targetScaler?: TargetScaler;
   /** [height, width, channels] of image data, which convolutional models need. */
   imageShape?: [number, number, number];
+  preprocessing: Preprocessing;
+  /** Where the validation and test rows came from: the internal split, or a given dataset's
+   * name (`prepare`'s `given`). */
+  sources?: { validation: string; test: string };
+}
+
+/** A user's own validation and test sets, in place of the internal split (core/data/given.ts). */
+export interface GivenSplits {
+  validation?: Dataset;
+  test?: Dataset;
+}
+
+/** The scaling a setting stands for on data with or without an image shape. */
+export function inputScalingFor(
+  setting: InputScaling,
+  isImage: boolean,
+): Preprocessing["inputs"]["scaling"] {
+  switch (setting) {
+    case "auto":
+      return isImage ? "per-channel" : "per-feature";
+    case "none-for-images":
+      return isImage ? "none" : "per-feature";
+    default:
+      return setting;
+  }
 }
 
 /** The files of a file-backed reference, by role (core/data/formats.ts). */
@@ -174,9 +218,19 @@ export function prepare(
   ds: Dataset,
   seed: number,
   split: SplitSettings = defaultSettings().split,
+  preprocessing: PreprocessingSettings = defaultSettings().preprocessing,
+  given: GivenSplits = {},
 ): PreparedData {
-  const parts = splitDataset(ds, { seed, ...split });
-  const scaler = fitStandardizer(parts.train);
+  // A given split takes the place of the internal one: its share of the rows stays in training.
+  const parts = splitDataset(ds, {
+    seed,
+    testFraction: given.test ? 0 : split.testFraction,
+    validationFraction: given.validation ? 0 : split.validationFraction,
+  });
+  if (given.validation) parts.validation = asSplitOf(ds, given.validation, "validation");
+  if (given.test) parts.test = asSplitOf(ds, given.test, "test");
+  const scaling = inputScalingFor(preprocessing.inputs, ds.imageShape !== undefined);
+  const scaler = fitStandardizer(parts.train, { mode: scaling });
   let [train, validation, test] = [parts.train, parts.validation, parts.test].map((p) =>
     applyStandardizer(p, scaler)
   );
@@ -198,5 +252,42 @@ export function prepare(
     test: rows(test),
     targetScaler,
     imageShape: ds.imageShape,
+    preprocessing: {
+      inputs: { scaling, ...recorded(scaler, scaling, ds.imageShape?.[2] ?? 1) },
+      ...(targetScaler ? { targets: { ...targetScaler } } : {}),
+    },
+    sources: {
+      validation: given.validation ? given.validation.name : "split",
+      test: given.test ? given.test.name : "split",
+    },
   };
+}
+
+/** The scaler's statistics once per feature or channel, as they are recorded. */
+function recorded(
+  scaler: { mean: Float32Array; std: Float32Array },
+  scaling: Preprocessing["inputs"]["scaling"],
+  channels: number,
+): { mean: number[]; std: number[] } {
+  const count = scaling === "none" ? 0 : scaling === "per-channel" ? channels : scaler.mean.length;
+  return {
+    mean: Array.from(scaler.mean.subarray(0, count)),
+    std: Array.from(scaler.std.subarray(0, count)),
+  };
+}
+
+/** A prepared job's data: the dataset, and its given validation and test sets if any. */
+export async function loadAndPrepare(
+  refs: { dataset: DatasetRef; validation?: DatasetRef; test?: DatasetRef },
+  seed: number,
+  split: SplitSettings,
+  preprocessing?: PreprocessingSettings,
+): Promise<PreparedData> {
+  const load = (ref?: DatasetRef) => (ref ? loadDataset(ref) : Promise.resolve(undefined));
+  const [ds, validation, test] = await Promise.all([
+    loadDataset(refs.dataset),
+    load(refs.validation),
+    load(refs.test),
+  ]);
+  return prepare(ds, seed, split, preprocessing, { validation, test });
 }

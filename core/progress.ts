@@ -33,6 +33,8 @@ export interface Progress {
   etaMs: number | null;
   /** Set when the search resumed from a checkpoint. */
   resumedFrom?: number;
+  /** Rows of each split, once the data is prepared. */
+  rows?: { train: number; validation: number; test: number };
   /** The final evaluation: seeds finished, of all, and the time it has taken so far. */
   final?: { done: number; total: number; elapsedMs: number };
   /** Candidates whose evaluation failed twice (the latest ones), with the reason. */
@@ -43,6 +45,8 @@ export interface Progress {
 export type ProgressEvent =
   /** The search starts, or resumes from a checkpointed state. */
   | { kind: "started"; from?: SearchState }
+  /** The data is prepared: the rows of each split. */
+  | { kind: "described"; rows: { train: number; validation: number; test: number } }
   /** A candidate of the generation in progress finished (the search loop's own report). */
   | { kind: "candidate"; progress: SearchProgress }
   /** A generation finished; `state` is the search after it. */
@@ -121,6 +125,8 @@ export function reduceProgress(p: Progress, event: ProgressEvent): Progress {
         ? { ...afterGeneration(fresh, event.from), resumedFrom: event.from.generation }
         : { ...fresh, phase: "search" };
     }
+    case "described":
+      return { ...p, rows: event.rows };
     case "candidate": {
       const s = event.progress;
       return {

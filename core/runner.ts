@@ -7,8 +7,9 @@
 import type { Tree } from "./expr/tree.ts";
 import type { ModelSpec } from "./model_kinds.ts";
 import type { EvaluationSettings } from "./settings.ts";
-import type { DatasetRef, SplitSettings } from "./prepare.ts";
+import type { DatasetRef, PreprocessingSettings, SplitSettings } from "./prepare.ts";
 import type { CandidateOps } from "../engine/candidate_ops.ts";
+import type { EngineChoice } from "./backends.ts";
 
 /** Everything a worker needs to rebuild a job's evaluator: small plain data. */
 export interface EvaluatorConfig {
@@ -26,8 +27,17 @@ export interface JobContext {
   /** Unique per job: workers cache one prepared job per id. */
   id: string;
   dataset: DatasetRef;
+  /** The user's own validation and test sets, in place of the internal split. */
+  validation?: DatasetRef;
+  test?: DatasetRef;
   split: SplitSettings;
+  preprocessing: PreprocessingSettings;
   config: EvaluatorConfig;
+  /**
+   * How the job's dense stacks run, once decided (workers/pool.ts adds it after the job's
+   * calibration), so that every worker computes alike; absent: tfjs.
+   */
+  engine?: EngineChoice;
 }
 
 export interface ScreenResult {
@@ -57,6 +67,11 @@ export interface FitnessResult {
   /** Task metric on the validation split, or Infinity when training diverged. */
   fitness: number;
   diverged: boolean;
+  /** Task loss (cross-entropy or squared error) of the trained model on the same rows: the
+   * continuous tie-breaker. Absent when training diverged. */
+  taskLoss?: number;
+  /** SGD steps trained, every fold's counted: the speed that estimates later trainings. */
+  steps?: number;
 }
 
 /**
@@ -89,10 +104,17 @@ export type CandidateOutcome =
     ok: true;
     local: LocalSearchResult;
     fitness: FitnessResult;
+    /** The scale the tuned loss was multiplied by (`normalizeScale`), when it was. */
+    scale?: number;
     /** Wall time of each stage; a stack's is shared out equally among its candidates. */
     localSearchMs: number;
     fitnessMs: number;
   }
+  | { ok: false; error: string };
+
+/** A fitness training at a given length (a promotion to a longer rung), or why it failed. */
+export type TimedFitness =
+  | { ok: true; fitness: FitnessResult; fitnessMs: number }
   | { ok: false; error: string };
 
 /** Every operation of a table, answering asynchronously. */
@@ -103,7 +125,7 @@ export type Async<O extends Record<string, (...args: any[]) => unknown>> = {
 
 /** What the search asks of a runner: the candidate operations it uses, wherever they run. */
 export type CandidateRunner =
-  & Pick<Async<CandidateOps>, "screen" | "localSearchAndFitness" | "calibrate">
+  & Pick<Async<CandidateOps>, "screen" | "localSearchAndFitness" | "fitnessAt" | "calibrate">
   & {
     /** How many requests it runs at once. */
     readonly parallelism: number;

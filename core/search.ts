@@ -8,22 +8,60 @@ import type { Tree } from "./expr/tree.ts";
 import { HallOfFame, type HallOfFameJson } from "./gp/mod.ts";
 import { Rng } from "./rng.ts";
 import type { CandidateRunner } from "./runner.ts";
-import { resolveSettings, type Settings, type SettingsLayers } from "./settings.ts";
+import {
+  resolveSettings,
+  type Settings,
+  type SettingsLayers,
+  upgradeSettings,
+} from "./settings.ts";
 import { presetFor } from "./data/bundled.ts";
 import type { StackCalibration } from "./stack_plan.ts";
 import type { DatasetRef } from "./prepare.ts";
-import { type ArchiveEntry, type GenerationStats, runGeneration } from "./generation.ts";
+import { finalRunSteps, finalSettingsFor } from "./final.ts";
+import {
+  type ArchiveEntry,
+  type CandidateTimes,
+  type GenerationStats,
+  runGeneration,
+} from "./generation.ts";
 
 export {
   type ArchiveEntry,
+  type CandidateTimes,
   type GenerationStats,
   type Outcome,
   runGeneration,
   type StageTimes,
 } from "./generation.ts";
 
-/** Everything a search computes from: its settings (core/settings.ts) and its dataset. */
-export type SearchConfig = Settings & { dataset: DatasetRef };
+/**
+ * Everything a search computes from: its settings (core/settings.ts) and its dataset, with the
+ * user's own validation and test sets where given (in place of the internal split).
+ */
+export type SearchConfig = Settings & {
+  dataset: DatasetRef;
+  validation?: DatasetRef;
+  test?: DatasetRef;
+};
+
+/** The datasets of a configuration, without its settings. */
+export function dataRefsOf(
+  config: Pick<SearchConfig, "dataset" | "validation" | "test">,
+): Pick<SearchConfig, "dataset" | "validation" | "test"> {
+  return {
+    dataset: config.dataset,
+    ...(config.validation ? { validation: config.validation } : {}),
+    ...(config.test ? { test: config.test } : {}),
+  };
+}
+
+/** A configuration as stored by any version, in today's shape (core/settings.ts upgrades). */
+export function upgradeConfig(stored: SearchConfig): SearchConfig {
+  return {
+    ...upgradeSettings(stored as unknown as Record<string, unknown>),
+    ...dataRefsOf(stored),
+  };
+}
 
 /**
  * The configuration of a search on `dataset`: the settings resolved with the dataset's preset
@@ -54,6 +92,8 @@ export interface SearchState {
   elapsedMs: number;
   /** The stacking calibration, measured once per search (absent until taken). */
   stackCalibration?: StackCalibration;
+  /** Each archived loss's evaluation times, by canonical key (absent in older checkpoints). */
+  candidateTimes?: Record<string, CandidateTimes>;
 }
 
 export interface SearchProgress {
@@ -69,6 +109,11 @@ export interface SearchProgress {
   elapsedMs: number;
   /** Estimated time to the end of the search, when it can be estimated. */
   etaMs?: number;
+  /**
+   * Estimated time to the end of the generation in progress, from the pace of its evaluations
+   * so far: what estimates the search's time before a first generation has finished.
+   */
+  generationLeftMs?: number;
 }
 
 export interface SearchHooks {
@@ -95,43 +140,109 @@ export function newSearchState(config: SearchConfig): SearchState {
   };
 }
 
-/** Why the search would stop before the next generation, if it would. */
-export function stoppedBy(config: SearchConfig, state: SearchState): StoppedBy | undefined {
+/**
+ * Milliseconds per SGD step of one candidate's training, as this search has measured it (its
+ * fitness trainings, promotions included); undefined before any was timed. The first timed
+ * generation carries the warm-up (kernels compiled, caches filled) and is left out once a later
+ * one was timed.
+ */
+export function msPerTrainingStep(state: Pick<SearchState, "history">): number | undefined {
+  const timed = state.history.filter((g) => g.times.fitnessSteps);
+  const used = timed.length > 1 ? timed.slice(1) : timed;
+  const ms = used.reduce((a, g) => a + g.times.fitnessMs, 0);
+  const steps = used.reduce((a, g) => a + g.times.fitnessSteps!, 0);
+  return steps > 0 ? ms / steps : undefined;
+}
+
+/**
+ * The final evaluation's estimated wall time: two trainings (learned and standard loss) of
+ * `final.steps` per seed, the seeds in rounds of `parallelism` at once, at the search's own
+ * training speed. 0 when there is none to run or nothing was timed yet.
+ */
+export function finalEstimateMs(
+  config: Pick<SearchConfig, "final" | "evaluation" | "seed">,
+  state: Pick<SearchState, "history">,
+  parallelism: number,
+): number {
+  const perStep = msPerTrainingStep(state);
+  if (perStep === undefined || config.final.seeds === 0) return 0;
+  // The runs are spread over the workers; the longest run bounds each worker's share from below.
+  const steps = finalRunSteps(finalSettingsFor(config));
+  const total = steps.reduce((a, n) => a + n, 0);
+  return Math.max(total / Math.max(1, parallelism), Math.max(...steps)) * perStep;
+}
+
+/** Where the search stands against its clock: the job's time so far and the runner's width. */
+export interface SearchClock {
+  /** Milliseconds the job has run, this run and earlier ones (a resumed job's included). */
+  elapsedMs: number;
+  parallelism: number;
+}
+
+/**
+ * Why the search would stop before the next generation, if it would. `maxSeconds` stops it
+ * before a generation that, at the last one's pace, would end past the limit, or (with
+ * `reserveFinal`) would leave less than the final evaluation's estimated time. The first
+ * generation always runs: before it, nothing has been found and nothing measured.
+ */
+export function stoppedBy(
+  config: SearchConfig,
+  state: SearchState,
+  clock?: SearchClock,
+): StoppedBy | undefined {
   if (state.generation >= config.budget.generations) return "generations";
-  const { maxEvaluations, maxSeconds } = config.budget;
+  const { maxEvaluations, maxSeconds, reserveFinal } = config.budget;
   if (maxEvaluations !== undefined && state.evaluations >= maxEvaluations) return "max-evaluations";
   if (maxSeconds !== undefined && state.generation > 0) {
     const last = state.history[state.history.length - 1].times.wallMs;
-    if (state.elapsedMs + last > maxSeconds * 1000) return "max-seconds";
+    const elapsed = Math.max(state.elapsedMs, clock?.elapsedMs ?? 0);
+    const reserve = reserveFinal ? finalEstimateMs(config, state, clock?.parallelism ?? 1) : 0;
+    if (elapsed + last + reserve > maxSeconds * 1000) return "max-seconds";
   }
   return undefined;
 }
 
 /**
+ * The search's estimated time left: from the generations finished; before the first one has
+ * finished, from the pace of its own evaluations (the rest of it, then as many again for each
+ * generation to come).
+ */
+function searchEta(config: SearchConfig, state: SearchState, p: SearchProgress) {
+  const inGeneration = p.elapsedMs - state.elapsedMs;
+  const left = config.budget.generations - state.generation;
+  if (state.generation > 0) {
+    return Math.max(0, (state.elapsedMs / state.generation) * left - inGeneration);
+  }
+  if (p.generationLeftMs === undefined) return undefined;
+  return p.generationLeftMs + (inGeneration + p.generationLeftMs) * (left - 1);
+}
+
+/**
  * Runs generations until the configured number, the budget, or cancellation. A cancelled search
  * returns the state of its last finished generation: a generation is all or nothing.
+ * `startedAt` (a `performance.now()` time) is when the job began in this run, so that its time
+ * limit counts what came before the first generation too (preparing the data, the workers).
  */
 export async function runSearch(
   config: SearchConfig,
   runner: CandidateRunner,
   hooks: SearchHooks = {},
   resumeFrom?: SearchState,
+  startedAt = performance.now(),
 ): Promise<{ state: SearchState; stopped: StoppedBy }> {
   let state = resumeFrom ?? newSearchState(config);
+  const before = resumeFrom?.elapsedMs ?? 0;
+  const clock = (): SearchClock => ({
+    elapsedMs: before + (performance.now() - startedAt),
+    parallelism: runner.parallelism,
+  });
   while (true) {
-    const reason = stoppedBy(config, state);
+    const reason = stoppedBy(config, state, clock());
     if (reason) return { state, stopped: reason };
     if (hooks.signal?.aborted) return { state, stopped: "cancelled" };
-    const perGeneration = state.generation > 0 ? state.elapsedMs / state.generation : undefined;
-    const onProgress = hooks.onProgress && ((p: SearchProgress) =>
-      hooks.onProgress!({
-        ...p,
-        etaMs: perGeneration === undefined ? undefined : Math.max(
-          0,
-          perGeneration * (config.budget.generations - state.generation) -
-            (p.elapsedMs - state.elapsedMs),
-        ),
-      }));
+    const from = state;
+    const onProgress = hooks.onProgress &&
+      ((p: SearchProgress) => hooks.onProgress!({ ...p, etaMs: searchEta(config, from, p) }));
     try {
       const r = await runGeneration(config, state, runner, { ...hooks, onProgress });
       state = r.state;

@@ -7,7 +7,7 @@
  * settings its paper used (MNIST: plain SGD). A request, from the API or the CLI, is a partial of
  * the same configuration, resolved by `resolveSettings` with the same layers everywhere.
  */
-import { MODEL_KIND_NAMES, MODEL_KINDS } from "./model_kinds.ts";
+import { INIT_SETTINGS, MODEL_KIND_NAMES, MODEL_KINDS } from "./model_kinds.ts";
 
 /** What a setting's values are; the JSON Schema and the CLI parser are derived from it. */
 export type SettingType =
@@ -16,6 +16,8 @@ export type SettingType =
   | { type: "boolean" }
   | { type: "enum"; values: readonly string[] }
   | { type: "integers"; min: number; max: number; maxItems: number }
+  /** A list of positive numbers (min exclusive). */
+  | { type: "numbers"; min: number; max: number; minItems: number; maxItems: number }
   | { type: "stack"; max: number };
 
 export interface Setting<V> {
@@ -46,8 +48,14 @@ const setting = <V>(
   ...(legacy === undefined ? {} : { legacy }),
 });
 
-const integer = (min: number, max: number, dflt: number, description: string, flag: string) =>
-  setting<number>({ type: "integer", min, max }, dflt, description, flag);
+const integer = (
+  min: number,
+  max: number,
+  dflt: number,
+  description: string,
+  flag: string,
+  legacy?: number,
+) => setting<number>({ type: "integer", min, max }, dflt, description, flag, legacy);
 const optionalInteger = (min: number, max: number, description: string, flag: string) =>
   setting<number | undefined>({ type: "integer", min, max }, undefined, description, flag);
 const number = (min: number, max: number, dflt: number, description: string, flag: string) =>
@@ -57,14 +65,15 @@ const optionalNumber = (min: number, max: number, description: string, flag: str
 /** A fraction strictly between 0 and 1. */
 const fraction = (dflt: number, description: string, flag: string) =>
   setting<number>({ type: "number", min: 0, max: 1, exclusive: true }, dflt, description, flag);
-const boolean = (dflt: boolean, description: string, flag: string) =>
-  setting<boolean>({ type: "boolean" }, dflt, description, flag);
+const boolean = (dflt: boolean, description: string, flag: string, legacy?: boolean) =>
+  setting<boolean>({ type: "boolean" }, dflt, description, flag, legacy);
 const oneOf = <const V extends string>(
   values: readonly V[],
   dflt: NoInfer<V>,
   description: string,
   flag: string,
-) => setting<V>({ type: "enum", values }, dflt, description, flag);
+  legacy?: NoInfer<V>,
+) => setting<V>({ type: "enum", values }, dflt, description, flag, legacy);
 
 /** How a generation's candidates are computed: `off` one at a time, K stacked, `auto` measured. */
 export type CandidateStack = "auto" | "off" | number;
@@ -73,6 +82,24 @@ export const MAX_CANDIDATE_STACK = 64;
 
 export const UNROLL_MODES = ["exact", "truncated", "first-order"] as const;
 export type UnrollMode = typeof UNROLL_MODES[number];
+
+/**
+ * How input features are scaled, with statistics of the training rows: `per-channel` is one mean
+ * and standard deviation per image channel over all its pixels (one for all values when the data
+ * has no image shape), as image pipelines normalise; `none-for-images` is what every search did
+ * before this setting: images as they are, other data per feature.
+ */
+export const INPUT_SCALINGS = [
+  "auto",
+  "per-feature",
+  "per-channel",
+  "none",
+  "none-for-images",
+] as const;
+export type InputScaling = typeof INPUT_SCALINGS[number];
+
+/** Learning rates the tuned comparison chooses from: a factor of 100 around the default 0.01. */
+export const DEFAULT_LR_GRID = [0.001, 0.003, 0.01, 0.03, 0.1];
 
 /** The table. Groups nest as the configuration does; a leaf is one setting. */
 export const SETTINGS = {
@@ -83,6 +110,27 @@ export const SETTINGS = {
       [100],
       "Hidden layer widths of the MLP.",
       "hidden",
+    ),
+    init: oneOf(
+      INIT_SETTINGS,
+      "auto",
+      "Initial weights: `auto` is the published code's for the kind (Xavier uniform for " +
+        "linear, mlp and lenet5, Kaiming normal for allconv and resnet18), `pytorch` is " +
+        "PyTorch's default layer initialisation.",
+      "init",
+      "pytorch",
+    ),
+  },
+  preprocessing: {
+    inputs: oneOf(
+      INPUT_SCALINGS,
+      "auto",
+      "Scaling of the inputs, fitted on the training rows: `auto` is `per-channel` for image " +
+        "data (one mean and standard deviation per channel, as the published MNIST transform) " +
+        "and `per-feature` otherwise; `none-for-images` is what searches did before this " +
+        "setting (images unscaled, other data per feature).",
+      "input-scaling",
+      "none-for-images",
     ),
   },
   budget: {
@@ -97,8 +145,16 @@ export const SETTINGS = {
     maxSeconds: optionalNumber(
       1,
       1e9,
-      "Stop before a generation that would, at the last one's pace, end past this many seconds.",
+      "Time limit in seconds: stop before a generation that would, at the last one's pace, " +
+        "end past it (with `reserveFinal`, leaving the final evaluation's estimated time).",
       "max-seconds",
+    ),
+    reserveFinal: boolean(
+      true,
+      "`maxSeconds` bounds the whole job: the search stops early enough for the final " +
+        "evaluation, estimated from the search's own training speed, to end within it.",
+      "reserve-final",
+      false,
     ),
   },
   gp: {
@@ -204,6 +260,55 @@ export const SETTINGS = {
       "fitness-steps",
     ),
     batchSize: integer(1, 65_536, 128, "Mini-batch size of every training.", "batch-size"),
+    multiFidelity: {
+      enabled: boolean(
+        false,
+        "Successive halving (ASHA): the best share of each training length's results is " +
+          "trained again for longer, in rungs up to `maxSteps`; candidates rank by the " +
+          "longest training they reached, then by fitness there.",
+        "multi-fidelity",
+        false,
+      ),
+      fraction: fraction(
+        1 / 3,
+        "Share of a rung's results promoted to the next rung.",
+        "promote-fraction",
+      ),
+      factor: integer(2, 100, 4, "Each rung trains this many times longer.", "rung-factor"),
+      maxSteps: optionalInteger(
+        1,
+        1_000_000,
+        "Training steps of the top rung (absent: `final.steps`).",
+        "rung-max-steps",
+      ),
+    },
+    normalizeScale: boolean(
+      false,
+      "Scale each tuned loss so that its gradient at the shared initialisation, on the probe " +
+        "batch, has the standard loss's norm: scale no longer acts as a learning rate. The " +
+        "scale is part of the loss, in its formula and its exports.",
+      "normalize-scale",
+      false,
+    ),
+    tieBreak: boolean(
+      false,
+      "Rank equal fitness by the trained model's validation task loss (cross-entropy or " +
+        "squared error): a continuous tie-breaker where the metric is discrete.",
+      "tie-break",
+      false,
+    ),
+    folds: {
+      belowRows: integer(
+        0,
+        1_000_000,
+        0,
+        "A validation split of fewer rows measures fitness by k-fold validation over the " +
+          "training and validation rows (0: never).",
+        "folds-below",
+        0,
+      ),
+      k: integer(2, 20, 5, "Folds of that validation.", "folds"),
+    },
   },
   split: {
     testFraction: fraction(0.2, "Share of the rows held out for the final test.", "test-fraction"),
@@ -222,6 +327,32 @@ export const SETTINGS = {
       "final-steps",
     ),
     seeds: integer(0, 100, 5, "Seeds of the final comparison (0 skips it).", "final-seeds"),
+    tuneLr: setting<boolean>(
+      { type: "boolean" },
+      true,
+      "Add the tuned comparison: each loss at its own best learning rate of `lrGrid`, chosen " +
+        "on the validation split, beside the paper's comparison at `evaluation.inner.lr`.",
+      "tune-lr",
+      false,
+    ),
+    lrGrid: setting<number[]>(
+      { type: "numbers", min: 0, max: 10, minItems: 1, maxItems: 12 },
+      DEFAULT_LR_GRID,
+      "Learning rates the tuned comparison chooses from, for each loss on its own.",
+      "lr-grid",
+    ),
+    selectionSteps: optionalInteger(
+      1,
+      1_000_000,
+      "Training steps of each learning-rate trial; absent, `final.steps` (a shorter trial " +
+        "favours large learning rates).",
+      "lr-selection-steps",
+    ),
+    significance: fraction(
+      0.05,
+      "Significance level of the paired tests behind the verdict.",
+      "significance",
+    ),
   },
   execution: {
     candidateStack: setting<CandidateStack>(

@@ -30,6 +30,13 @@ function valueSchema(t: SettingType, limit?: number): JsonSchema {
         maxItems: t.maxItems,
         items: { type: "integer", minimum: t.min, maximum: max(t.max) },
       };
+    case "numbers":
+      return {
+        type: "array",
+        minItems: t.minItems,
+        maxItems: t.maxItems,
+        items: { type: "number", exclusiveMinimum: t.min, maximum: max(t.max) },
+      };
     case "stack":
       return {
         anyOf: [
@@ -145,6 +152,9 @@ function describe(e: ErrorObject, opts: ValidatorOptions): SchemaIssue {
     case "maxItems":
       detail = `must have at most ${p.limit} items`;
       break;
+    case "minItems":
+      detail = `must have at least ${p.limit} item${p.limit === 1 ? "" : "s"}`;
+      break;
     default:
       detail = e.message ?? "is invalid";
   }
@@ -183,8 +193,15 @@ export function pathPointer(path: readonly string[]): string {
   return path.map((k) => `/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
 }
 
-/** The CLI flag of the setting at a pointer, where there is one. */
+/**
+ * The CLI flag of the setting at a pointer, where there is one; a pointer into a list setting
+ * (/final/lrGrid/0) names its item, counted from 1 as a user counts the values of a flag.
+ */
 export function flagAt(pointer: string): string | undefined {
-  const key = pointerPath(pointer).join(".");
-  return SETTING_LIST.find((e) => e.path.join(".") === key)?.setting.flag;
+  const path = pointerPath(pointer);
+  const last = path[path.length - 1];
+  const item = /^\d+$/.test(last ?? "") ? Number(last) + 1 : undefined;
+  const key = (item === undefined ? path : path.slice(0, -1)).join(".");
+  const flag = SETTING_LIST.find((e) => e.path.join(".") === key)?.setting.flag;
+  return flag && item !== undefined ? `${flag} value ${item}` : flag;
 }

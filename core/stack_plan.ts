@@ -5,6 +5,7 @@
  * decides on the service's main thread.
  */
 import type { CandidateStack } from "./settings.ts";
+import type { EngineChoice } from "./backends.ts";
 
 /** Candidates the calibration trains stacked, and the SGD steps it times. */
 export const CALIBRATION_K = 4;
@@ -17,6 +18,27 @@ export const CALIBRATION_STEPS = 25;
 export const CALIBRATION_THRESHOLD = 1.2;
 /** Most candidates "auto" stacks: the largest K measured (2.9x on an H100 at 16). */
 export const AUTO_STACK = 16;
+/**
+ * SGD steps the fused engine is timed for in the calibration, after a one-step warm-up that
+ * compiles its kernels, unless two steps already put it three times above or below tfjs; its
+ * time is scaled to CALIBRATION_STEPS. Fewer than tfjs's: on the software adapter a step of the
+ * MNIST MLP takes about 0.1 s per candidate, and the measurement is per job.
+ */
+export const FUSED_CALIBRATION_STEPS = 10;
+
+/** The fused WebGPU engine against tfjs, measured once per job where the backend allows it. */
+export interface EngineCalibration {
+  /** How the job's dense stacks run. */
+  choice: EngineChoice;
+  /** Why: measured faster or slower, the backend's rule, or what the fused engine refuses. */
+  reason: string;
+  /** The adapter the fused engine ran on. */
+  adapter?: string;
+  /** The K candidates' CALIBRATION_STEPS steps on the fused engine (scaled from the steps
+   * timed), and tfjs's faster way of the two above; absent when not measured. */
+  fusedMs?: number;
+  tfjsMs?: number;
+}
 
 /** Stacked against one-at-a-time fitness training, measured once per search. */
 export interface StackCalibration {
@@ -32,6 +54,8 @@ export interface StackCalibration {
   stack: boolean;
   /** The backend that was measured. */
   backend: string;
+  /** The fused engine against tfjs (absent in results from before it existed). */
+  engine?: EngineCalibration;
 }
 
 /** How one generation's candidates ran; what they computed is the same either way. */
@@ -112,11 +136,13 @@ export function describeStacking(
   const last = stats[stats.length - 1];
   const c = stats.find((s) => s.calibration)?.calibration;
   const why = [`setting ${last.setting}`];
-  if (c) {
+  if (c?.engine?.choice === "fused") why.push(`fused WebGPU engine: ${c.engine.reason}`);
+  else if (c) {
     why.push(
       `${c.k} candidates stacked ran ${c.speedup.toFixed(2)}x as fast on ${c.backend}` +
         (c.stack ? "" : `, below ${CALIBRATION_THRESHOLD}x`),
     );
+    if (c.engine) why.push(`tfjs, not the fused engine: ${c.engine.reason}`);
   }
   const note = stats.find((s) => s.note)?.note;
   if (note) why.push(note);

@@ -65,11 +65,23 @@ export class BatchSource {
     this.batchSize = Math.min(batchSize, rows.n);
   }
 
+  /** The first row of batch number i (any non-negative integer). */
+  offset(i: number): number {
+    return (i * this.batchSize) % (this.n - this.batchSize + 1);
+  }
+
   /** Batch number i (any non-negative integer). The caller disposes it. */
   batch(i: number): Batch {
-    const b = this.batchSize;
-    const offset = (i * b) % (this.n - b + 1);
-    return this.#rows(offset, b);
+    return this.#rows(this.offset(i), this.batchSize);
+  }
+
+  /**
+   * The shuffled rows on the host, row-major (`d` features, `outputs` targets a row), for an
+   * engine that keeps a whole split on its device (engine/webgpu/dense.ts). Borrowed: not to be
+   * modified.
+   */
+  hostRows(): { x: Float32Array; y: Float32Array; d: number; outputs: number } {
+    return { x: this.#x, y: this.#y, d: this.#d, outputs: this.#outputs };
   }
 
   /** The first `count` rows, a fixed batch for probes and screens. */

@@ -5,43 +5,141 @@
  *
  * Local search and fitness take a stack of candidates; one candidate is a stack of one. Where the
  * model allows (dense models), the stack's local searches run as one stacked computation, then
- * its fitness trainings (engine/stacked.ts); a stacked step that fails is retried one candidate
- * at a time, so one bad candidate never costs its neighbours their results.
+ * its fitness trainings: on the fused WebGPU engine (engine/webgpu/dense.ts) when the job runs
+ * there, else on tfjs (engine/stacked.ts). A stacked step that fails is retried one candidate at
+ * a time, so one bad candidate never costs its neighbours their results; a fused stack that
+ * fails is retried on tfjs.
+ *
+ * Which engine a job's stacks use is decided once per job and must be the same on every worker
+ * (a search must not depend on which worker ran what): `webgpu` always takes the fused engine
+ * where it applies, `auto` takes it when the job's calibration measures it faster than tfjs, and
+ * the worker pool passes that decision to every worker in the job's context (workers/pool.ts);
+ * on one thread (engine/runner.ts) the job calibrates when it first needs to know.
  */
 import { CandidateEvaluator } from "./evaluator.ts";
-import { finalSeedRuns } from "./final_runs.ts";
+import { finalRun } from "./final_runs.ts";
 import { tf } from "./tensor/tf.ts";
 import { isBackendFault } from "./tensor/faults.ts";
-import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
+import { FusedDense, fusedRefusal } from "./webgpu/dense.ts";
+import { fusedDevice } from "./webgpu/device.ts";
+import { type BackendChoice, type EngineChoice, fusedPolicy } from "../core/backends.ts";
+import { loadAndPrepare, type PreparedData } from "../core/prepare.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import type { DataSummary } from "../core/result.ts";
-import type { FinalSeedRuns, FinalSettings } from "../core/final.ts";
+import type { FinalRun, FinalRunRequest, FinalSettings } from "../core/final.ts";
+import { foldScale, type WeightedTree } from "../core/loss_scale.ts";
 import type {
   CandidateItem,
   CandidateOutcome,
   FitnessResult,
   JobContext,
   LocalSearchResult,
+  TimedFitness,
   TimedScreen,
 } from "../core/runner.ts";
 import {
   CALIBRATION_K,
   CALIBRATION_STEPS,
   CALIBRATION_THRESHOLD,
+  type EngineCalibration,
+  FUSED_CALIBRATION_STEPS,
   type StackCalibration,
 } from "../core/stack_plan.ts";
 
-/** A job's data and evaluator, built from its context. */
+/** A job's data and evaluator, built from its context, and how its stacks run. */
 export interface PreparedJob {
   data: PreparedData;
   evaluator: CandidateEvaluator;
+  /** What this thread was started with: whether the fused engine may run, and when. */
+  backend: BackendChoice;
+  /**
+   * How the job's dense stacks run, once known: from the job's context in a worker, from this
+   * thread's own calibration on one thread (`decidesAlone`).
+   */
+  engine?: EngineChoice;
+  /** True on one thread: no pool decides for the job, so it calibrates itself when it must. */
+  decidesAlone: boolean;
+  /** The fused engine once opened, or why there is none. */
+  fused?: Promise<FusedDense | string>;
+  /** The job's calibration, measured once. */
+  calibration?: Promise<StackCalibration>;
 }
 
-export async function prepareJob(ctx: JobContext): Promise<PreparedJob> {
-  const data = prepare(await loadDataset(ctx.dataset), ctx.config.seed, ctx.split);
+export async function prepareJob(
+  ctx: JobContext,
+  backend: BackendChoice,
+  decidesAlone = false,
+): Promise<PreparedJob> {
+  const data = await loadAndPrepare(ctx, ctx.config.seed, ctx.split, ctx.preprocessing);
   const { model, evaluation, seed } = ctx.config;
-  return { data, evaluator: new CandidateEvaluator(data, model, evaluation, seed) };
+  return {
+    data,
+    evaluator: new CandidateEvaluator(data, model, evaluation, seed),
+    backend,
+    decidesAlone,
+  };
+}
+
+/** The job's fused engine, opened at the first call; a string says why there is none. */
+function fusedEngine(job: PreparedJob): Promise<FusedDense | string> {
+  job.fused ??= (async () => {
+    const ev = job.evaluator;
+    if (fusedPolicy(job.backend) === "never") {
+      return `backend ${job.backend} does not use the fused engine`;
+    }
+    const refusal = fusedRefusal(ev.spec, ev.settings);
+    if (refusal) return refusal;
+    const fd = await fusedDevice();
+    if (!fd) return "no WebGPU adapter";
+    return new FusedDense(fd, ev.spec, ev.task, ev.train, ev.validation, ev.settings, ev.seed);
+  })();
+  return job.fused;
+}
+
+/** Releases what a prepared job holds. */
+export async function disposeJob(job: PreparedJob): Promise<void> {
+  job.evaluator.dispose();
+  const fused = await job.fused;
+  if (fused instanceof FusedDense) fused.dispose();
+}
+
+/** How this job's dense stacks run; calibrates first where this thread decides alone. */
+async function engineOf(job: PreparedJob): Promise<EngineChoice> {
+  if (!MODEL_KINDS[job.evaluator.spec.kind].stackable) return "tfjs";
+  const policy = fusedPolicy(job.backend);
+  if (policy === "never") return "tfjs";
+  if (policy === "always") return typeof (await fusedEngine(job)) === "string" ? "tfjs" : "fused";
+  if (job.engine) return job.engine;
+  if (!job.decidesAlone) return "tfjs";
+  await calibrate(job);
+  return job.engine ?? "tfjs";
+}
+
+/** Said once per job and thread: a fused stack failed and ran on tfjs instead. */
+const warned = new WeakSet<PreparedJob>();
+
+/** Local search then fitness of a stack on the fused engine; wall time shared out equally. */
+async function fusedStack(
+  fused: FusedDense,
+  ev: CandidateEvaluator,
+  items: CandidateItem[],
+): Promise<CandidateOutcome[]> {
+  const trees = items.map((x) => x.tree);
+  const t0 = performance.now();
+  const locals: LocalSearchResult[] = ev.settings.localSearch.enabled
+    ? await fused.localSearch(trees, items.map((x) => ev.initialPhi(x.tree, x.phiSeed)))
+    : trees.map((t) => ({ phi: t.map(() => 1), metaLosses: [], steps: 0 }));
+  const t1 = performance.now();
+  const fitness = await fused.fitness(trees, locals.map((l) => l.phi));
+  const t2 = performance.now();
+  return items.map((_, i) => ({
+    ok: true,
+    local: locals[i],
+    fitness: fitness[i],
+    localSearchMs: (t1 - t0) / items.length,
+    fitnessMs: (t2 - t1) / items.length,
+  }));
 }
 
 /** The prepared data as a result describes it (no arrays). */
@@ -54,6 +152,8 @@ function summarize(d: PreparedData): DataSummary {
     train: { n: d.train.n },
     validation: { n: d.validation.n },
     test: { n: d.test.n },
+    preprocessing: d.preprocessing,
+    ...(d.sources ? { sources: d.sources } : {}),
   };
 }
 
@@ -98,11 +198,42 @@ async function stackedOrAlone<I, R>(
   return out;
 }
 
-/** Local search of every candidate, then fitness of those that finished it. */
+/** Fitness of weighted trees `steps` long, stacked where the model allows. */
+function fitnessOfTrees(ev: CandidateEvaluator, losses: WeightedTree[], steps?: number) {
+  return stackedOrAlone<WeightedTree, FitnessResult>(
+    MODEL_KINDS[ev.spec.kind].stackable,
+    losses,
+    (xs) =>
+      xs.length === 1
+        ? ev.fitness(xs[0].tree, xs[0].phi, steps).then((r) => [r])
+        : ev.fitnessStacked(xs.map((x) => x.tree), xs.map((x) => x.phi), steps),
+  );
+}
+
+/**
+ * Local search of every candidate, then fitness of those that finished it: of the tuned loss,
+ * or, with `normalizeScale`, of the tuned loss times its scale (core/loss_scale.ts).
+ */
 export async function localSearchAndFitness(
-  ev: CandidateEvaluator,
+  job: PreparedJob,
   items: CandidateItem[],
 ): Promise<CandidateOutcome[]> {
+  const ev = job.evaluator;
+  if (items.length > 0 && (await engineOf(job)) === "fused") {
+    const fused = await fusedEngine(job);
+    if (typeof fused !== "string") {
+      try {
+        return await fusedStack(fused, ev, items);
+      } catch (e) {
+        // tfjs computes the same within float rounding: slower, never wrong.
+        if (!warned.has(job)) {
+          warned.add(job);
+          console.error(`fused engine failed, this job's stacks run on tfjs: ${message(e)}`);
+        }
+        job.engine = "tfjs";
+      }
+    }
+  }
   const stackable = MODEL_KINDS[ev.spec.kind].stackable;
   const locals = await stackedOrAlone<CandidateItem, LocalSearchResult>(
     stackable,
@@ -112,19 +243,20 @@ export async function localSearchAndFitness(
         ? ev.localSearch(xs[0].tree, xs[0].phiSeed).then((r) => [r])
         : ev.localSearchStacked(xs.map((x) => x.tree), xs.map((x) => x.phiSeed)),
   );
-  const ready = items.flatMap((item, i) => {
+  const ready: { item: CandidateItem; scale?: number; loss: WeightedTree }[] = [];
+  for (const [i, item] of items.entries()) {
     const l = locals[i];
-    return l.ok ? [{ item, local: l }] : [];
-  });
-  const fitnesses = await stackedOrAlone<typeof ready[number], FitnessResult>(
-    stackable,
-    ready,
-    (xs) =>
-      xs.length === 1
-        ? ev.fitness(xs[0].item.tree, xs[0].local.result.phi).then((r) => [r])
-        : ev.fitnessStacked(xs.map((x) => x.item.tree), xs.map((x) => x.local.result.phi)),
-  );
-  const byItem = new Map(ready.map((r, i) => [r.item, fitnesses[i]]));
+    if (!l.ok) continue;
+    const scale = ev.settings.normalizeScale
+      ? await ev.lossScale(item.tree, l.result.phi)
+      : undefined;
+    const loss = scale === undefined
+      ? { tree: item.tree, phi: l.result.phi }
+      : foldScale(item.tree, l.result.phi, scale);
+    ready.push({ item, scale, loss });
+  }
+  const fitnesses = await fitnessOfTrees(ev, ready.map((r) => r.loss));
+  const byItem = new Map(ready.map((r, i) => [r.item, { ...fitnesses[i], scale: r.scale }]));
   return items.map((item, i): CandidateOutcome => {
     const l = locals[i];
     if (!l.ok) return { ok: false, error: l.error };
@@ -134,6 +266,7 @@ export async function localSearchAndFitness(
       ok: true,
       local: l.result,
       fitness: f.result,
+      ...(f.scale === undefined ? {} : { scale: f.scale }),
       localSearchMs: l.ms,
       fitnessMs: f.ms,
     };
@@ -142,6 +275,8 @@ export async function localSearchAndFitness(
 
 /** Squared error: trains on both tasks without diverging, so both ways do the full work. */
 const CALIBRATION_TREE: Tree = ["square", "sub", "fx", "y"];
+/** A fused time this many times above or below tfjs's after two steps needs no longer look. */
+const CLEAR_MARGIN = 3;
 /** Steps of the warm-up: enough to compile every kernel and shader both ways use. */
 const WARM_UP_STEPS = 2;
 /** The best of two rounds, alternating the ways, so that a moment's load elsewhere counts less. */
@@ -149,13 +284,15 @@ const ROUNDS = 2;
 
 /**
  * Times `k` candidates' fitness training (`steps` SGD steps and the validation metric), one at a
- * time and stacked, on the evaluator's model, data and initialisation, after a warm-up of each.
- * Fitness training stands in for both phases.
+ * time and stacked, on the evaluator's model, data and initialisation, after a warm-up of each;
+ * and, where the backend allows the fused engine, the same on it. Fitness training stands in for
+ * both phases.
  */
 export async function calibrateStacking(
-  ev: CandidateEvaluator,
+  job: PreparedJob,
   { k = CALIBRATION_K, steps = CALIBRATION_STEPS }: { k?: number; steps?: number } = {},
 ): Promise<StackCalibration> {
+  const ev = job.evaluator;
   if (!MODEL_KINDS[ev.spec.kind].stackable) {
     throw new Error(`stacking calibration: ${ev.spec.kind} models are never stacked`);
   }
@@ -174,15 +311,61 @@ export async function calibrateStacking(
     stackedMs = Math.min(stackedMs, await time(() => stacked(steps)));
   }
   const speedup = oneAtATimeMs / stackedMs;
+  const engine = await calibrateEngine(job, trees, phis, steps, Math.min(oneAtATimeMs, stackedMs));
   return {
     k,
     steps,
     oneAtATimeMs,
     stackedMs,
     speedup,
-    stack: speedup >= CALIBRATION_THRESHOLD,
+    // The fused engine's dispatches do not grow with the stack: it always stacks.
+    stack: engine?.choice === "fused" || speedup >= CALIBRATION_THRESHOLD,
     backend: tf.getBackend(),
+    ...(engine ? { engine } : {}),
   };
+}
+
+/** The fused engine against tfjs's `tfjsMs`; undefined where the backend never uses it. */
+async function calibrateEngine(
+  job: PreparedJob,
+  trees: Tree[],
+  phis: number[][],
+  steps: number,
+  tfjsMs: number,
+): Promise<EngineCalibration | undefined> {
+  const policy = fusedPolicy(job.backend);
+  if (policy === "never") return undefined;
+  const fused = await fusedEngine(job);
+  if (typeof fused === "string") return { choice: "tfjs", reason: fused };
+  try {
+    // One step compiles every kernel; two timed steps settle a clear case (the software adapter
+    // is some 50 times as slow as wasm for the MNIST MLP: 4 s of calibration a job otherwise).
+    await fused.fitness(trees, phis, 1);
+    const per = async (n: number) => (await timed(() => fused.fitness(trees, phis, n)))[1] / n;
+    let perStep = await per(2);
+    if (perStep * steps < CLEAR_MARGIN * tfjsMs && perStep * steps * CLEAR_MARGIN > tfjsMs) {
+      perStep = await per(FUSED_CALIBRATION_STEPS);
+    }
+    const fusedMs = perStep * steps;
+    const ratio = tfjsMs / fusedMs;
+    const measured = ratio >= 1
+      ? `${ratio.toFixed(2)}x as fast as tfjs on ${tf.getBackend()}`
+      : `${(1 / ratio).toFixed(2)}x as slow as tfjs on ${tf.getBackend()}`;
+    const choice = policy === "always" || ratio >= 1 ? "fused" : "tfjs";
+    const reason = policy === "always" ? `backend webgpu (measured ${measured})` : measured;
+    return { choice, reason, adapter: fused.fd.adapter, fusedMs, tfjsMs };
+  } catch (e) {
+    return { choice: "tfjs", reason: `the fused engine failed: ${message(e)}`, tfjsMs };
+  }
+}
+
+/** The job's calibration, measured once; it decides the job's engine on this thread. */
+function calibrate(job: PreparedJob): Promise<StackCalibration> {
+  job.calibration ??= calibrateStacking(job).then((c) => {
+    job.engine ??= c.engine?.choice ?? "tfjs";
+    return c;
+  });
+  return job.calibration;
 }
 
 /** The operation table of one prepared job. */
@@ -198,16 +381,22 @@ export function candidateOps(job: PreparedJob) {
     },
     /** Local search, then fitness, of a stack of candidates. */
     localSearchAndFitness: (items: CandidateItem[]): Promise<CandidateOutcome[]> =>
-      localSearchAndFitness(ev, items),
-    /** Stacked against one-at-a-time training on this job's model and data. */
-    calibrate: (): Promise<StackCalibration> => calibrateStacking(ev),
-    /** Both final trainings (learned and standard loss) of one seed. */
+      localSearchAndFitness(job, items),
+    /** Stacked against one-at-a-time training on this job's model and data, and the fused
+     * engine against tfjs where the backend allows it. */
+    calibrate: (): Promise<StackCalibration> => calibrate(job),
+    /** Fitness of losses as validated (scale folded in) at another length: a promotion. */
+    fitnessAt: async (losses: WeightedTree[], steps: number): Promise<TimedFitness[]> =>
+      (await fitnessOfTrees(ev, losses, steps)).map((f) =>
+        f.ok ? { ok: true, fitness: f.result, fitnessMs: f.ms } : f
+      ),
+    /** One training run of the final comparison (one loss, seed and learning rate). */
     finalRuns: (
       tree: Tree,
       phi: number[],
       settings: FinalSettings,
-      seed: number,
-    ): Promise<FinalSeedRuns> => finalSeedRuns(job.data, ev.spec, tree, phi, settings, seed),
+      run: FinalRunRequest,
+    ): Promise<FinalRun> => finalRun(job.data, ev.spec, tree, phi, settings, run),
   };
 }
 

@@ -11,6 +11,9 @@ import { forward, initialValues, type ModelSpec, type Params, toParams } from ".
 import {
   type Batch,
   hypergradient,
+  lossGradients,
+  standardLoss,
+  taskLoss,
   taskMetric,
   tidyKeep,
   trainSgd,
@@ -28,6 +31,17 @@ import type { EvaluationSettings } from "../core/settings.ts";
 import type { Task } from "../core/data/dataset.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { Rng } from "../core/rng.ts";
+import { concatRows, foldIndices, foldSplits } from "../core/data/folds.ts";
+
+/**
+ * Where fitness trains and validates: the training split and the validation split, or, for a
+ * small validation split (`evaluation.folds`), each of k folds of the two pooled.
+ */
+interface FitnessSet {
+  train: BatchSource;
+  validation: Batch;
+  n: number;
+}
 
 export interface TrainingData {
   task: Task;
@@ -63,6 +77,43 @@ function allFinite(values: ArrayLike<number>): boolean {
   return true;
 }
 
+/** Where the screen's optimised predictions stand at the start, at 3/4 and at the end. */
+interface ScreenMarks {
+  start: number;
+  late: number;
+  end: number;
+}
+
+/**
+ * Regression: the predictions must cover at least this share of the distance the steps could
+ * cover (all of it, or about the learning rate per step when that is less).
+ */
+const SCREEN_MARGIN = 0.25;
+/** Within this share of the starting distance, the predictions have arrived. */
+const SCREEN_ARRIVED = 0.1;
+/**
+ * Until they arrive, the last quarter of the steps must gain at least this share of what an
+ * earlier quarter gained on average: a biased loss stops gaining where its minimum is, while an
+ * unbiased one is still approaching when the steps run out (Adam moves each prediction by about
+ * its learning rate per step, so a short screen ends before the targets).
+ */
+const SCREEN_STALL = 0.1;
+
+/** No longer gaining: the last quarter's gain is small against the earlier quarters'. */
+const stalled = (m: ScreenMarks) => m.late - m.end < (SCREEN_STALL * (m.start - m.late)) / 3;
+
+/**
+ * Why a classification loss is biased, if it is: the optimised predictions must put the largest
+ * probability on the true class of every example, or still be getting there (the MNIST preset's
+ * 100 steps leave a third of them wrong even under cross-entropy).
+ */
+function classificationBias(m: ScreenMarks, errorAfter: number): string | undefined {
+  if (errorAfter === 0 || !stalled(m)) return undefined;
+  return `optimised predictions put the largest probability on the true class of only ${
+    Number((100 * (1 - errorAfter)).toPrecision(3))
+  }% of the examples, and no longer gain`;
+}
+
 export class CandidateEvaluator {
   readonly task: Task;
   readonly spec: ModelSpec;
@@ -72,6 +123,9 @@ export class CandidateEvaluator {
   readonly validation: BatchSource;
   /** The one initialisation every candidate's fitness training starts from. */
   readonly #fitnessInit: Params;
+  readonly #fitnessSets: FitnessSet[];
+  /** The standard loss's gradient norm at the shared initialisation (probe batch), once. */
+  #standardNorm?: number;
 
   constructor(data: TrainingData, spec: ModelSpec, settings: EvaluationSettings, seed: number) {
     this.task = data.task;
@@ -88,6 +142,28 @@ export class CandidateEvaluator {
       seed + 1,
     );
     this.#fitnessInit = toParams(spec, initialValues(spec, this.#uniform(seed)));
+    this.#fitnessSets = this.#foldSets(data, outputs) ??
+      [{ train: this.train, validation: this.validation.all, n: data.validation.n }];
+  }
+
+  /** The k folds when the validation split is smaller than `folds.belowRows`, else none. */
+  #foldSets(data: TrainingData, outputs: number): FitnessSet[] | undefined {
+    const folds = this.settings.folds;
+    if (!folds || data.validation.n >= folds.belowRows) return undefined;
+    const pooled = concatRows(data.train, data.validation);
+    if (pooled.n < 2 * folds.k) return undefined;
+    const labels = data.task === "classification" ? pooled.y : undefined;
+    const splits = foldSplits(pooled, foldIndices(labels, pooled.n, folds.k, this.seed + 31));
+    return splits.map((s, f) => ({
+      train: new BatchSource(data.task, s.train, outputs, this.settings.batchSize, this.seed + f),
+      validation: new BatchSource(data.task, s.validation, outputs, s.validation.n).all,
+      n: s.validation.n,
+    }));
+  }
+
+  /** Fitness is measured on k folds (small validation split), not on the validation split. */
+  get folds(): number {
+    return this.#fitnessSets.length > 1 ? this.#fitnessSets.length : 0;
   }
 
   #uniform(seed: number): () => number {
@@ -134,28 +210,107 @@ export class CandidateEvaluator {
       }
       const z0 = tf.slice(start, 0, screen.examples) as tf.Tensor2D;
       const y = tf.slice(probe.y, 0, screen.examples) as tf.Tensor2D;
-      const [metricBefore] = await compute(() => taskMetric(this.task, z0, y));
-      const z = tf.variable(z0);
-      const optimizer = tf.train.adam(screen.lr);
-      for (let i = 0; i < screen.steps; i++) {
-        optimizer.minimize(() => loss(z as tf.Tensor2D, y, ones));
+      try {
+        const [metricBefore] = await compute(() => taskMetric(this.task, z0, y));
+        const path = await this.#screenPath(loss, ones, z0, y);
+        const [metricAfter] = await compute(() => taskMetric(this.task, path.end, y));
+        path.end.dispose();
+        const improved = Number.isFinite(metricAfter) &&
+          (metricAfter < metricBefore || (metricBefore === 0 && metricAfter === 0));
+        const reason = !improved
+          ? "optimising predictions under this loss did not improve the task metric"
+          : this.task === "regression"
+          ? await this.#regressionBias(loss, ones, y, path.marks)
+          : classificationBias(path.marks, metricAfter);
+        return {
+          rejected: reason !== undefined,
+          reason,
+          metricBefore,
+          metricAfter,
+          gradientSignature,
+        };
+      } finally {
+        tf.dispose([z0, y]);
       }
-      const [metricAfter] = await compute(() => taskMetric(this.task, z as tf.Tensor2D, y));
-      optimizer.dispose();
-      tf.dispose([z, z0, y]);
-      const improved = Number.isFinite(metricAfter) && metricAfter < metricBefore;
-      return {
-        rejected: !improved,
-        reason: improved
-          ? undefined
-          : "optimising predictions under this loss did not improve the task metric",
-        metricBefore,
-        metricAfter,
-        gradientSignature,
-      };
     } finally {
       tf.dispose([ones, probe.x, probe.y, start]);
     }
+  }
+
+  /**
+   * Adam on the predictions z under the plain loss, from `z0`, for the screen's steps. `marks`
+   * is how far they are from where they should be, at the start, at 3/4 of the steps and at the
+   * end: for regression their RMS distance from the targets, for classification the mean
+   * shortfall of the true class's logit below the largest other one (0 where the true class is
+   * the most probable), which keeps moving where the error rate, counted in whole examples, may
+   * not.
+   */
+  async #screenPath(
+    loss: BatchLoss,
+    ones: tf.Tensor1D,
+    z0: tf.Tensor2D,
+    y: tf.Tensor2D,
+  ): Promise<{ end: tf.Tensor2D; marks: ScreenMarks }> {
+    const { steps, lr } = this.settings.screen;
+    const where = async (z: tf.Tensor2D) =>
+      (await compute(() => {
+        if (this.task === "regression") return tf.sqrt(tf.mean(tf.square(tf.sub(z, y))));
+        const own = tf.sum(tf.mul(z, y), 1);
+        // The true class masked out of the largest logit by pushing it far below the rest.
+        const others = tf.max(tf.sub(z, tf.mul(y, 1e9)), 1);
+        return tf.mean(tf.relu(tf.sub(others, own)));
+      }))[0];
+    const z = tf.variable(z0);
+    const optimizer = tf.train.adam(lr);
+    const marks = { start: await where(z0), late: NaN, end: NaN };
+    const late = Math.floor((3 * steps) / 4);
+    if (late === 0) marks.late = marks.start;
+    for (let i = 1; i <= steps; i++) {
+      optimizer.minimize(() => loss(z as tf.Tensor2D, y, ones));
+      if (i === late) marks.late = await where(z);
+    }
+    marks.end = await where(z);
+    optimizer.dispose();
+    const end = tf.clone(z) as tf.Tensor2D;
+    z.dispose();
+    return { end, marks };
+  }
+
+  /**
+   * Why a regression loss is biased, if it is: predictions optimised under it must end closer
+   * to the targets by a real margin, and keep approaching them until they have arrived; and
+   * predictions that start at the targets must stay there. `f (f - y)`, smallest at f = y/2,
+   * fails all three; squared and absolute error pass.
+   */
+  async #regressionBias(
+    loss: BatchLoss,
+    ones: tf.Tensor1D,
+    y: tf.Tensor2D,
+    m: ScreenMarks,
+  ): Promise<string | undefined> {
+    const rms = (v: number) => Number(v.toPrecision(3));
+    // Adam moves each prediction by about its learning rate per step: the screen's steps can
+    // cover at most that much of the distance.
+    const { steps, lr } = this.settings.screen;
+    const reachable = Math.min(m.start, steps * lr);
+    if (!(m.start - m.end >= SCREEN_MARGIN * reachable)) {
+      return `optimised predictions did not approach the targets: RMS distance ${
+        rms(m.start)
+      } at the start, ${rms(m.end)} at the end`;
+    }
+    if (m.end > SCREEN_ARRIVED * m.start && stalled(m)) {
+      return `optimised predictions stopped short of the targets, at RMS distance ${
+        rms(m.end)
+      } (from ${rms(m.start)})`;
+    }
+    const fromTargets = await this.#screenPath(loss, ones, y, y);
+    fromTargets.end.dispose();
+    if (fromTargets.marks.end > SCREEN_ARRIVED * m.start) {
+      return `predictions started at the targets move away from them (RMS distance ${
+        rms(fromTargets.marks.end)
+      }): the loss is not smallest at the targets`;
+    }
+    return undefined;
   }
 
   /**
@@ -165,14 +320,15 @@ export class CandidateEvaluator {
    * number only, so every candidate sees the same sequence.
    */
   async localSearch(tree: Tree, phiSeed: number): Promise<LocalSearchResult> {
-    const phi = this.#initialPhi(tree, phiSeed);
+    const phi = this.initialPhi(tree, phiSeed);
     if (!this.settings.localSearch.enabled) {
       return { phi: phi.map(() => 1), metaLosses: [], steps: 0 };
     }
     return await this.localSearchOf(compileLoss(tree, this.task), phi);
   }
 
-  #initialPhi(tree: Tree, phiSeed: number): number[] {
+  /** A candidate's weights before local search, from its seed (method.md). */
+  initialPhi(tree: Tree, phiSeed: number): number[] {
     const noise = new Rng(phiSeed);
     return Array.from(initialPhi(tree.length, () => noise.normal()));
   }
@@ -242,7 +398,7 @@ export class CandidateEvaluator {
   async localSearchStacked(trees: Tree[], phiSeeds: number[]): Promise<LocalSearchResult[]> {
     const { localSearch, inner } = this.settings;
     const results: LocalSearchResult[] = trees.map((tree, i) => ({
-      phi: this.#initialPhi(tree, phiSeeds[i]),
+      phi: this.initialPhi(tree, phiSeeds[i]),
       metaLosses: [],
       steps: 0,
     }));
@@ -285,8 +441,32 @@ export class CandidateEvaluator {
   }
 
   /**
-   * Fitness (method.md, step 5): partial training from the shared initialisation. `steps` other
-   * than the setting's is for timing (the stacking calibration), not for a search's fitness.
+   * The scale that gives a tuned loss the standard loss's gradient norm (over all the model's
+   * parameters) at the shared fitness initialisation, on the probe batch: `normalizeScale`
+   * multiplies the loss by it, so that a larger scale cannot act as a larger learning rate.
+   * Undefined where the loss's gradient there is zero or not finite: nothing to normalise.
+   */
+  async lossScale(tree: Tree, phi: number[]): Promise<number | undefined> {
+    const probe = this.train.head(this.settings.gradientEquivalence.probeSize);
+    const phiT = tf.tensor1d(phi);
+    const norm = (loss: BatchLoss) =>
+      compute(() => {
+        const g = lossGradients(this.spec, loss, phiT, this.#fitnessInit, probe);
+        return tf.sqrt(tf.addN(g.map((gi) => tf.sum(tf.square(gi)))));
+      }).then((v) => v[0]);
+    try {
+      this.#standardNorm ??= await norm(standardLoss(this.task));
+      const own = await norm(compileLoss(tree, this.task));
+      const scale = Math.fround(this.#standardNorm / own);
+      return Number.isFinite(scale) && scale > 0 ? scale : undefined;
+    } finally {
+      tf.dispose([phiT, probe.x, probe.y]);
+    }
+  }
+
+  /**
+   * Fitness (method.md, step 5): partial training from the shared initialisation, `steps` long
+   * (the setting's, a longer rung's, or the stacking calibration's).
    */
   fitness(tree: Tree, phi: number[], steps = this.settings.fitnessSteps): Promise<FitnessResult> {
     return this.fitnessOf(compileLoss(tree, this.task), phi, steps);
@@ -296,22 +476,28 @@ export class CandidateEvaluator {
    * `fitness` of several candidates trained together (engine/stacked.ts): the same results, for
    * the stackable model kinds (core/model_kinds.ts).
    */
-  fitnessStacked(
+  async fitnessStacked(
     trees: Tree[],
     phis: number[][],
     steps = this.settings.fitnessSteps,
   ): Promise<FitnessResult[]> {
-    return stackedFitness(
-      this.spec,
-      this.task,
-      trees,
-      phis,
-      this.#fitnessInit,
-      this.train,
-      this.validation.all,
-      steps,
-      this.settings.inner,
-    );
+    const perSet: FitnessResult[][] = [];
+    for (const set of this.#fitnessSets) {
+      perSet.push(
+        await stackedFitness(
+          this.spec,
+          this.task,
+          trees,
+          phis,
+          this.#fitnessInit,
+          set.train,
+          set.validation,
+          steps,
+          this.settings.inner,
+        ),
+      );
+    }
+    return trees.map((_, c) => this.#pooled(perSet.map((r) => r[c])));
   }
 
   /** Fitness of any parameterised loss, as `fitness` measures a tree's. */
@@ -320,38 +506,82 @@ export class CandidateEvaluator {
     phi: number[],
     steps = this.settings.fitnessSteps,
   ): Promise<FitnessResult> {
+    const results: FitnessResult[] = [];
+    for (const set of this.#fitnessSets) {
+      const r = await this.#fitnessOn(set, loss, phi, steps);
+      results.push(r);
+      if (r.diverged) break;
+    }
+    return this.#pooled(results);
+  }
+
+  /**
+   * One result from the sets' results: the validation split's own, or the folds' averages
+   * weighted by their rows (so an error rate is the share of all pooled rows misclassified).
+   */
+  #pooled(results: FitnessResult[]): FitnessResult {
+    if (results.length === 1) return results[0];
+    const steps = results.reduce((a, r) => a + (r.steps ?? 0), 0);
+    if (results.length < this.#fitnessSets.length || results.some((r) => r.diverged)) {
+      return { fitness: WORST_FITNESS, diverged: true, steps };
+    }
+    const total = this.#fitnessSets.reduce((a, s) => a + s.n, 0);
+    const mean = (f: (r: FitnessResult) => number | undefined) =>
+      results.reduce((a, r, i) => a + (f(r) ?? NaN) * this.#fitnessSets[i].n, 0) / total;
+    const lossValue = mean((r) => r.taskLoss);
+    return {
+      fitness: mean((r) => r.fitness),
+      diverged: false,
+      ...(Number.isFinite(lossValue) ? { taskLoss: lossValue } : {}),
+      steps,
+    };
+  }
+
+  async #fitnessOn(
+    set: FitnessSet,
+    loss: BatchLoss,
+    phi: number[],
+    steps: number,
+  ): Promise<FitnessResult> {
     const phiT = tf.tensor1d(phi);
     const run = await trainSgd(
       this.spec,
       loss,
       phiT,
       this.#fitnessInit,
-      this.train,
+      set.train,
       steps,
       this.settings.inner,
     );
     phiT.dispose();
     if (run.diverged) {
       tf.dispose(run.params);
-      return { fitness: WORST_FITNESS, diverged: true };
+      return { fitness: WORST_FITNESS, diverged: true, steps };
     }
-    const metric = tf.tidy(() =>
-      taskMetric(
-        this.task,
-        forward(this.spec, run.params, this.validation.all.x),
-        this.validation.all.y,
-      )
-    );
-    const value = (await read(metric))[0];
-    tf.dispose([metric, ...run.params]);
-    return Number.isFinite(value)
-      ? { fitness: value, diverged: false }
-      : { fitness: WORST_FITNESS, diverged: true };
+    const measured = tf.tidy(() => {
+      const out = forward(this.spec, run.params, set.validation.x);
+      return tf.stack([
+        taskMetric(this.task, out, set.validation.y),
+        taskLoss(this.task, out, set.validation.y),
+      ]);
+    });
+    const [value, lossValue] = await read(measured);
+    tf.dispose([measured, ...run.params]);
+    if (!Number.isFinite(value)) return { fitness: WORST_FITNESS, diverged: true, steps };
+    return Number.isFinite(lossValue)
+      ? { fitness: value, diverged: false, taskLoss: lossValue, steps }
+      : { fitness: value, diverged: false, steps };
   }
 
   dispose(): void {
     this.train.dispose();
     this.validation.dispose();
+    if (this.#fitnessSets.length > 1) {
+      for (const set of this.#fitnessSets) {
+        set.train.dispose();
+        tf.dispose([set.validation.x, set.validation.y]);
+      }
+    }
     tf.dispose(this.#fitnessInit);
   }
 }

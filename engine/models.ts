@@ -76,17 +76,41 @@ function tensorNet(params: Params): Net<tf.Tensor> {
 export { parameterCount };
 
 /**
- * Host-side initial values, PyTorch's defaults for linear and convolutional layers: weights and
- * biases uniform in +-1/sqrt(fanIn), fanIn = k * k * in for a convolution (kaiming-uniform with
- * a = sqrt(5)). Drawn from the caller's seeded source so that runs are reproducible on any backend.
+ * Host-side initial values of `spec.init` (absent: `pytorch`), drawn from the caller's seeded
+ * source so that runs are reproducible on any backend:
+ * - `pytorch`, PyTorch's defaults for linear and convolutional layers: weights and biases uniform
+ *   in +-1/sqrt(fanIn), fanIn = k * k * in for a convolution (kaiming-uniform with a = sqrt(5));
+ * - `xavier-uniform` (torch.nn.init.xavier_uniform_): weights uniform in
+ *   +-sqrt(6 / (fanIn + fanOut));
+ * - `kaiming-normal` (torch.nn.init.kaiming_normal_ with its defaults, fan-in and gain sqrt(2)):
+ *   weights normal with standard deviation sqrt(2 / fanIn).
+ * The last two set dense biases to zero and leave convolution biases at PyTorch's default, as the
+ * published code's models do (core/model_kinds.ts).
  */
 export function initialValues(spec: ModelSpec, uniform01: () => number): Float32Array[] {
-  return paramDefs(spec).map(({ shape, fanIn }) => {
-    const bound = 1 / Math.sqrt(fanIn);
+  const init = spec.init ?? "pytorch";
+  return paramDefs(spec).map((def) => {
     // A plain loop: Float32Array.from with a mapping function took ~6 ms for an MLP's 78,510
     // values, half of a local-search meta-step.
-    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < values.length; i++) values[i] = (2 * uniform01() - 1) * bound;
+    const values = new Float32Array(def.shape.reduce((a, b) => a * b, 1));
+    const pytorchDefault = init === "pytorch" || (def.bias && def.layer === "conv");
+    if (pytorchDefault || init === "xavier-uniform") {
+      if (def.bias && !pytorchDefault) return values;
+      const bound = pytorchDefault
+        ? 1 / Math.sqrt(def.fanIn)
+        : Math.sqrt(6 / (def.fanIn + def.fanOut));
+      for (let i = 0; i < values.length; i++) values[i] = (2 * uniform01() - 1) * bound;
+      return values;
+    }
+    if (def.bias) return values;
+    const std = Math.sqrt(2 / def.fanIn);
+    // Box-Muller, both values of each pair; 1 - u keeps the logarithm's argument in (0, 1].
+    for (let i = 0; i < values.length; i += 2) {
+      const r = std * Math.sqrt(-2 * Math.log(1 - uniform01()));
+      const theta = 2 * Math.PI * uniform01();
+      values[i] = r * Math.cos(theta);
+      if (i + 1 < values.length) values[i + 1] = r * Math.sin(theta);
+    }
     return values;
   });
 }

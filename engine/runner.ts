@@ -5,18 +5,28 @@
  */
 import type { Async, CandidateRunner, EvaluatorConfig } from "../core/runner.ts";
 import type { PreparedData } from "../core/prepare.ts";
+import type { BackendChoice } from "../core/backends.ts";
 import { CandidateEvaluator } from "./evaluator.ts";
-import { type CandidateOps, candidateOps } from "./candidate_ops.ts";
+import { type CandidateOps, candidateOps, disposeJob, type PreparedJob } from "./candidate_ops.ts";
+import { tf } from "./tensor/tf.ts";
 
 export class InProcessRunner implements CandidateRunner {
   readonly parallelism = 1;
-  readonly #evaluator: CandidateEvaluator;
+  readonly #job: PreparedJob;
   readonly #ops: CandidateOps;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(data: PreparedData, config: EvaluatorConfig) {
-    this.#evaluator = new CandidateEvaluator(data, config.model, config.evaluation, config.seed);
-    this.#ops = candidateOps({ data, evaluator: this.#evaluator });
+  /** `backend`: what this thread was started with (default: tfjs's backend, so no fused engine
+   * unless that is webgpu); with `auto` the job calibrates the fused engine itself. */
+  constructor(data: PreparedData, config: EvaluatorConfig, backend?: BackendChoice) {
+    const evaluator = new CandidateEvaluator(data, config.model, config.evaluation, config.seed);
+    this.#job = {
+      data,
+      evaluator,
+      backend: backend ?? (tf.getBackend() as BackendChoice),
+      decidesAlone: true,
+    };
+    this.#ops = candidateOps(this.#job);
   }
 
   #serial<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -31,14 +41,16 @@ export class InProcessRunner implements CandidateRunner {
   readonly localSearchAndFitness: Async<CandidateOps>["localSearchAndFitness"] = (items) =>
     this.#serial(() => this.#ops.localSearchAndFitness(items));
 
+  readonly fitnessAt: Async<CandidateOps>["fitnessAt"] = (losses, steps) =>
+    this.#serial(() => this.#ops.fitnessAt(losses, steps));
+
   readonly calibrate: Async<CandidateOps>["calibrate"] = () =>
     this.#serial(() => this.#ops.calibrate());
 
-  readonly finalRuns: Async<CandidateOps>["finalRuns"] = (tree, phi, settings, seed) =>
-    this.#serial(() => this.#ops.finalRuns(tree, phi, settings, seed));
+  readonly finalRuns: Async<CandidateOps>["finalRuns"] = (tree, phi, settings, run) =>
+    this.#serial(() => this.#ops.finalRuns(tree, phi, settings, run));
 
   close(): Promise<void> {
-    this.#evaluator.dispose();
-    return Promise.resolve();
+    return disposeJob(this.#job);
   }
 }

@@ -257,7 +257,8 @@ export interface StackedOptions {
 
 /**
  * `CandidateEvaluator.fitness` for every (tree, phi) pair at once: `steps` SGD steps from the
- * shared `init` (borrowed, not disposed) on `batches`, then the task metric on `validation`.
+ * shared `init` (borrowed, not disposed) on `batches`, then the task metric (and task loss) on
+ * `validation`.
  *
  * Divergence is decided as in `trainSgd`: the losses are read every `checkEvery` steps and at the
  * last step, and a candidate whose loss is NaN or infinite gets the worst fitness. Its slice is
@@ -282,7 +283,11 @@ export async function stackedFitness(
     throw new Error(`stacked fitness: no stacked ${spec.kind} model`);
   }
   if (trees.length !== phis.length) throw new Error("stacked fitness: one phi per tree");
-  const results: FitnessResult[] = trees.map(() => ({ fitness: WORST_FITNESS, diverged: true }));
+  const results: FitnessResult[] = trees.map(() => ({
+    fitness: WORST_FITNESS,
+    diverged: true,
+    steps,
+  }));
   if (trees.length === 0) return results;
   const losses = trees.map((tree) => compileLoss(tree, task));
   const phiT = phis.map((phi) => tf.tensor1d(phi));
@@ -319,17 +324,23 @@ export async function stackedFitness(
       }
     }
     if (alive.length === 0) return results;
+    // Metric and task loss (the tie-breaker) of each slice: [metric, loss] pairs.
     const metrics = tf.tidy(() =>
       tf.stack(
-        stackedForward(state.params, validation.x, products).map((out) =>
-          taskMetric(task, out, validation.y)
-        ),
+        stackedForward(state.params, validation.x, products).flatMap((out) => [
+          taskMetric(task, out, validation.y),
+          taskLoss(task, out, validation.y),
+        ]),
       )
     );
     const m = await read(metrics);
     metrics.dispose();
     alive.forEach((c, j) => {
-      if (Number.isFinite(m[j])) results[c] = { fitness: m[j], diverged: false };
+      const [fitness, lossValue] = [m[2 * j], m[2 * j + 1]];
+      if (!Number.isFinite(fitness)) return;
+      results[c] = Number.isFinite(lossValue)
+        ? { fitness, diverged: false, taskLoss: lossValue, steps }
+        : { fitness, diverged: false, steps };
     });
     return results;
   } finally {

@@ -13,12 +13,51 @@ import {
 import type { RouteSpec } from "../api/route.ts";
 import { Health, Problem } from "../api/schemas/common.ts";
 import { Dataset } from "../api/schemas/dataset.ts";
-import { Losses, Progress, RankedLoss, Search, SearchEvent } from "../api/schemas/search.ts";
+import { Losses, Progress, RankedLoss, Search, SearchConfig } from "../api/schemas/search.ts";
+import {
+  Candidate,
+  ComparisonRow,
+  EVENT_SCHEMAS,
+  FinalComparison,
+  GenerationStats,
+  LossDocument,
+  MetricSummary,
+  PairedTest,
+  SearchEvent,
+  SearchResult,
+  SplitRows,
+  StoppedBy,
+  Totals,
+  Verdict,
+} from "../api/schemas/result.ts";
 import { LOSSMITH_VERSION } from "../core/result.ts";
 import type { ServiceConfig } from "../service/config.ts";
 
 export function componentSchemas(): Record<string, SchemaObject> {
-  return { Problem, Health, Dataset, Search, Progress, RankedLoss, Losses, SearchEvent };
+  return {
+    Problem,
+    Health,
+    Dataset,
+    Search,
+    SearchConfig: SearchConfig(),
+    Progress,
+    RankedLoss,
+    Losses,
+    FinalComparison,
+    ComparisonRow,
+    PairedTest,
+    Verdict,
+    SplitRows,
+    MetricSummary,
+    Totals,
+    GenerationStats,
+    StoppedBy,
+    SearchResult,
+    Candidate,
+    LossDocument,
+    SearchEvent,
+    ...EVENT_SCHEMAS,
+  };
 }
 
 const DESCRIPTION = `Lossmith learns interpretable loss functions with EvoMAL: genetic programming
@@ -90,6 +129,8 @@ export function buildDocument(routes: RouteSpec[], config: ServiceConfig): OpenA
       version: LOSSMITH_VERSION,
       description: DESCRIPTION,
     })
+    // Relative to where the document is served: the service describes itself, wherever it runs.
+    .addServer({ url: "/", description: "This service (the origin serving this document)." })
     .addSecurityScheme("apiKey", {
       type: "http",
       scheme: "bearer",
@@ -98,7 +139,8 @@ export function buildDocument(routes: RouteSpec[], config: ServiceConfig): OpenA
     .addTag({ name: "searches", description: "Search jobs: submit, follow, cancel." })
     .addTag({ name: "results", description: "Ranked losses and their exports." })
     .addTag({ name: "datasets", description: "Bundled datasets, uploads and URLs." })
-    .addTag({ name: "service", description: "Health, metrics and this document." });
+    .addTag({ name: "service", description: "Health, metrics and this document." })
+    .addTag({ name: "dashboard", description: "The web dashboard and its files." });
   for (const [name, schema] of Object.entries(componentSchemas())) {
     builder.addSchema(name, schema);
   }

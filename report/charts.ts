@@ -78,6 +78,23 @@ export function learningCurvesChart(result: SearchResult): string {
   const metric = final.metric === "mse" ? "MSE" : final.metric;
   const standard = result.dataset.task === "classification" ? "cross-entropy" : "MSE";
   const curve = (c: number[]) => c.map((v, i) => [(i + 1) * final.curveEvery, v] as const);
+  const tuned = final.tuned;
+  // The tuned row's runs, each loss at its own learning rate, beside the paper's.
+  const tunedSeries = tuned
+    ? [
+      {
+        name: `Learned, lr ${tuned.lr.learned} (${finalNote(tuned.learned)})`,
+        color: COLORS.green,
+        points: curve(tuned.learned.curve),
+      },
+      {
+        name: `${standard}, lr ${tuned.lr.standard} (${finalNote(tuned.standard)})`,
+        color: COLORS.orange,
+        dashed: true,
+        points: curve(tuned.standard.curve),
+      },
+    ]
+    : [];
   return svgDocument(title, [
     linePanel({
       title,
@@ -86,16 +103,21 @@ export function learningCurvesChart(result: SearchResult): string {
       yLabel: `Test ${metric}`,
       series: [
         {
-          name: `Learned loss (${finalNote(final.learned)})`,
+          name: `Learned loss${tuned ? `, lr ${final.lr.learned}` : ""} (${
+            finalNote(final.learned)
+          })`,
           color: COLORS.blue,
           points: curve(final.learned.curve),
         },
         {
-          name: `Standard ${standard} (${finalNote(final.standard)})`,
+          name: `Standard ${standard}${tuned ? `, lr ${final.lr.standard}` : ""} (${
+            finalNote(final.standard)
+          })`,
           color: COLORS.vermillion,
           dashed: true,
           points: curve(final.standard.curve),
         },
+        ...tunedSeries,
       ],
     }),
   ]);

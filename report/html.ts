@@ -4,7 +4,15 @@
  */
 import { join } from "node:path";
 import type { SearchResult } from "../core/result.ts";
-import type { MetricSummary } from "../core/final.ts";
+import {
+  type ComparisonRow,
+  describeRow,
+  type LrSelection,
+  type MetricSummary,
+  standardLossName,
+} from "../core/final.ts";
+import { MODEL_KINDS } from "../core/model_kinds.ts";
+import { describePreprocessing } from "../core/export/provenance.ts";
 import { bestLossTreeChart, convergenceChart, learningCurvesChart, metricName } from "./charts.ts";
 import { escapeXml as esc, formatDuration, formatMaybe, formatSig } from "./format.ts";
 
@@ -42,6 +50,9 @@ code { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-si
 figure { margin: 1.2rem 0; overflow-x: auto; }
 figure svg { max-width: 100%; height: auto; }
 .better { color: #00795a; } .worse { color: #b34700; }
+.verdict { font-size: 1.1em; border-left: 4px solid #999; padding-left: 0.8rem; }
+.verdict.better { border-color: #00795a; } .verdict.worse { border-color: #b34700; }
+.warnings li { color: #b34700; }
 pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.85em; }
 `;
 
@@ -85,6 +96,7 @@ function summary(r: SearchResult): string {
       })`,
     ],
     ["Rows", `${d.rows.train} train, ${d.rows.validation} validation, ${d.rows.test} test`],
+    ["Preprocessing", esc(describePreprocessing(d.preprocessing))],
     [
       "Model",
       esc(c.model.kind + (c.model.hidden.length ? ` (hidden ${c.model.hidden.join("×")})` : "")),
@@ -105,7 +117,18 @@ function summary(r: SearchResult): string {
       }, fitness after ${ev.fitnessSteps} steps, batch ${ev.batchSize}`,
     ],
     ["Inner optimiser", esc(inner)],
-    ["Final evaluation", `${c.final.steps} steps × ${c.final.seeds} seeds`],
+    [
+      "Initialisation",
+      esc(
+        `${c.model.init}${c.model.init === "auto" ? ` (${MODEL_KINDS[c.model.kind].init})` : ""}`,
+      ),
+    ],
+    [
+      "Final evaluation",
+      `${c.final.steps} steps × ${c.final.seeds} seeds${
+        c.final.tuneLr ? `, learning rates tuned from ${esc(c.final.lrGrid.join(", "))}` : ""
+      }, significance ${c.final.significance}`,
+    ],
     ["Stopped", esc(STOPPED[r.stopped] ?? r.stopped)],
   ]);
 }
@@ -113,14 +136,22 @@ function summary(r: SearchResult): string {
 function lossesTable(r: SearchResult): string {
   if (r.losses.length === 0) return "<p>The search found no loss.</p>";
   return table(
-    ["Rank", "Loss (learned weights)", "Structure", `Fitness (${esc(metricName(r))})`],
+    [
+      "Rank",
+      "Loss (weights folded)",
+      "Structure",
+      "Learned weights on the structure",
+      `Fitness (${esc(metricName(r))})`,
+    ],
     r.losses.map((l) => [
       String(l.rank),
-      `<code>${esc(l.infix)}</code>`,
+      // Results written before the simplified form existed have none.
+      `<code>${esc(l.simplified?.infix ?? l.infix)}</code>`,
       `<code>${esc(l.structure.infix)}</code>`,
+      `<code>${esc(l.infix)}</code>`,
       esc(formatSig(l.fitness, 4)),
     ]),
-    [true, false, false, true],
+    [true, false, false, false, true],
   );
 }
 
@@ -128,31 +159,75 @@ function meanStd(s: MetricSummary): string {
   return s.mean === null ? "all diverged" : `${formatSig(s.mean, 4)} ± ${formatMaybe(s.std, 2)}`;
 }
 
+function rowTable(r: SearchResult, row: ComparisonRow, seeds: number[]): string {
+  const seedValue = (v: number | null) => v === null ? "diverged" : formatSig(v, 4);
+  const standard = standardLossName(r.dataset.task as "classification" | "regression");
+  const rows = [
+    [`Learned (lr ${row.lr.learned})`, row.learned],
+    [`Standard, ${standard} (lr ${row.lr.standard})`, row.standard],
+  ] as const;
+  return table(
+    ["Loss", `Test ${esc(metricName(r))} (mean ± std)`, ...seeds.map((s) => `Seed ${s}`)],
+    rows.map(([name, s]) => [
+      esc(name),
+      meanStd(s),
+      ...seeds.map((_, i) => seedValue(s.values[i])),
+    ]),
+    [false, true, ...seeds.map(() => true)],
+  );
+}
+
+const OUTCOME_CLASS: Record<string, string> = { better: "better", worse: "worse" };
+
+function rowVerdict(r: SearchResult, row: ComparisonRow): string {
+  const cls = OUTCOME_CLASS[row.outcome] ?? "";
+  let difference = "The difference is unknown: one of the losses diverged on every seed.";
+  if (row.difference !== null) {
+    const rel = row.standard.mean
+      ? ` (${formatSig((100 * row.difference) / row.standard.mean, 3)}%)`
+      : "";
+    difference = `Difference, learned − standard: ${esc(formatSig(row.difference, 3))}${esc(rel)}.`;
+  }
+  return `<p>${difference} <strong class="${cls}">${
+    esc(row.outcome.replaceAll("-", " "))
+  }</strong>: ${esc(describeRow(row, metricName(r)))}.</p>`;
+}
+
+function selectionTable(r: SearchResult, s: LrSelection): string {
+  return table(
+    ["Learning rate", `Learned: validation ${esc(metricName(r))}`, "Standard: validation"],
+    s.trials.map((t) => [
+      String(t.lr),
+      t.learned === null ? "diverged" : formatSig(t.learned, 4),
+      t.standard === null ? "diverged" : formatSig(t.standard, 4),
+    ]),
+    [true, true, true],
+  );
+}
+
 function finalSection(r: SearchResult): string {
   const f = r.final;
-  if (!f) return "<p>This search has no final evaluation.</p>";
-  const seedValue = (v: number | null) => v === null ? "diverged" : formatSig(v, 4);
-  const rows = [["Learned", f.learned], ["Standard", f.standard]] as const;
-  const comparison = table(
-    ["Loss", `Test ${esc(metricName(r))} (mean ± std)`, ...f.seeds.map((s) => `Seed ${s}`)],
-    rows.map(([name, s]) => [name, meanStd(s), ...f.seeds.map((_, i) => seedValue(s.values[i]))]),
-    [false, true, ...f.seeds.map(() => true)],
-  );
-  let verdict = "The difference is unknown: one of the losses diverged on every seed.";
-  if (f.difference !== null) {
-    const rel = f.standard.mean
-      ? ` (${formatSig((100 * f.difference) / f.standard.mean, 3)}%)`
-      : "";
-    // Lower is better for both metrics.
-    const cls = f.difference < 0 ? "better" : f.difference > 0 ? "worse" : "";
-    const word = cls || "exactly as well";
-    verdict = `Difference, learned − standard: <strong class="${cls}">${
-      esc(formatSig(f.difference, 3))
-    }${esc(rel)}</strong>; the learned loss did ${word}.`;
-  }
-  return `<p>Both losses trained the model from scratch for ${f.steps} steps on each seed.</p>
-${comparison}
-<p>${verdict}</p>`;
+  if (!f) return `<p>This search has no final evaluation.</p>`;
+  const tuned = f.tuned
+    ? `<h3>Tuned comparison: each loss at its own best learning rate</h3>
+<p>Learning rates chosen on the validation split, each loss on its own, after ${f.tuned.selection.steps} training steps from seed ${f.tuned.selection.seed}'s initial weights.</p>
+${selectionTable(r, f.tuned.selection)}
+${rowTable(r, f.tuned, f.seeds)}
+${rowVerdict(r, f.tuned)}`
+    : "<p>No tuned comparison: the learning rate was not tuned for either loss.</p>";
+  return `<p>Both losses trained the model from scratch for ${f.steps} steps on each seed; the two runs of a seed start from the same initial weights and see the same batches, so the seeds are pairs.</p>
+<h3>The paper's comparison: the same optimiser and learning rate for both</h3>
+${rowTable(r, f, f.seeds)}
+${rowVerdict(r, f)}
+${tuned}`;
+}
+
+function verdictSection(r: SearchResult): string {
+  const cls = OUTCOME_CLASS[r.outcome] ?? "";
+  const warnings = r.warnings.length
+    ? `<ul class="warnings">\n${r.warnings.map((w) => `<li>${esc(w)}</li>`).join("\n")}\n</ul>`
+    : "";
+  return `<p class="verdict ${cls}">${esc(r.conclusion)}</p>\n${warnings}`;
 }
 
 function totals(r: SearchResult): string {
@@ -208,6 +283,8 @@ function page(r: SearchResult, charts: Charts): string {
 <body>
 <h1>${esc(title)}</h1>
 <p class="meta">Learned loss functions (EvoMAL) · ${esc(r.createdAt)}</p>
+<h2>Verdict</h2>
+${verdictSection(r)}
 <h2>Setup</h2>
 ${summary(r)}
 <h2>Ranked losses</h2>

@@ -5,7 +5,6 @@
  * when, so units can run in any order on any worker and be cached by their description.
  */
 import { tf } from "../engine/tensor/tf.ts";
-import { compute } from "../engine/tensor/backend.ts";
 import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
 import { type SearchConfig, searchConfig } from "../core/search.ts";
 import type { EvaluationSettings } from "../core/settings.ts";
@@ -15,11 +14,11 @@ import { LOSSMITH_VERSION, type SearchResult } from "../core/result.ts";
 import { CandidateEvaluator } from "../engine/evaluator.ts";
 import { ml3InitialPhi, ml3Loss } from "../engine/ml3.ts";
 import { compileLoss } from "../engine/metaloss.ts";
-import { forward, initialValues, type ModelSpec, toParams } from "../engine/models.ts";
-import { standardLoss, taskMetric, trainSgd } from "../engine/train.ts";
-import { BatchSource, type LabeledRows, outputCount } from "../engine/batches.ts";
+import type { ModelSpec } from "../engine/models.ts";
+import { standardLoss } from "../engine/train.ts";
+import { trainFromScratch } from "../engine/final_runs.ts";
+import type { LabeledRows } from "../engine/batches.ts";
 import { curveEveryFor } from "../core/final.ts";
-import { mseToOriginalUnits } from "../core/data/mod.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { Rng } from "../core/rng.ts";
 import type { TaskPlan } from "./plan.ts";
@@ -178,66 +177,44 @@ function subsetOf(rows: LabeledRows, fraction: number, seed: number): LabeledRow
 }
 
 /**
- * One training from scratch under one loss, as engine/final_runs.ts's finalSeedRuns trains each of its
- * two losses (same initialisation, batches, curve and reported units for a seed), so that the
- * standard loss is trained once per seed and shared by every method's comparison, and ML3 goes
- * through the same code as the symbolic losses.
+ * One training from scratch under one loss, as the final comparison trains each of its runs
+ * (engine/final_runs.ts: same initialisation, batches, curve and reported units for a seed), so
+ * that the standard loss is trained once per seed and shared by every method's comparison, and
+ * ML3 goes through the same code as the symbolic losses.
  */
-async function trainFromScratch(unit: Extract<Unit, { kind: "train" }>): Promise<TrainResult> {
+async function trainUnit(unit: Extract<Unit, { kind: "train" }>): Promise<TrainResult> {
   const t0 = performance.now();
   const data = await dataFor(unit.task, unit.dataSeed);
   const spec = specFor(unit.task, data);
   const settings = evaluationFor(unit.task, true);
   const trainRows = subsetOf(data.train, unit.fraction, unit.seed);
-  const outputs = outputCount(data.task, data.nClasses);
-  const test = new BatchSource(data.task, data.test, outputs, data.test.n);
-  const batches = new BatchSource(data.task, trainRows, outputs, settings.batchSize, unit.seed);
-  const rng = new Rng(unit.seed);
-  const init = toParams(spec, initialValues(spec, () => rng.next()));
   const ref = unit.loss;
   const loss = ref.kind === "standard"
     ? standardLoss(data.task)
     : ref.kind === "tree"
     ? compileLoss(ref.tree, data.task)
     : ml3Loss(data.task);
-  const phi = tf.tensor1d(ref.kind === "standard" ? [1] : ref.phi);
-  const toReported = (m: number) =>
-    data.task === "regression" && data.targetScaler ? mseToOriginalUnits(m, data.targetScaler) : m;
-  const metricOf = async (params: tf.Tensor[]) =>
-    toReported(
-      (await compute(() => taskMetric(data.task, forward(spec, params, test.all.x), test.all.y)))[
-        0
-      ],
-    );
   const curveEvery = curveEveryFor(unit.task.finalSteps);
-  const curve: number[] = [];
-  try {
-    const run = await trainSgd(
-      spec,
-      loss,
-      phi,
-      init,
-      batches,
-      unit.task.finalSteps,
-      settings.inner,
+  const run = await trainFromScratch(
+    { ...data, train: trainRows, validation: undefined },
+    spec,
+    loss,
+    ref.kind === "standard" ? [1] : ref.phi,
+    {
+      seed: unit.seed,
+      steps: unit.task.finalSteps,
+      inner: settings.inner,
+      batchSize: settings.batchSize,
       curveEvery,
-      async (_step, params) => void curve.push(await metricOf(params)),
-    );
-    const value = run.diverged ? NaN : await metricOf(run.params);
-    tf.dispose(run.params);
-    const ok = Number.isFinite(value);
-    return {
-      value: ok ? value : null,
-      curve: ok ? curve : [],
-      curveEvery,
-      trainRows: trainRows.n,
-      wallMs: performance.now() - t0,
-    };
-  } finally {
-    tf.dispose([...init, phi]);
-    batches.dispose();
-    test.dispose();
-  }
+    },
+  );
+  return {
+    value: run.value,
+    curve: run.curve,
+    curveEvery,
+    trainRows: trainRows.n,
+    wallMs: performance.now() - t0,
+  };
 }
 
 export function runUnit(unit: Unit): Promise<UnitResult> {
@@ -247,6 +224,6 @@ export function runUnit(unit: Unit): Promise<UnitResult> {
     case "ml3":
       return metaTrainMl3(unit);
     case "train":
-      return trainFromScratch(unit);
+      return trainUnit(unit);
   }
 }

@@ -26,7 +26,15 @@ export interface ServiceConfig {
   port: number;
   /** SQLite file; uploaded files go beside it, in dataDir. */
   db: string;
+  /** PostgreSQL instead of the SQLite file: any number of nodes share it. */
+  databaseUrl?: string;
   dataDir: string;
+  /** This process's name among the nodes of one database. */
+  nodeId: string;
+  /** How long a node holds a search or an evaluation without renewing its lease. */
+  leaseMs: number;
+  /** PostgreSQL: uploaded files in the database, or in dataDir shared by every node. */
+  datasetFiles: "database" | "folder";
   workers: number;
   backend: BackendChoice;
   /** Searches that run at once (they share the worker pool fairly); the rest wait queued. */
@@ -83,7 +91,19 @@ const SETTINGS = [
   ["port", "PORT", "port to listen on (default 8000; 0 picks a free one)"],
   ["host", "LOSSMITH_HOST", "address to listen on (default 127.0.0.1; others need API keys)"],
   ["db", "LOSSMITH_DB", "SQLite database file (default ./lossmith.sqlite)"],
+  [
+    "database-url",
+    "LOSSMITH_DATABASE_URL",
+    "postgres://... : nodes sharing one PostgreSQL database (default: the SQLite file)",
+  ],
   ["data-dir", "LOSSMITH_DATA_DIR", "where uploaded files are kept (default DB + '.files')"],
+  ["node-id", "LOSSMITH_NODE_ID", "this node's name among the nodes (default host-random)"],
+  ["lease", "LOSSMITH_LEASE_S", "seconds a node holds work unrenewed (default 30; >= 10)"],
+  [
+    "dataset-files",
+    "LOSSMITH_DATASET_FILES",
+    "PostgreSQL: database|folder, where every node reads uploads (default database)",
+  ],
   ["workers", "LOSSMITH_WORKERS", "evaluation workers (default: number of cores)"],
   ["backend", "LOSSMITH_BACKEND", `tensor backend: ${BACKEND_CHOICES.join("|")} (default auto)`],
   ["max-running", "LOSSMITH_MAX_RUNNING", "searches running at once (default 4)"],
@@ -166,11 +186,23 @@ export function loadConfig(
     throw new Error(`backend must be one of ${BACKEND_CHOICES.join(", ")}, got '${backend}'`);
   }
   const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+  const databaseUrl = v("database-url") || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new Error(`database-url must be a postgres:// URL, got '${databaseUrl}'`);
+  }
+  const datasetFiles = v("dataset-files") || "database";
+  if (datasetFiles !== "database" && datasetFiles !== "folder") {
+    throw new Error(`dataset-files must be database or folder, got '${datasetFiles}'`);
+  }
   return {
     host: v("host") || "127.0.0.1",
     port: integer("port", v("port"), 8000),
     db,
+    databaseUrl,
     dataDir: v("data-dir") || `${db}.files`,
+    nodeId: v("node-id") || defaultNodeId(),
+    leaseMs: 1000 * integer("lease", v("lease"), 30, 10),
+    datasetFiles,
     workers: integer("workers", v("workers"), cores, 1),
     backend,
     maxRunningJobs: integer("max-running", v("max-running"), 4, 1),
@@ -265,6 +297,22 @@ function oneOf<const T extends string>(
     throw new Error(`${name} must be one of ${values.join(", ")}, got '${text}'`);
   }
   return text as T;
+}
+
+/** The host's name and a random suffix: unique among the nodes of a database. */
+export function defaultNodeId(): string {
+  let host = "node";
+  try {
+    host = Deno.hostname();
+  } catch {
+    // No --allow-sys: the random part alone tells nodes apart.
+  }
+  const suffix = Array.from(
+    crypto.getRandomValues(new Uint8Array(3)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+  return `${host}-${suffix}`;
 }
 
 /** Loopback names and addresses: the only ones the service listens on without API keys. */

@@ -4,9 +4,17 @@
  * each file by its role. Files are written under a temporary name, read back and validated in a
  * worker, and only then renamed into place and recorded; so neither a failed upload nor a crash
  * halfway leaves a dataset that cannot be read.
+ *
+ * Several processes may share the data folder (nodes on one machine, or a folder every node
+ * mounts), so each writes its uploads in progress under `.incoming/<node>/`, and a dataset folder
+ * renamed into place carries a `.pending` file naming its node until its record is stored. The
+ * start-up sweep deletes only what no live node owns: the incoming folders of nodes that are gone,
+ * and dataset folders with neither a record nor a live node's `.pending`. Where the storage keeps
+ * the files (PostgreSQL), a node that lacks a dataset's folder copies it from there on first use.
  */
 import { BUNDLED_NAMES, type BundledName } from "../core/data/mod.ts";
-import { type DatasetRef, fileRef } from "../core/prepare.ts";
+import { type DatasetRef, fileRef, refFiles } from "../core/prepare.ts";
+import { type DataShape, shapeMismatch } from "../core/data/given.ts";
 import type { Task } from "../core/data/dataset.ts";
 import {
   type FormatName,
@@ -22,7 +30,13 @@ import {
   urlField,
 } from "../core/data/formats.ts";
 import { inspectDataset, InspectError } from "../workers/inspect.ts";
-import { type DatasetRecord, decodeCursor, type Page, type Store } from "../store/mod.ts";
+import {
+  type DatasetRecord,
+  decodeCursor,
+  type NodeInfo,
+  type Page,
+  type Storage,
+} from "../store/mod.ts";
 import { nowIso, randomId } from "../store/ids.ts";
 import { type FieldError, invalid, notFound, ServiceError } from "./errors.ts";
 import { fetchLimited, UrlFetchFailed, UrlRefused, UrlTooLarge } from "./url_fetch.ts";
@@ -71,7 +85,11 @@ export class DatasetService {
   /** Uploads and registrations in progress: body, download and inspection, a few at once. */
   readonly #turns: AdmissionQueue;
 
-  constructor(private readonly store: Store, private readonly config: ServiceConfig) {
+  constructor(
+    private readonly storage: Storage,
+    private readonly config: ServiceConfig,
+    private readonly node: NodeInfo,
+  ) {
     this.#turns = new AdmissionQueue(
       config.inspections.concurrent,
       config.inspections.queue,
@@ -82,6 +100,11 @@ export class DatasetService {
   /** A turn to upload or register a dataset (the API takes it before reading the body). */
   admit(): Promise<() => void> {
     return this.#turns.acquire();
+  }
+
+  /** Where this node writes what it has not finished writing. */
+  get #incoming(): string {
+    return `${this.config.dataDir}/${INCOMING}/${this.node.id}`;
   }
 
   /** A bundled dataset, described once (in a worker) and cached. */
@@ -115,13 +138,13 @@ export class DatasetService {
     if (cursor !== undefined && !after) {
       throw invalid("the cursor is not one this service issued", { parameter: "cursor" });
     }
-    const own = this.store.datasets.list(owner, limit, after);
+    const own = await this.storage.datasets.list(owner, limit, after);
     return after ? own : { ...own, items: [...await this.bundled(), ...own.items] };
   }
 
   async get(owner: string, id: string): Promise<DatasetRecord> {
     if (isBundled(id)) return await this.#describeBundled(id);
-    const found = this.store.datasets.get(owner, id);
+    const found = await this.storage.datasets.get(owner, id);
     if (!found) throw notFound("dataset", id);
     return found;
   }
@@ -178,7 +201,7 @@ export class DatasetService {
     return await this.#create(owner, "url", format, files, meta, jsonField, urls);
   }
 
-  delete(owner: string, id: string, activeJobs: number): void {
+  async delete(owner: string, id: string, activeJobs: number): Promise<void> {
     if ((BUNDLED_NAMES as readonly string[]).includes(id)) {
       throw new ServiceError(
         "conflict",
@@ -186,7 +209,7 @@ export class DatasetService {
         `${id} is bundled and cannot be deleted`,
       );
     }
-    if (!this.store.datasets.get(owner, id)) throw notFound("dataset", id);
+    if (!await this.storage.datasets.get(owner, id)) throw notFound("dataset", id);
     if (activeJobs > 0) {
       throw new ServiceError(
         "conflict",
@@ -194,8 +217,10 @@ export class DatasetService {
         `${activeJobs} queued or running search(es) use dataset ${id}; cancel them first`,
       );
     }
-    this.store.datasets.delete(owner, id);
-    Deno.removeSync(`${this.config.dataDir}/${id}`, { recursive: true });
+    await this.storage.datasets.delete(owner, id);
+    await Deno.remove(`${this.config.dataDir}/${id}`, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
   }
 
   /** The dataset a search runs on, with the task it asks for (checked, and re-read if needed). */
@@ -230,7 +255,8 @@ export class DatasetService {
     const ref = { ...record.ref, task };
     const end = await this.admit();
     try {
-      return { record, ref, info: await inspectDataset(ref, record.info.target, this.#inflate) };
+      const here = await this.localRef(record.id, ref);
+      return { record, ref, info: await inspectDataset(here, record.info.target, this.#inflate) };
     } catch (e) {
       if (e instanceof InspectError && e.dataError) {
         throw invalid(`dataset ${id} cannot be read for ${task}: ${e.message}`, {
@@ -250,17 +276,120 @@ export class DatasetService {
     return { maxInflatedBytes: this.config.limits.maxUploadBytes };
   }
 
-  /** Removes temporary and unrecorded files left by a crash. */
-  async sweep(): Promise<void> {
-    const known = this.store.datasets.allIds();
-    try {
-      for await (const entry of Deno.readDir(this.config.dataDir)) {
-        if (!known.has(entry.name)) {
-          await Deno.remove(`${this.config.dataDir}/${entry.name}`, { recursive: true });
-        }
+  /**
+   * The request's own validation and test sets, as references for the search: each must be the
+   * same kind of data as the training set (`info`), refused at its field otherwise.
+   */
+  async givenSplits(
+    owner: string,
+    info: DatasetRecord["info"],
+    body: { dataset: string; validation?: string; test?: string },
+  ): Promise<{ validation?: DatasetRef; test?: DatasetRef }> {
+    const out: { validation?: DatasetRef; test?: DatasetRef } = {};
+    for (const role of ["validation", "test"] as const) {
+      const id = body[role];
+      if (id === undefined) continue;
+      const pointer = `/${role}`;
+      if (id === body.dataset) {
+        // Its rows would be trained on as well: the measurement would not be held out.
+        throw invalid(`the ${role} set must be another dataset than the training set`, {
+          pointer,
+        });
       }
+      let found;
+      try {
+        found = await this.refFor(owner, id, info.task);
+      } catch (e) {
+        // refFor words its refusals for the training set's fields: point at this one.
+        if (e instanceof ServiceError && e.kind === "invalid") {
+          throw invalid(`${role}: ${e.message}`, { pointer });
+        }
+        throw e;
+      }
+      const problem = shapeMismatch(shapeOfInfo(info), shapeOfInfo(found.info), role);
+      if (problem) throw invalid(`dataset ${id}: ${problem}`, { pointer });
+      out[role] = found.ref;
+    }
+    return out;
+  }
+
+  /** Rows of the named datasets together (a search's own validation and test sets). */
+  async rowsOf(owner: string, ids: (string | undefined)[]): Promise<number> {
+    let rows = 0;
+    for (const id of ids) if (id !== undefined) rows += (await this.get(owner, id)).info.rows;
+    return rows;
+  }
+
+  /**
+   * The dataset's files as this node reads them: where the storage keeps them, they are copied
+   * into this node's data folder the first time (written aside, then renamed into place), and the
+   * reference points there; otherwise the folder is shared and the reference stands.
+   */
+  async localRef(datasetId: string, ref: DatasetRef): Promise<DatasetRef> {
+    if (ref.kind === "bundled" || !this.storage.datasets.keepsFiles) return ref;
+    const dir = `${this.config.dataDir}/${datasetId}`;
+    if (!await exists(dir)) {
+      const files = await this.storage.datasets.files(datasetId);
+      if (Object.keys(files).length === 0) {
+        throw new Error(`the files of dataset ${datasetId} are not in the database`);
+      }
+      const tmp = `${this.#incoming}/${datasetId}`;
+      await Deno.mkdir(tmp, { recursive: true });
+      for (const [name, bytes] of Object.entries(files)) {
+        await Deno.writeFile(`${tmp}/${name}`, bytes);
+      }
+      // Another node on this machine may have copied it first: then its copy serves.
+      await Deno.rename(tmp, dir).catch(() => Deno.remove(tmp, { recursive: true }));
+    }
+    const files = Object.fromEntries(
+      Object.entries(refFiles(ref)).map(([role, path]) => [role, `${dir}/${basename(path)}`]),
+    );
+    return fileRef(ref.kind, files, {
+      target: "target" in ref ? ref.target : undefined,
+      task: "task" in ref ? ref.task : undefined,
+      name: ref.name,
+    });
+  }
+
+  /**
+   * Removes what a crash left behind: the incoming folders of nodes that are gone, and dataset
+   * folders that no record names and no live node is about to record (`.pending`). Never what a
+   * live node owns: several may share the folder.
+   */
+  async sweep(): Promise<void> {
+    const live = new Set(
+      (await this.storage.nodes.live(this.config.leaseMs)).map((n) => n.id),
+    );
+    live.add(this.node.id);
+    const dataDir = this.config.dataDir;
+    const remove = (path: string) =>
+      Deno.remove(path, { recursive: true }).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dataDir));
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    for (const entry of entries) {
+      const path = `${dataDir}/${entry.name}`;
+      if (entry.name === INCOMING) {
+        for await (const owner of Deno.readDir(path)) {
+          if (!live.has(owner.name)) await remove(`${path}/${owner.name}`);
+        }
+      } else if (entry.name.endsWith(".tmp")) {
+        // Where earlier versions wrote uploads in progress: one process each, gone by now.
+        if (this.storage.singleProcess) await remove(path);
+      } else {
+        // The marker first, the record second: a node removes its marker only once its record
+        // is stored, so a folder without a marker and without a record is nobody's.
+        const pending = await Deno.readTextFile(`${path}/${PENDING}`).catch(() => undefined);
+        if (pending !== undefined && live.has(pending.trim())) continue;
+        if (await this.storage.datasets.getById(entry.name)) continue;
+        await remove(path);
+      }
     }
   }
 
@@ -275,7 +404,7 @@ export class DatasetService {
   ): Promise<DatasetRecord> {
     const id = randomId("ds");
     const dir = `${this.config.dataDir}/${id}`;
-    const tmp = `${dir}.tmp`;
+    const tmp = `${this.#incoming}/${id}`;
     const roles = rolesOf(format);
     const stored = (role: Role) => `${role}${FORMATS[format].extensions[0]}`;
     await Deno.mkdir(tmp, { recursive: true });
@@ -315,6 +444,7 @@ export class DatasetService {
           `the dataset has ${info.rows} rows; the limit is ${this.config.limits.maxRows}`,
         );
       }
+      await Deno.writeTextFile(`${tmp}/${PENDING}`, this.node.id);
       await Deno.rename(tmp, dir);
       renamed = true;
       const record: DatasetRecord = {
@@ -329,12 +459,43 @@ export class DatasetService {
         url,
         createdAt: nowIso(),
       };
-      this.store.datasets.insert(record);
+      const kept = this.storage.datasets.keepsFiles
+        ? Object.fromEntries(roles.map((r) => [stored(r), files[r]!]))
+        : undefined;
+      await this.storage.datasets.insert(record, kept);
+      await Deno.remove(`${dir}/${PENDING}`);
       return record;
     } catch (e) {
       await Deno.remove(renamed ? dir : tmp, { recursive: true }).catch(() => {});
       throw e;
     }
+  }
+}
+
+const shapeOfInfo = (info: DatasetRecord["info"]): DataShape => ({
+  task: info.task,
+  features: info.features,
+  classNames: info.classNames,
+  featureNames: info.featureNames,
+  imageShape: info.imageShape,
+});
+
+/** The folder, under the data folder, of each node's uploads in progress. */
+const INCOMING = ".incoming";
+/** In a dataset folder renamed into place: the node that is about to record it. */
+const PENDING = ".pending";
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
   }
 }
 

@@ -1,20 +1,24 @@
 /**
- * One search job, from queued to finished: the one owner of its state, its progress and its
- * stopping. It runs on the shared worker pool: describe the data (on a worker), resume from the
- * last checkpoint if there is one, run the generations, checkpoint each (with its progress and
- * events, in one transaction), run the final evaluation, and store the result.
+ * One run of a search job on this node, from its claim to its end: the one owner of its state,
+ * its progress and its stopping while this node holds its lease. It describes the data (on a
+ * worker), resumes from the last checkpoint if there is one (written by this node or another),
+ * runs the generations, checkpoints each (with its progress and events, in one transaction), runs
+ * the final evaluation, and stores the result. Every write names the lease (store/storage.ts), and
+ * a refused one means the lease was lost: the run stops without writing more.
  *
  * It stops early through `stop(reason)` only, which aborts its one signal:
- * - `cancel` (the user): it ends `cancelled` with the ranked losses found so far; the store's
- *   `cancelRequested` records the request, so a restart still knows;
- * - `shutdown` (the service stops): it stays `running` in the store and resumes at the next start;
+ * - `cancel` (the user, on any node): it ends `cancelled` with the ranked losses found so far; the
+ *   store's `cancelRequested` records the request, so whoever runs it next still knows;
+ * - `shutdown` (this node stops): it stays `running` and its lease is released, so that another
+ *   node, or this one at its next start, resumes it from its last checkpoint;
+ * - `lost` (another node holds it now, or the store is unreachable): it stops, writing nothing;
  * - `failure` (its data could not be prepared): it ends `failed`.
  * Every terminal transition, with its `finished` event, is written by `#finish`.
  */
 import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
 import { buildResult, LOSSMITH_VERSION, rankLosses, type SearchResult } from "../core/result.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";
-import type { SearchState } from "../core/search.ts";
+import { dataRefsOf, type SearchState } from "../core/search.ts";
 import type { DataSummary } from "../core/result.ts";
 import {
   type Progress,
@@ -22,21 +26,20 @@ import {
   progressSummary,
   reduceProgress,
 } from "../core/progress.ts";
-import type { JobRunner, WorkerPool } from "../workers/pool.ts";
-import type { JobError, JobRecord, JobState, Store } from "../store/mod.ts";
-import type { EventHub } from "./event_hub.ts";
+import type { JobRunner } from "../workers/pool.ts";
+import type { JobError, JobLease, JobRecord, JobState, NewEvent, Storage } from "../store/mod.ts";
+import type { Evaluators } from "./evaluators.ts";
 import type { Fields, Logger } from "./log.ts";
 
-export type StopReason = "cancel" | "shutdown" | "failure";
+export type StopReason = "cancel" | "shutdown" | "lost" | "failure";
 type FinishedState = Exclude<JobState, "queued" | "running">;
 
 /** At most this often a `progress` event is stored per job; generations always are. */
 const PROGRESS_EVERY_MS = 250;
 
 export interface JobDeps {
-  store: Store;
-  pool: WorkerPool;
-  hub: EventHub;
+  storage: Storage;
+  evaluators: Evaluators;
   log: Logger;
 }
 
@@ -57,10 +60,16 @@ export class Job {
   #lastState?: SearchState;
   #summary?: DataSummary;
   #platform?: SearchPlatform;
+  /** The store writes of this run, one after another, in the order they were made. */
+  #writes: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: JobDeps, private readonly record: JobRecord) {
+  constructor(
+    private readonly deps: JobDeps,
+    private readonly record: JobRecord,
+    readonly lease: JobLease,
+  ) {
     this.id = record.id;
-    this.#state = record.state;
+    this.#state = "running";
     this.#progress = record.progress;
   }
 
@@ -72,58 +81,85 @@ export class Job {
     return this.#progress;
   }
 
-  /** Settles when the job has stopped running: finished, or left to resume after a shutdown. */
+  /** Settles when the run has ended: finished, or left to resume (shutdown, lost lease). */
   get ended(): Promise<void> {
     return this.#ended.promise;
   }
 
   /** The one way to stop a job, whatever the reason; a finished job is left as it is. */
   stop(reason: StopReason, error?: Error): void {
-    if (this.#state !== "queued" && this.#state !== "running") return;
-    if (reason === "cancel") this.deps.store.jobs.requestCancel(this.record.owner, this.id);
-    if (this.#state === "queued") {
-      // Nothing runs yet: a cancel ends it now; at shutdown it stays queued.
-      if (reason === "cancel") this.#finish("cancelled", null, undefined);
-      return;
+    if (this.#state !== "running" || this.#stop) return;
+    this.#stop = { reason, error };
+    // Recorded so that a node that takes the job over later still knows it was cancelled.
+    if (reason === "cancel") {
+      this.deps.storage.jobs.requestCancel(this.record.owner, this.id).catch(() => {});
     }
-    this.#stop ??= { reason, error };
     this.#controller.abort();
   }
 
-  /** Runs a queued job to its end (or until a shutdown stops it). */
+  /** Why the run is stopping, if it is (a method: TypeScript must not narrow it away). */
+  #stopReason(): StopReason | undefined {
+    return this.#stop?.reason;
+  }
+
+  /**
+   * Queues a store write after the ones before it. A refused write (the lease was lost) or a
+   * failed one (the store is unreachable) stops the run as `lost`: whoever holds the job next
+   * resumes it from its last checkpoint.
+   */
+  #write(fn: () => Promise<boolean>): Promise<void> {
+    const next = this.#writes.then(async () => {
+      if (this.#stop?.reason === "lost") return;
+      let ok = false;
+      try {
+        ok = await fn();
+      } catch (e) {
+        this.#log("store write failed", { error: (e as Error).message }, "error");
+      }
+      if (!ok) this.stop("lost");
+    });
+    this.#writes = next;
+    return next;
+  }
+
+  #emit(events: NewEvent[], progress?: Progress): Promise<void> {
+    return this.#write(() => this.deps.storage.events.append(this.lease, events, progress));
+  }
+
+  /** Runs the claimed job to its end (or until it is stopped). */
   async run(): Promise<void> {
-    if (this.#state !== "queued") return;
-    const { store, pool, hub } = this.deps;
+    const { storage, evaluators } = this.deps;
     try {
       if (this.record.cancelRequested) {
-        // Cancelled before a restart that interrupted it: the request still holds.
-        this.#finish("cancelled", null, undefined);
+        // Cancelled before the run that was interrupted had stopped: the request still holds.
+        await this.#finish("cancelled", null, undefined);
         return;
       }
-      this.#state = "running";
-      const resumeFrom = store.jobs.latestCheckpoint(this.id);
-      this.#step({ kind: "started", from: resumeFrom });
-      store.jobs.markRunning(this.id, this.#progress, {
-        type: "state",
-        data: { state: "running", resumedFrom: resumeFrom?.generation ?? null },
-      });
-      hub.notify(this.id);
-      this.#log("running", { resumedFrom: resumeFrom?.generation });
+      const resumeFrom = await storage.checkpoints.latest(this.id);
 
       const { config, dataInfo: info } = this.record;
-      const runner = pool.forJob({
-        id: this.id,
-        dataset: config.dataset,
-        split: config.split,
-        config: {
-          model: modelSpecFor(config.model, {
-            task: info.task,
-            inputs: info.features,
-            nClasses: info.classes,
-            imageShape: info.imageShape,
-          }),
-          evaluation: config.evaluation,
-          seed: config.seed,
+      const given = this.record.request as { validation?: string; test?: string };
+      const runner = evaluators.forJob({
+        datasetIds: {
+          dataset: this.record.datasetId,
+          ...(config.validation && given.validation ? { validation: given.validation } : {}),
+          ...(config.test && given.test ? { test: given.test } : {}),
+        },
+        context: {
+          id: this.id,
+          ...dataRefsOf(config),
+          split: config.split,
+          preprocessing: config.preprocessing,
+          config: {
+            model: modelSpecFor(config.model, {
+              task: info.task,
+              inputs: info.features,
+              nClasses: info.classes,
+              imageShape: info.imageShape,
+            }),
+            evaluation: config.evaluation,
+            seed: config.seed,
+          },
         },
       }, (error) => this.stop("failure", error));
       const signal = this.#controller.signal;
@@ -137,7 +173,13 @@ export class Job {
       // requests and abandons those in flight, so the search loop awaiting them ends within
       // milliseconds; or after the search ended by itself.
       await runner.close();
-      this.#end(await work);
+      const reason = this.#stopReason();
+      if (reason === "cancel" || reason === "failure") await evaluators.cancel(this.id);
+      await this.#end(await work);
+    } catch (e) {
+      // The store is unreachable: the job stays as stored, for the next claim.
+      this.#log("store unreachable", { error: (e as Error).message }, "error");
+      this.#stop ??= { reason: "lost" };
     } finally {
       this.#ended.resolve();
     }
@@ -145,30 +187,54 @@ export class Job {
 
   /** Describe, search, final evaluation: never rejects, the outcome says how it went. */
   async #work(runner: JobRunner, resumeFrom: SearchState | undefined): Promise<Outcome> {
-    const { store, pool, hub } = this.deps;
+    const { storage, evaluators } = this.deps;
     const { config } = this.record;
-    const emit = (type: string, data: unknown) => {
-      store.jobs.appendEvent(this.id, { type, data });
-      hub.notify(this.id);
-    };
     const platform: SearchPlatform = this.#platform = {
       runner,
       finalRuns: runner.finalRuns,
-      backend: { name: pool.backend, adapter: pool.adapter, workers: pool.parallelism },
+      backend: {
+        name: evaluators.backend,
+        adapter: evaluators.adapter,
+        workers: evaluators.parallelism,
+      },
       versions: {
         lossmith: LOSSMITH_VERSION,
         deno: Deno.version.deno,
         v8: Deno.version.v8,
         typescript: Deno.version.typescript,
-        tfjs: pool.tfjsVersion,
+        tfjs: evaluators.tfjsVersion,
       },
     };
     this.#lastState = resumeFrom;
+    // maxSeconds bounds the job from here: preparing its data on a worker counts too.
+    const startedAt = performance.now();
     let best = this.#progress.bestFitness;
     let lastProgressAt = 0;
     let finalStartedAt = 0;
     try {
+      // Described first: a run that shows where it resumed from can also end with a result.
       this.#summary = await runner.describe();
+      this.#step({ kind: "started", from: resumeFrom });
+      const { train, validation, test } = this.#summary;
+      this.#step({
+        kind: "described",
+        rows: { train: train.n, validation: validation.n, test: test.n },
+      });
+      await this.#write(() =>
+        storage.jobs.markRunning(this.lease, this.#progress, {
+          type: "state",
+          data: { state: "running", resumedFrom: resumeFrom?.generation ?? null },
+        })
+      );
+      // The log says what this node picked up again (after a restart, or from another node).
+      if (this.#stopReason() !== "lost") {
+        this.#transition("running", {
+          node: this.lease.node,
+          resumedFrom: resumeFrom?.generation,
+          generations: resumeFrom ? config.budget.generations : undefined,
+        });
+      }
+      throwIfStopped(this.#controller.signal);
       const { result } = await searchAndEvaluate(config, this.#summary, platform, {
         signal: this.#controller.signal,
         onProgress: (progress) => {
@@ -176,10 +242,11 @@ export class Job {
           const now = performance.now();
           if (now - lastProgressAt >= PROGRESS_EVERY_MS || progress.done === progress.pending) {
             lastProgressAt = now;
-            emit("progress", progressSummary(this.#progress));
+            const summary = progressSummary(this.#progress);
+            void this.#emit([{ type: "progress", data: summary }], this.#progress);
           }
         },
-        onGeneration: (stats, state) => {
+        onGeneration: async (stats, state) => {
           this.#lastState = state;
           this.#step({ kind: "generation", state });
           const events: { type: string; data: unknown }[] = [{ type: "generation", data: stats }];
@@ -196,20 +263,24 @@ export class Job {
               },
             });
           }
-          store.jobs.saveGeneration(this.id, state, stats, this.#progress, events);
-          hub.notify(this.id);
+          const progress = this.#progress;
+          // Awaited: the next generation starts once this one is stored.
+          await this.#write(() =>
+            storage.checkpoints.save(this.lease, state, stats, progress, events)
+          );
         },
         onFinalStart: (seeds) => {
           finalStartedAt = performance.now();
           this.#step({ kind: "final-started", seeds });
-          emit("state", { state: "running", phase: "final", seeds });
+          void this.#emit([{ type: "state", data: { state: "running", phase: "final", seeds } }]);
         },
         onFinalSeed: (done, total) => {
           const elapsedMs = performance.now() - finalStartedAt;
           this.#step({ kind: "final-seed", done, total, elapsedMs });
-          emit("progress", progressSummary(this.#progress));
+          const summary = progressSummary(this.#progress);
+          void this.#emit([{ type: "progress", data: summary }], this.#progress);
         },
-      }, { resumeFrom });
+      }, { resumeFrom, startedAt });
       return { result };
     } catch (e) {
       return { error: e as Error };
@@ -217,18 +288,34 @@ export class Job {
   }
 
   /** How the job ends, decided once the search has returned or been stopped. */
-  #end({ result, error }: Outcome): void {
+  async #end({ result, error }: Outcome): Promise<void> {
     const stop = this.#stop;
-    // A search that ran to its end has succeeded, whatever stop came too late to matter.
-    if (result && result.stopped !== "cancelled") return this.#finish("succeeded", null, result);
+    if (stop?.reason === "lost") {
+      // Another node holds it, or will: nothing to write.
+      return this.#transition("lost", { node: this.lease.node }, "warn");
+    }
+    // A search that ran to its end has succeeded, whatever stop came too late to matter, unless
+    // it found nothing to recommend: then it fails with its result (the counts say why).
+    if (result && result.stopped !== "cancelled") {
+      if (result.outcome === "no-usable-loss") {
+        return await this.#finish(
+          "failed",
+          { title: "No usable loss", detail: result.conclusion },
+          result,
+        );
+      }
+      return await this.#finish("succeeded", null, result);
+    }
     if (stop?.reason === "shutdown") {
-      // Stays `running` in the store: it resumes at the next start.
-      return this.#log("interrupted", { generation: this.#progress.generation });
+      // Stays `running`: released, so another node resumes it now, or this one at its next start.
+      await this.#writes;
+      await this.deps.storage.jobs.release(this.lease);
+      return this.#transition("interrupted", { generation: this.#progress.generation });
     }
     if (stop?.reason === "cancel") {
-      return this.#finish("cancelled", null, result ?? this.#resultSoFar());
+      return await this.#finish("cancelled", null, result ?? this.#resultSoFar());
     }
-    this.#finish("failed", failedWith(stop?.error ?? error), undefined);
+    await this.#finish("failed", failedWith(stop?.error ?? error), undefined);
   }
 
   /** The ranked losses of the finished generations, for a search stopped during its final. */
@@ -249,23 +336,39 @@ export class Job {
   }
 
   /** The one place a job reaches a terminal state, with its `finished` event. */
-  #finish(state: FinishedState, error: JobError | null, result: SearchResult | undefined): void {
-    const { store, hub } = this.deps;
+  async #finish(
+    state: FinishedState,
+    error: JobError | null,
+    result: SearchResult | undefined,
+  ): Promise<void> {
+    const { storage, evaluators } = this.deps;
     this.#step({ kind: "finished" });
+    const progress = this.#progress;
+    let finished = false;
+    await this.#write(async () =>
+      finished = await storage.jobs.finish(this.lease, state, progress, error, result, {
+        type: "finished",
+        data: { state, error, stopped: result?.stopped ?? null, outcome: result?.outcome ?? null },
+      })
+    );
+    if (!finished) return;
     this.#state = state;
-    store.jobs.finish(this.id, state, this.#progress, error, result, {
-      type: "finished",
-      data: { state, error, stopped: result?.stopped ?? null },
-    });
-    store.jobs.pruneCheckpoints(this.id);
-    hub.notify(this.id);
-    this.#log(state, { error: error?.detail, stopped: result?.stopped });
-    this.#ended.resolve();
+    this.#transition(state, { error: error?.detail, stopped: result?.stopped });
+    await evaluators.forget(this.id).catch(() => {});
   }
 
-  #log(state: string, fields: Fields = {}): void {
-    this.deps.log.info("search", { id: this.id, owner: this.record.owner, state, ...fields });
+  /** One log line per transition of the search (service/log.ts). */
+  #transition(state: string, fields: Fields = {}, level: "info" | "warn" = "info"): void {
+    this.deps.log[level]("search", { id: this.id, owner: this.record.owner, state, ...fields });
   }
+
+  #log(event: string, fields: Fields, level: "warn" | "error"): void {
+    this.deps.log[level](event, { id: this.id, ...fields });
+  }
+}
+
+function throwIfStopped(signal: AbortSignal): void {
+  if (signal.aborted) throw new DOMException("search stopped", "AbortError");
 }
 
 function failedWith(error: Error | undefined): JobError {

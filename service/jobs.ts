@@ -1,30 +1,41 @@
 /**
- * The search jobs of the service: accepting them (limits, idempotency), the queue (at most
- * `maxRunningJobs` run at once, sharing the worker pool; the rest wait in submission order),
- * and resumption of interrupted jobs when the service starts again. Each unfinished job is a
- * `Job` (service/job.ts), which owns its state, progress and stopping.
+ * The search jobs of the service: accepting them (limits, idempotency), and this node's share of
+ * the queue. The queue is the store's (JobStore.claim): each node runs at most `maxRunningJobs`
+ * searches, claiming the oldest queued one, or one whose owner stopped renewing its lease (it
+ * died, or was stopped), which then resumes from its last checkpoint. A node renews the leases of
+ * its searches every third of the lease; one it failed to renew is stopped here as lost. Each
+ * running search is a `Job` (service/job.ts), which owns its state, progress and stopping.
  */
 import {
+  DuplicateKeyError,
+  FINISHED_STATES,
   type JobRecord,
   type JobState,
+  type NodeInfo,
   type Page,
-  type Store,
+  type Storage,
   type StoredEvent,
 } from "../store/mod.ts";
 import { decodeCursor } from "../store/mod.ts";
 import { nowIso, randomId, sha256Hex } from "../store/ids.ts";
-import type { WorkerPool } from "../workers/pool.ts";
 import type { ServiceConfig } from "./config.ts";
 import type { DatasetService } from "./datasets.ts";
-import type { EventHub } from "./event_hub.ts";
+import type { Evaluators } from "./evaluators.ts";
 import { resolveSearchConfig, type SearchRequest } from "./search_request.ts";
 import { invalid, notFound, ServiceError } from "./errors.ts";
 import { Job } from "./job.ts";
 import type { Logger } from "./log.ts";
 import { checkSearchMemory, type MemoryPlan, memoryPlan } from "./memory.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
-import { initialProgress } from "../core/progress.ts";
-import { type RankedLoss, rankLosses, type SearchResult } from "../core/result.ts";
+import { initialProgress, reduceProgress } from "../core/progress.ts";
+import {
+  type CandidateRecord,
+  candidateRecords,
+  type RankedLoss,
+  rankLosses,
+  type SearchResult,
+  upgradeResult,
+} from "../core/result.ts";
 
 /** JSON with sorted keys, so that equal bodies hash alike whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -38,41 +49,72 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A queued job ends `cancelled` here, unless a node has claimed it; true if it did. */
+export function endQueued(storage: Storage, job: JobRecord): Promise<boolean> {
+  if (job.state !== "queued") return Promise.resolve(false);
+  return storage.jobs.cancelQueued(
+    job.id,
+    reduceProgress(job.progress, { kind: "finished" }),
+    { type: "finished", data: { state: "cancelled", error: null, stopped: null } },
+  );
+}
+
 /** Seconds a client is told to wait: for a search to end, for a restart. */
 const LIMIT_RETRY_S = 30;
 const SHUTDOWN_RETRY_S = 10;
-/** How often the store is read for cancels asked for elsewhere. */
-const CANCEL_POLL_MS = 1000;
 
 export class JobManager {
-  /** Every unfinished job, queued or running. */
+  /** The jobs this node runs now. */
   readonly #live = new Map<string, Job>();
-  #queue: Job[] = [];
   #stopping = false;
+  #claiming = false;
+  #claimAgain = false;
+  #timer?: ReturnType<typeof setInterval>;
+  readonly #unlisten: (() => void)[] = [];
   readonly #memory: MemoryPlan | undefined;
-  #poll?: ReturnType<typeof setInterval>;
 
   constructor(
-    private readonly store: Store,
-    private readonly pool: WorkerPool,
+    private readonly storage: Storage,
+    private readonly evaluators: Evaluators,
     private readonly datasets: DatasetService,
-    private readonly hub: EventHub,
     private readonly config: ServiceConfig,
+    private readonly node: NodeInfo,
     private readonly log: Logger,
+    /** What each heartbeat says of this node (its workers' state too). */
+    private readonly beatInfo: () => NodeInfo = () => node,
   ) {
     this.#memory = memoryPlan(config);
   }
 
-  /** Interrupted jobs (running when the service stopped) resume first, then the queue. */
+  /** Claims work now, whenever a job becomes claimable, and at every heartbeat. */
   start(): void {
-    for (const job of this.store.jobs.inState("running")) this.store.jobs.requeue(job.id);
-    for (const job of this.store.jobs.inState("queued")) this.#enqueue(job);
+    this.#unlisten.push(this.storage.listen("jobs", () => this.#schedule()));
+    this.#unlisten.push(this.storage.listen("cancel", (id) => this.#live.get(id)?.stop("cancel")));
+    this.#timer = setInterval(() => this.#heartbeat(), this.config.leaseMs / 3);
     this.#schedule();
-    // Cancels asked for from another process (`deno task keys revoke` cancels the key's
-    // searches in the database) reach the running jobs within CANCEL_POLL_MS.
-    this.#poll = setInterval(() => {
-      for (const id of this.store.jobs.cancelRequestedIds()) this.#live.get(id)?.stop("cancel");
-    }, CANCEL_POLL_MS);
+  }
+
+  /** Searches this node runs now. */
+  get running(): number {
+    return this.#live.size;
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      await this.storage.nodes.beat(this.beatInfo());
+      const held = new Map(
+        (await this.storage.jobs.renew(this.node.id, this.config.leaseMs)).map((h) => [h.jobId, h]),
+      );
+      for (const job of this.#live.values()) {
+        const h = held.get(job.id);
+        if (!h || h.run !== job.lease.run) job.stop("lost");
+        else if (h.cancelRequested) job.stop("cancel");
+      }
+    } catch (e) {
+      this.log.error("heartbeat failed", { node: this.node.id, error: (e as Error).message });
+    }
+    this.#schedule();
   }
 
   /** Accepts a search; `replayed` when the idempotency key named an earlier, identical one. */
@@ -91,9 +133,9 @@ export class JobManager {
       );
     }
     const requestHash = await sha256Hex(canonicalJson(body));
-    const earlier = idempotencyKey && this.#replay(owner, idempotencyKey, requestHash);
+    const earlier = idempotencyKey && await this.#replay(owner, idempotencyKey, requestHash);
     if (earlier) return { job: earlier, replayed: true };
-    const active = this.store.jobs.countActive(owner);
+    const active = await this.storage.jobs.countActive(owner);
     const limit = this.config.limits.maxActiveJobsPerKey;
     if (active >= limit) {
       throw new ServiceError(
@@ -106,7 +148,8 @@ export class JobManager {
       );
     }
     const { record, ref, info } = await this.datasets.refFor(owner, body.dataset, body.task);
-    const config = resolveSearchConfig(body, ref);
+    const given = await this.datasets.givenSplits(owner, info, body);
+    const config = { ...resolveSearchConfig(body, ref), ...given };
     if (MODEL_KINDS[config.model.kind].needsImages && !info.imageShape) {
       throw invalid(
         `model '${config.model.kind}' needs image data; dataset ${record.id} has no image shape ` +
@@ -114,12 +157,14 @@ export class JobManager {
         { pointer: "/model/kind" },
       );
     }
+    // Every worker that runs the search loads its own validation and test sets too.
+    const givenRows = await this.datasets.rowsOf(owner, [body.validation, body.test]);
     checkSearchMemory(
       this.#memory,
       config,
-      { info, format: record.format },
-      this.pool.parallelism,
-      this.pool.backend,
+      { info: { ...info, rows: info.rows + givenRows }, format: record.format },
+      this.evaluators.parallelism,
+      this.evaluators.backend,
     );
     const job: JobRecord = {
       id: randomId("srch"),
@@ -139,21 +184,21 @@ export class JobManager {
       finishedAt: null,
     };
     try {
-      this.store.jobs.insert(job, { type: "state", data: { state: "queued" } });
+      await this.storage.jobs.insert(job, { type: "state", data: { state: "queued" } });
     } catch (e) {
       // Two requests with one key at once: the second insert hits the unique index.
-      const again = idempotencyKey && this.#replay(owner, idempotencyKey, requestHash);
+      const again = e instanceof DuplicateKeyError && idempotencyKey &&
+        await this.#replay(owner, idempotencyKey, requestHash);
       if (again) return { job: again, replayed: true };
       throw e;
     }
     this.log.info("search", { id: job.id, owner, state: "queued", dataset: record.id });
-    this.#enqueue(job);
     this.#schedule();
-    return { job: this.get(owner, job.id), replayed: false };
+    return { job: await this.get(owner, job.id), replayed: false };
   }
 
-  #replay(owner: string, key: string, hash: string): JobRecord | undefined {
-    const earlier = this.store.jobs.byIdempotencyKey(owner, key);
+  async #replay(owner: string, key: string, hash: string): Promise<JobRecord | undefined> {
+    const earlier = await this.storage.jobs.byIdempotencyKey(owner, key);
     if (!earlier) return undefined;
     if (earlier.requestHash !== hash) {
       throw new ServiceError(
@@ -164,22 +209,27 @@ export class JobManager {
         [{ detail: "used before with another body", parameter: "Idempotency-Key" }],
       );
     }
-    return this.get(owner, earlier.id);
+    return await this.get(owner, earlier.id);
   }
 
-  /** The stored job with its live progress when it is running. */
-  get(owner: string, id: string): JobRecord {
-    const job = this.store.jobs.get(owner, id);
+  /** The stored job, with its live progress when this node runs it. */
+  async get(owner: string, id: string): Promise<JobRecord> {
+    const job = await this.storage.jobs.get(owner, id);
     if (!job) throw notFound("search", id);
     return this.#withLiveProgress(job);
   }
 
-  list(owner: string, limit: number, state?: JobState, cursor?: string): Page<JobRecord> {
+  async list(
+    owner: string,
+    limit: number,
+    state?: JobState,
+    cursor?: string,
+  ): Promise<Page<JobRecord>> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && !after) {
       throw invalid("the cursor is not one this service issued", { parameter: "cursor" });
     }
-    const page = this.store.jobs.list(owner, limit, state, after);
+    const page = await this.storage.jobs.list(owner, limit, state, after);
     return { ...page, items: page.items.map((j) => this.#withLiveProgress(j)) };
   }
 
@@ -188,88 +238,149 @@ export class JobManager {
     return live && job.state === "running" ? { ...job, progress: live.progress } : job;
   }
 
-  /** Cancels a queued or running search; a finished one is left as it is. */
-  cancel(owner: string, id: string): JobRecord {
-    this.get(owner, id); // 404 for another owner's search
-    this.#live.get(id)?.stop("cancel");
-    return this.get(owner, id);
+  /**
+   * Cancels a queued or running search, wherever it runs; a finished one is left as it is. A
+   * queued one ends here at once; a running one is stopped by the node that runs it.
+   */
+  async cancel(owner: string, id: string): Promise<JobRecord> {
+    const job = await this.get(owner, id); // 404 for another owner's search
+    const live = this.#live.get(id);
+    if (live) {
+      live.stop("cancel");
+    } else if (job.state === "queued" || job.state === "running") {
+      const ended = await endQueued(this.storage, job);
+      // Running elsewhere, or claimed meanwhile: its owner sees the request and stops it.
+      if (!ended) await this.storage.jobs.requestCancel(owner, id);
+    }
+    return await this.get(owner, id);
   }
 
-  /** Resolves when a running job has stopped (for cancel-to-stopped measurements). */
-  async stopped(id: string): Promise<void> {
-    await this.#live.get(id)?.ended;
+  /** Resolves when the search has stopped, or after withinMs (cancel-to-stopped measurements). */
+  async stopped(id: string, withinMs: number): Promise<void> {
+    const live = this.#live.get(id);
+    const deadline = Date.now() + withinMs;
+    if (live) {
+      await Promise.race([live.ended, new Promise((r) => setTimeout(r, withinMs))]);
+      return;
+    }
+    while (Date.now() < deadline) {
+      const job = await this.storage.jobs.getById(id);
+      if (!job || FINISHED_STATES.includes(job.state)) return;
+      await this.storage.events.wait(id, Math.max(1, deadline - Date.now()));
+    }
   }
 
-  result(owner: string, id: string): { job: JobRecord; result?: SearchResult } {
-    const job = this.get(owner, id);
-    return { job, result: this.store.jobs.result<SearchResult>(id) };
+  async result(owner: string, id: string): Promise<{ job: JobRecord; result?: SearchResult }> {
+    const job = await this.get(owner, id);
+    const result = await this.storage.jobs.result<SearchResult>(id);
+    return { job, result: result && upgradeResult(result) };
   }
 
   /** The ranked losses: from the result once the search ended, from its last checkpoint before. */
-  ranked(
+  async ranked(
     owner: string,
     id: string,
-  ): { job: JobRecord; losses: RankedLoss[]; result?: SearchResult } {
-    const { job, result } = this.result(owner, id);
+  ): Promise<{ job: JobRecord; losses: RankedLoss[]; result?: SearchResult }> {
+    const { job, result } = await this.result(owner, id);
     if (result) return { job, losses: result.losses, result };
-    const state = this.store.jobs.latestCheckpoint(id);
+    const state = await this.storage.checkpoints.latest(id);
     return { job, losses: state ? rankLosses(state) : [] };
   }
 
+  /** The distinct losses a search met, from its last checkpoint (kept once it has finished). */
+  async candidates(
+    owner: string,
+    id: string,
+  ): Promise<{ job: JobRecord; candidates: CandidateRecord[] }> {
+    const job = await this.get(owner, id);
+    const state = await this.storage.checkpoints.latest(id);
+    return { job, candidates: state ? candidateRecords(state) : [] };
+  }
+
   /** A search's events after an id, in order (404 for another owner's search). */
-  eventsAfter(owner: string, id: string, afterId: number, limit?: number): StoredEvent[] {
-    if (!this.store.jobs.get(owner, id)) throw notFound("search", id);
-    return this.store.jobs.eventsAfter(id, afterId, limit);
+  async eventsAfter(
+    owner: string,
+    id: string,
+    afterId: number,
+    limit?: number,
+  ): Promise<StoredEvent[]> {
+    if (!await this.storage.jobs.get(owner, id)) throw notFound("search", id);
+    return await this.storage.events.after(id, afterId, limit);
+  }
+
+  /** Resolves when the search may have a new event (stored by any node), or after timeoutMs. */
+  waitForEvents(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return this.storage.events.wait(id, timeoutMs, signal);
   }
 
   /** How many searches are in each state, over every owner (metrics). */
-  countByState(): Record<string, number> {
-    return this.store.jobs.countByState();
+  countByState(): Promise<Record<string, number>> {
+    return this.storage.jobs.countByState();
   }
 
-  /** Queued or running searches on a dataset (which may not be deleted meanwhile). */
-  activeUsing(datasetId: string): number {
-    return this.store.jobs.activeUsing(datasetId);
+  /** Queued or running searches on a dataset (which may not be deleted meanwhile), as their
+   * training set or as their own validation or test set. */
+  activeUsing(datasetId: string): Promise<number> {
+    return this.storage.jobs.activeUsing(datasetId);
   }
 
   /**
-   * Stops the running jobs without finishing them: they stay `running` in the store and resume
-   * from their last checkpoint when the service starts again.
+   * Stops this node's jobs without finishing them: their leases are released, and another node,
+   * or this one at its next start, resumes each from its last checkpoint.
    */
   async shutdown(): Promise<void> {
     this.#stopping = true;
-    clearInterval(this.#poll);
-    const running = this.#running();
+    clearInterval(this.#timer);
+    for (const u of this.#unlisten) u();
+    const running = [...this.#live.values()];
     for (const job of running) job.stop("shutdown");
     await Promise.all(running.map((j) => j.ended));
   }
 
-  #running(): Job[] {
-    return [...this.#live.values()].filter((j) => j.state === "running");
-  }
-
-  #enqueue(record: JobRecord): void {
-    const job = new Job(
-      { store: this.store, pool: this.pool, hub: this.hub, log: this.log },
-      record,
-    );
-    this.#live.set(job.id, job);
-    this.#queue.push(job);
-    void job.ended.then(() => {
-      this.#live.delete(job.id);
-      this.#queue = this.#queue.filter((q) => q !== job);
-      this.#schedule();
-    });
-  }
-
-  #schedule(): void {
-    while (!this.#stopping && this.#running().length < this.config.maxRunningJobs) {
-      const job = this.#queue.shift();
-      if (job === undefined) return;
-      if (job.state !== "queued") continue;
-      job.run().catch((e) =>
-        this.log.error("search crashed", { id: job.id, error: (e as Error).stack ?? String(e) })
-      );
+  /** Claims jobs while this node has room; one claim at a time, again if asked meanwhile. */
+  async #schedule(): Promise<void> {
+    if (this.#claiming) {
+      this.#claimAgain = true;
+      return;
     }
+    this.#claiming = true;
+    try {
+      do {
+        this.#claimAgain = false;
+        while (!this.#stopping && this.#live.size < this.config.maxRunningJobs) {
+          const claimed = await this.storage.jobs.claim(this.node.id, this.config.leaseMs);
+          if (!claimed || this.#stopping) {
+            if (claimed) await this.storage.jobs.release(claimed.lease);
+            break;
+          }
+          this.#run(
+            new Job(
+              { storage: this.storage, evaluators: this.evaluators, log: this.log },
+              claimed.job,
+              claimed.lease,
+            ),
+          );
+        }
+      } while (this.#claimAgain && !this.#stopping);
+    } catch (e) {
+      this.log.error("claiming searches failed", {
+        node: this.node.id,
+        error: (e as Error).message,
+      });
+    } finally {
+      this.#claiming = false;
+    }
+  }
+
+  #run(job: Job): void {
+    this.#live.set(job.id, job);
+    job.run()
+      .catch((e) =>
+        this.log.error("search crashed", { id: job.id, error: (e as Error).stack ?? String(e) })
+      )
+      .finally(() => {
+        this.#live.delete(job.id);
+        this.#schedule();
+      });
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { PoolCounters, PoolHealth, PoolStats } from "../workers/pool.ts";
 import type { CandidateOp } from "../workers/pool.ts";
+import type { NodeHealth } from "./mod.ts";
 
 /** Seconds; candidate evaluations range from milliseconds (Iris) to minutes (MNIST). */
 const BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
@@ -42,6 +43,7 @@ export class Metrics {
     jobs: Record<string, number>,
     states: readonly string[],
     pool: PoolStats & { health: PoolHealth; counters: PoolCounters },
+    node: NodeHealth,
   ): string {
     const out: string[] = [];
     const family = (name: string, type: string, help: string) =>
@@ -113,6 +115,16 @@ export class Metrics {
     out.push(`lossmith_worker_utilisation ${available > 0 ? pool.busyMs / available : 0}`);
     family("lossmith_queued_requests", "gauge", "Worker requests waiting for a worker.");
     out.push(`lossmith_queued_requests ${pool.queued}`);
+    family("lossmith_node_info", "gauge", "This node: its name and storage (value 1).");
+    out.push(`lossmith_node_info{node="${node.node}",storage="${node.storage}"} 1`);
+    family("lossmith_leases", "gauge", "Leases this node holds, by kind of work.");
+    out.push(`lossmith_leases{kind="search"} ${node.leases.searches}`);
+    out.push(`lossmith_leases{kind="evaluation"} ${node.leases.evaluations}`);
+    family("lossmith_queue_depth", "gauge", "Work waiting for any node, by kind.");
+    out.push(`lossmith_queue_depth{kind="search"} ${node.queue.searches}`);
+    out.push(`lossmith_queue_depth{kind="evaluation"} ${node.queue.evaluations}`);
+    family("lossmith_nodes", "gauge", "Nodes of this database with a recent heartbeat.");
+    out.push(`lossmith_nodes ${node.nodes}`);
     family("lossmith_http_requests_total", "counter", "HTTP requests answered.");
     for (const [k, n] of this.#http) out.push(`lossmith_http_requests_total{${k}} ${n}`);
     return out.join("\n") + "\n";

@@ -15,6 +15,9 @@ import type { Limits } from "./config.ts";
 
 export type SearchRequest = SettingsPatch & {
   dataset: string;
+  /** Ids of the user's own validation and test sets, in place of the internal split. */
+  validation?: string;
+  test?: string;
   task?: Task;
   profile?: ProfileName;
 };
@@ -35,7 +38,7 @@ export function limitOf(limits: Limits): (path: string) => number | undefined {
 
 /** The request's settings alone (without the dataset, task and profile fields). */
 export function requestSettings(req: SearchRequest): SettingsPatch {
-  const { dataset: _d, task: _t, profile: _p, ...settings } = req;
+  const { dataset: _d, validation: _v, test: _s, task: _t, profile: _p, ...settings } = req;
   return settings;
 }
 
@@ -55,4 +58,14 @@ export function resolveSearchConfig(req: SearchRequest, dataset: DatasetRef): Se
       errors,
     );
   }
+}
+
+/** The ids of a stored request's own validation and test sets (a request is stored as sent). */
+export function givenIds(request: unknown): { validation?: string; test?: string } {
+  const r = (request ?? {}) as Record<string, unknown>;
+  const id = (v: unknown) => (typeof v === "string" ? v : undefined);
+  return {
+    ...(id(r.validation) ? { validation: id(r.validation) } : {}),
+    ...(id(r.test) ? { test: id(r.test) } : {}),
+  };
 }

@@ -4,6 +4,7 @@ import { decodeNpyPair, loadNpyPair, parseNpy } from "../core/data/npy.ts";
 import { DataError } from "../core/data/mod.ts";
 import { loadDataset, parseDatasetRef } from "../core/prepare.ts";
 import { gzip, npy } from "./support/data_files.ts";
+import { pythonHas } from "./support/python.ts";
 
 /** Writes the files into a fresh temp dir, runs `fn` on their paths, then removes the dir. */
 async function withFiles<T>(
@@ -132,18 +133,7 @@ Deno.test("npy: a .npy dataset reference needs its labels file", () => {
 });
 
 /** Files written by numpy itself, where /usr/bin/python3 has numpy. */
-const hasNumpy = await (async () => {
-  try {
-    const out = await new Deno.Command("/usr/bin/python3", {
-      args: ["-c", "import numpy"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-})();
+const hasNumpy = await pythonHas("numpy");
 
 Deno.test({
   name: "npy: round trip through numpy.save (f4, f8, u1 images, i8 labels, gzip, Fortran)",

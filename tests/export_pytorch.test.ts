@@ -12,25 +12,11 @@ import type { Tree } from "../core/expr/tree.ts";
 import { Rng } from "../core/rng.ts";
 import { exportPytorch } from "../core/export.ts";
 import { randomTrees } from "./support/random_trees.ts";
+import { PYTHON, pythonHas } from "./support/python.ts";
 
 await tf.setBackend("cpu");
 
-const PYTHON = "/usr/bin/python3";
-
-async function torchAvailable(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(PYTHON, {
-      args: ["-c", "import torch"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false; // no python3 at all
-  }
-}
-
-const hasTorch = await torchAvailable();
+const hasTorch = await pythonHas("torch");
 if (!hasTorch) console.log(`export_pytorch: skipped, ${PYTHON} cannot import torch`);
 
 // Together these use every primitive, the constants 1, -1 and 2.5, and both inputs, with each

@@ -19,6 +19,9 @@ import { BatchSource } from "../engine/batches.ts";
 import { loadBundled } from "../core/data/bundled.ts";
 import { subsetRows } from "../core/data/dataset.ts";
 import { Rng } from "../core/rng.ts";
+import { PYTHON, pythonHas } from "./support/python.ts";
+import { modelSpecFor } from "../core/model_kinds.ts";
+import { defaultSettings, upgradeSettings } from "../core/settings.ts";
 
 const MNIST_IMAGE: [number, number, number] = [28, 28, 1];
 const CIFAR_IMAGE: [number, number, number] = [32, 32, 3];
@@ -87,6 +90,68 @@ Deno.test("the MLP draws its initial values as before: each layer's weights, the
   assertLess(Math.abs(values[0][0] - -bound), 1e-6); // the first draw, 0, is the low bound
   assertLess(Math.abs(values[1][0] - (2 * 0.2 - 1) * bound), 1e-6); // draw 12: the bias
   assertLess(Math.abs(values[2][0] - (2 * 0.6 - 1) * 0.5), 1e-6); // draw 16: layer 2, fan-in 4
+});
+
+Deno.test("the published initialisations: Xavier uniform and Kaiming normal weights", () => {
+  const rng = new Rng(5);
+  const draw = () => rng.next();
+  // Xavier (Glorot) uniform: bound sqrt(6 / (fanIn + fanOut)); dense biases zero.
+  const mlp: ModelSpec = {
+    kind: "mlp",
+    inputs: 784,
+    outputs: 10,
+    hidden: [100],
+    init: "xavier-uniform",
+  };
+  const [w1, b1, w2, b2] = initialValues(mlp, draw);
+  const maxAbs = (v: Float32Array) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  const std = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0) / v.length);
+  const bound1 = Math.sqrt(6 / (784 + 100)), bound2 = Math.sqrt(6 / (100 + 10));
+  assert(maxAbs(w1) <= bound1 && maxAbs(w1) > 0.99 * bound1, `${maxAbs(w1)} vs ${bound1}`);
+  assert(maxAbs(w2) <= bound2 && maxAbs(w2) > 0.9 * bound2, `${maxAbs(w2)} vs ${bound2}`);
+  // A uniform variable in +-b has standard deviation b / sqrt(3).
+  assertLess(Math.abs(std(w1) / (bound1 / Math.sqrt(3)) - 1), 0.01);
+  assertEquals([maxAbs(b1), maxAbs(b2)], [0, 0]);
+  // LeNet-5 (Xavier): a convolution's fans count its kernel; its bias keeps PyTorch's default,
+  // as in the published code, which zeroes only the dense layers' biases.
+  const lenet = initialValues({ ...LENET, init: "xavier-uniform" }, draw);
+  const convBound = Math.sqrt(6 / (25 * 1 + 25 * 6));
+  assert(maxAbs(lenet[0]) <= convBound && maxAbs(lenet[0]) > 0.9 * convBound);
+  assert(maxAbs(lenet[1]) <= 1 / 5 && maxAbs(lenet[1]) > 0);
+  assertEquals(maxAbs(lenet[5]), 0); // fc1's bias
+  // Kaiming normal (fan-in, gain sqrt(2)): standard deviation sqrt(2 / fanIn), mean 0.
+  const kaiming = initialValues({ ...conv("allconv", CIFAR_IMAGE), init: "kaiming-normal" }, draw);
+  const w = kaiming[2]; // 3x3x16x16: fan-in 144, 2,304 values
+  assertEquals(w.length, 2_304);
+  // The sample standard deviation of 2,304 normal draws is within 5% of the truth (about 3.4
+  // of its standard errors, 1/sqrt(2n)); the mean within 4 standard errors.
+  assertLess(Math.abs(std(w) / Math.sqrt(2 / 144) - 1), 0.05);
+  assertLess(Math.abs(w.reduce((a, x) => a + x, 0) / w.length), 4 * Math.sqrt(2 / 144 / w.length));
+  // Its tails are normal ones: about 4.6% of the draws beyond two standard deviations.
+  const beyond = w.filter((x) => Math.abs(x) > 2 * Math.sqrt(2 / 144)).length / w.length;
+  assert(beyond > 0.03 && beyond < 0.065, String(beyond));
+  const resnet = initialValues({ ...conv("resnet18", CIFAR_IMAGE), init: "kaiming-normal" }, draw);
+  assertEquals(maxAbs(resnet[resnet.length - 1]), 0); // the dense layer's bias
+});
+
+Deno.test("a search's model takes its kind's published initialisation unless told otherwise", () => {
+  const data = { task: "classification" as const, inputs: 784, nClasses: 10 };
+  const images = { ...data, imageShape: MNIST_IMAGE };
+  assertEquals(modelSpecFor({ kind: "mlp", hidden: [100] }, data).init, "xavier-uniform");
+  assertEquals(
+    modelSpecFor({ kind: "linear", hidden: [], init: "auto" }, data).init,
+    "xavier-uniform",
+  );
+  assertEquals(modelSpecFor({ kind: "lenet5", hidden: [] }, images).init, "xavier-uniform");
+  assertEquals(
+    modelSpecFor({ kind: "allconv", hidden: [], init: "auto" }, images).init,
+    "kaiming-normal",
+  );
+  assertEquals(modelSpecFor({ kind: "resnet18", hidden: [] }, images).init, "kaiming-normal");
+  assertEquals(modelSpecFor({ kind: "mlp", hidden: [100], init: "pytorch" }, data).init, "pytorch");
+  // A configuration stored before the setting ran with PyTorch's default.
+  assertEquals(upgradeSettings({ model: { kind: "mlp", hidden: [100] } }).model.init, "pytorch");
+  assertEquals(defaultSettings().model.init, "auto");
 });
 
 Deno.test("forward: logits of shape [B, outputs] for every kind", async () => {
@@ -167,17 +232,6 @@ Deno.test("LeNet-5 learns bundled MNIST with a few hundred SGD steps (wasm)", as
 // ---------------------------------------------------------------------------------------------
 // Against PyTorch (Debian's python3-torch), when it is installed.
 
-const PYTHON = "/usr/bin/python3";
-
-async function hasTorch(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(PYTHON, { args: ["-c", "import torch"] }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 /** LeNet-5 in PyTorch with our layouts: filters [kh, kw, in, out], features flattened h, w, c. */
 const TORCH_LENET = `
 import json, sys, torch
@@ -199,7 +253,7 @@ print(json.dumps({"loss": loss.item(), "grads": [g.flatten().tolist() for g in g
 
 Deno.test({
   name: "LeNet-5's cross-entropy gradient matches PyTorch's (cpu and wasm)",
-  ignore: !(await hasTorch()),
+  ignore: !(await pythonHas("torch")),
   fn: async () => {
     const rng = new Rng(8);
     const values = initialValues(LENET, () => rng.next());

@@ -21,10 +21,9 @@ import {
   type SearchProgress,
   type SearchState,
 } from "../core/search.ts";
-import { InProcessRunner } from "../engine/runner.ts";
 import { tf } from "../engine/tensor/tf.ts";
 import { progressLine } from "../cli/progress.ts";
-import { prepared, smallConfig } from "./support/search_fixture.ts";
+import { inProcess, smallConfig } from "./support/search_fixture.ts";
 
 await tf.setBackend("cpu");
 
@@ -171,12 +170,7 @@ Deno.test("the final evaluation has its own progress and estimate; the end clear
 
 /** Runs a real search, folding its hooks into progress; checks each step as it comes. */
 async function followed(config: SearchConfig, resumeFrom?: SearchState) {
-  const { data, spec } = await prepared(config);
-  const runner = new InProcessRunner(data, {
-    model: spec,
-    evaluation: config.evaluation,
-    seed: config.seed,
-  });
+  const { runner } = await inProcess(config);
   let progress = reduceProgress(initialProgress(config.budget.generations), {
     kind: "started",
     from: resumeFrom,
@@ -212,12 +206,7 @@ Deno.test("over a real search, fresh and resumed, generation counts finished gen
   assertEquals(whole.progress.generation, 3);
   assertEquals(whole.progress.evaluations, whole.state.evaluations);
 
-  const { data, spec } = await prepared(config);
-  const runner = new InProcessRunner(data, {
-    model: spec,
-    evaluation: config.evaluation,
-    seed: config.seed,
-  });
+  const { runner } = await inProcess(config);
   let first: SearchState;
   try {
     first = (await runGeneration(config, newSearchState(config), runner)).state;

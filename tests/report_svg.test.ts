@@ -1,7 +1,10 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import type { SearchResult } from "../core/result.ts";
+import { combineFinal, type FinalComparison } from "../core/final.ts";
+import { splitWarnings } from "../core/warnings.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import { toInfix } from "../core/expr/print.ts";
+import { simplified } from "../core/expr/simplify.ts";
 import { searchConfig } from "../core/search.ts";
 import { convergenceChart, expressionTreeChart, learningCurvesChart } from "../report/charts.ts";
 import { layoutTree } from "../report/tree_chart.ts";
@@ -21,6 +24,7 @@ const loss = (rank: number, tree: Tree, phi: number[], fitness: number) => ({
   infix: toInfix(tree, phi, { digits: 4 }),
   latex: "",
   structure: { infix: toInfix(tree), latex: "" },
+  simplified: simplified(tree, phi),
   canonical: "",
   tree,
   phi,
@@ -47,7 +51,9 @@ const gen = (
   times: { screenMs: 120, localSearchMs: 900, fitnessMs: 300, wallMs: 1400 },
 });
 
-function fixture(name = "iris"): SearchResult {
+function fixture(name = "iris", final = fixtureFinal()): SearchResult {
+  const rows = { train: 108, validation: 12, test: 30 };
+  const losses = [loss(1, BEST, BEST_PHI, 0.0833), loss(2, SECOND, SECOND_PHI, 0.1667)];
   return {
     kind: "lossmith.search-result",
     createdAt: "2025-01-02T03:04:05.000Z",
@@ -68,9 +74,9 @@ function fixture(name = "iris"): SearchResult {
       task: "classification",
       inputs: 4,
       classes: 3,
-      rows: { train: 108, validation: 12, test: 30 },
+      rows,
     },
-    losses: [loss(1, BEST, BEST_PHI, 0.0833), loss(2, SECOND, SECOND_PHI, 0.1667)],
+    losses,
     generations: [
       gen(1, [0, 3, 1, 4], 0.1667, 0.25),
       gen(2, [2, 2, 1, 3], 0.0833, null),
@@ -87,26 +93,39 @@ function fixture(name = "iris"): SearchResult {
       failed: 0,
       wallMs: 4200,
     },
-    final: {
-      metric: "error rate",
-      steps: 200,
-      seeds: [1007, 2007, 3007],
-      curveEvery: 10,
-      learned: {
-        values: [0.0333, 0.0667, null],
-        mean: 0.05,
-        std: 0.0236,
-        curve: Array.from({ length: 20 }, (_, i) => 0.7 * Math.exp(-i / 4) + 0.05),
-      },
-      standard: {
-        values: [0.1, 0.0667, 0.1333],
-        mean: 0.1,
-        std: 0.0333,
-        curve: Array.from({ length: 20 }, (_, i) => 0.7 * Math.exp(-i / 6) + 0.1),
-      },
-      difference: -0.05,
-    },
+    final,
+    outcome: final.verdict.outcome,
+    conclusion: final.verdict.words,
+    warnings: splitWarnings("classification", rows, losses, final),
   };
+}
+
+/** Test metrics and curves per seed of each loss, as the final runs would give them. */
+const LEARNED_RUNS = [0.0333, 0.0667, null];
+const STANDARD_RUNS = [0.1, 0.0667, 0.1333];
+const curveOf = (rate: number, floor: number) =>
+  Array.from({ length: 20 }, (_, i) => 0.7 * Math.exp(-i / rate) + floor);
+
+function fixtureFinal(tuneLr = false): FinalComparison {
+  const settings = {
+    steps: 200,
+    seeds: 3,
+    inner: { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+    batchSize: 128,
+    baseSeed: 7,
+    tuneLr,
+    lrGrid: [0.01, 0.1],
+    significance: 0.05,
+  };
+  const seeds = [1007, 2007, 3007];
+  return combineFinal("classification", settings, (r) => {
+    const i = seeds.indexOf(r.seed);
+    // At lr 0.1 the standard loss does better than the learned loss at either rate.
+    const value = r.loss === "learned" ? LEARNED_RUNS[i] : r.lr === 0.1 ? 0.02 : STANDARD_RUNS[i];
+    return value === null
+      ? { value: null, validation: null, curve: [] }
+      : { value, validation: value, curve: curveOf(r.loss === "learned" ? 4 : 6, value) };
+  });
 }
 
 // ---- a tiny XML well-formedness check (Deno has no DOMParser) ----
@@ -342,4 +361,30 @@ Deno.test("report: writeReport writes the page and three SVG files", async () =>
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("report: the verdict, both comparisons, the learning-rate trials and the warnings", () => {
+  const r = fixture("iris", fixtureFinal(true));
+  const f = r.final!;
+  // The standard loss at its own best rate (0.1) beats the learned loss: keep the standard.
+  assertEquals([f.tuned?.lr.standard, r.outcome], [0.1, "worse"]);
+  const html = renderReport(r);
+  for (
+    const text of [
+      "The paper's comparison",
+      "Tuned comparison: each loss at its own best learning rate",
+      "Keep the standard loss, cross-entropy.",
+      "Standard, cross-entropy (lr 0.1)",
+      "The validation split has 12 rows",
+      "The test split has 30 rows",
+    ]
+  ) assert(html.includes(text) || html.includes(escapeXml(text)), text);
+  assert(html.indexOf("<h2>Verdict</h2>") < html.indexOf("<h2>Setup</h2>"), "the verdict first");
+  // Both rows' curves: four series, every point drawn.
+  const svg = learningCurvesChart(r);
+  checkSvg(svg);
+  assertEquals(textsOfClass(svg, "legend").length, 4);
+  const points = [f.learned, f.standard, f.tuned!.learned, f.tuned!.standard]
+    .reduce((n, s) => n + s.curve.length, 0);
+  assertEquals(count(svg, 'class="point"'), points);
 });

@@ -11,7 +11,7 @@ import { studentTwoSided, welchTTest } from "../reproduce/stats.ts";
 import type { Results } from "../reproduce/driver.ts";
 import { evaluationFor, runUnit, specFor, type TrainResult } from "../reproduce/units.ts";
 import { TINY_PLAN } from "../reproduce/plan.ts";
-import { finalSeedRuns } from "../engine/final_runs.ts";
+import { finalRun } from "../engine/final_runs.ts";
 import { loadDataset, prepare } from "../core/prepare.ts";
 import { tf } from "../engine/tensor/tf.ts";
 
@@ -88,14 +88,23 @@ Deno.test("a standard-loss training unit equals engine/final_runs.ts's standard 
     dataSeed: 1,
   }) as TrainResult;
   const data = prepare(await loadDataset({ kind: "bundled", name: task.dataset }), 1);
+  const inner = evaluationFor(task, true).inner;
   const settings = {
     steps: task.finalSteps,
     seeds: 1,
-    inner: evaluationFor(task, true).inner,
+    inner,
     batchSize: 128,
     baseSeed: 1,
+    tuneLr: false,
+    lrGrid: [inner.lr],
+    significance: 0.05,
   };
-  const final = await finalSeedRuns(data, specFor(task, data), ["fx"], [1], settings, 1001);
-  assertEquals(unit.value, final.standard.value);
-  assertEquals(unit.curve, final.standard.curve);
+  const final = await finalRun(data, specFor(task, data), ["fx"], [1], settings, {
+    loss: "standard",
+    seed: 1001,
+    steps: task.finalSteps,
+    lr: inner.lr,
+  });
+  assertEquals(unit.value, final.value);
+  assertEquals(unit.curve, final.curve);
 });

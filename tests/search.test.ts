@@ -1,28 +1,15 @@
 /** The search loop on real data (bundled Iris, cpu backend): reproducibility and bookkeeping. */
 import { assert, assertEquals } from "./support/assert.ts";
 import { tf } from "../engine/tensor/tf.ts";
-import { InProcessRunner } from "../engine/runner.ts";
 import { newSearchState, runGeneration, runSearch, type SearchConfig } from "../core/search.ts";
 import { rankLosses } from "../core/result.ts";
-import { prepared, smallConfig } from "./support/search_fixture.ts";
+import { inProcess, searchInProcess, smallConfig } from "./support/search_fixture.ts";
 import { isWellFormed, type Tree } from "../core/expr/tree.ts";
 import { canonicalKey } from "../core/expr/canonical.ts";
 
 await tf.setBackend("cpu");
 
-async function search(config: SearchConfig) {
-  const { data, spec } = await prepared(config);
-  const runner = new InProcessRunner(data, {
-    model: spec,
-    evaluation: config.evaluation,
-    seed: config.seed,
-  });
-  try {
-    return await runSearch(config, runner);
-  } finally {
-    await runner.close();
-  }
-}
+const search = (config: SearchConfig) => searchInProcess(config);
 
 Deno.test("the same seed gives the same ranked formulas and fitness values (cpu backend)", async () => {
   const config = smallConfig(3);
@@ -47,12 +34,7 @@ Deno.test("a different seed gives a different search", async () => {
 Deno.test("resuming from a saved generation gives the same result as an uninterrupted run", async () => {
   const config = smallConfig(5, {});
   const whole = await search(config);
-  const { data, spec } = await prepared(config);
-  const runner = new InProcessRunner(data, {
-    model: spec,
-    evaluation: config.evaluation,
-    seed: config.seed,
-  });
+  const { runner } = await inProcess(config);
   try {
     const first = await runGeneration(config, newSearchState(config), runner);
     // Through JSON, as a checkpoint in a store would be.
@@ -102,12 +84,7 @@ Deno.test("a budget in evaluations stops the search between generations with the
 
 Deno.test("cancelling returns the last finished generation", async () => {
   const config = smallConfig(2, { budget: { ...smallConfig().budget, generations: 20 } });
-  const { data, spec } = await prepared(config);
-  const runner = new InProcessRunner(data, {
-    model: spec,
-    evaluation: config.evaluation,
-    seed: config.seed,
-  });
+  const { runner } = await inProcess(config);
   const controller = new AbortController();
   try {
     const { state, stopped } = await runSearch(config, runner, {
@@ -126,8 +103,7 @@ Deno.test("cancelling returns the last finished generation", async () => {
 Deno.test("a canonical form without y or f(x) is rejected without tensor work", async () => {
   // y - y folds to 0 (a constant): no gradient at all; repair only guarantees the raw tree.
   const config = smallConfig(1);
-  const { data, spec } = await prepared(config);
-  const runner = new InProcessRunner(data, { model: spec, evaluation: config.evaluation, seed: 1 });
+  const { runner } = await inProcess(config);
   try {
     const state = {
       ...newSearchState(config),

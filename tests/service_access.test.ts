@@ -142,7 +142,7 @@ Deno.test({
   fn: async () => {
     const t = await startTestService();
     try {
-      const { token } = await t.service.store.keys.create("alice");
+      const { token } = await t.service.storage.keys.create("alice");
       const ok = await t.request("/v1/datasets", { key: token });
       assertEquals(ok.status, 200);
       await ok.body?.cancel();

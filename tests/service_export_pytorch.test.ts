@@ -77,6 +77,12 @@ Deno.test({
             targets = logits.map(() => [rng.normal()]);
             torchTarget = targets.map((r) => r[0]);
           }
+          // What it was tuned with comes along: the search's settings and data scaling.
+          assert(code.includes('"lr": 0.01') && code.includes('"batchSize": 128'), code);
+          assert(
+            code.includes(task === "regression" ? '"targets": {' : '"scaling": "per-feature"'),
+          );
+          assert(code.includes("Keep the standard loss"), "not compared: keep the standard loss");
           const expected = engineLoss(losses[rank - 1], task, logits, targets);
           const actual = await torchLoss(code, logits, torchTarget);
           assert(Number.isFinite(expected), `engine value ${expected}`);

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import {
   expectProblem,
+  filesUnder,
   finished,
   form,
   postJson,
@@ -294,7 +295,7 @@ Deno.test({
       await reg({ name: "nothing" }, "/url");
 
       assertEquals(tableCounts(t.service), before, "no refused request wrote anything");
-      assertEquals([...Deno.readDirSync(t.service.config.dataDir)], [], "no file was left behind");
+      assertEquals(filesUnder(t.service.config.dataDir), [], "no file was left behind");
     } finally {
       await t.close();
     }

@@ -6,7 +6,14 @@
  * credentials unless allowed; a wrong method gets 405 with Allow.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { expectProblem, form, postJson, startTestService, tableCounts } from "./support/service.ts";
+import {
+  expectProblem,
+  filesUnder,
+  form,
+  postJson,
+  startTestService,
+  tableCounts,
+} from "./support/service.ts";
 import { gzip, idx, idxPair } from "./support/data_files.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
@@ -209,8 +216,7 @@ Deno.test({
       );
 
       assertEquals(tableCounts(t.service), before, "no bad request wrote anything");
-      const files = [...Deno.readDirSync(t.service.config.dataDir)];
-      assertEquals(files, [], "no file was left behind");
+      assertEquals(filesUnder(t.service.config.dataDir), [], "no file was left behind");
     } finally {
       await t.close();
     }

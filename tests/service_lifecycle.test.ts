@@ -17,7 +17,7 @@ import {
   tinySearch,
   waitFor,
 } from "./support/service.ts";
-import { Store } from "../store/mod.ts";
+import { openStorage } from "../store/mod.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
 
@@ -109,14 +109,15 @@ Deno.test({
       await t.close();
     }
     // What the database says between the two runs of the service.
-    const store = new Store(`${dir}/lossmith.sqlite`);
+    const store = await openStorage({ db: `${dir}/lossmith.sqlite` });
     try {
-      const job = store.jobs.getById(id)!;
+      const job = (await store.jobs.getById(id))!;
       assertEquals([job.state, job.cancelRequested, job.finishedAt], ["running", false, null]);
-      assert(store.jobs.checkpointCount(id) >= before.progress.generation);
-      assertEquals(store.jobs.eventsAfter(id, 0).filter((e) => e.type === "finished"), []);
+      assert(await store.checkpoints.count(id) >= before.progress.generation);
+      const events = await store.events.after(id, 0);
+      assertEquals(events.filter((e) => e.type === "finished"), []);
     } finally {
-      store.close();
+      await store.close();
     }
 
     t = await startTestService({}, dir);
@@ -183,8 +184,8 @@ Deno.test({
   fn: async () => {
     const t = await startTestService({ maxRunningJobs: 1 });
     try {
-      const { id: keyId, token } = await t.service.store.keys.create("mallory");
-      const other = (await t.service.store.keys.create("alice")).token;
+      const { id: keyId, token } = await t.service.storage.keys.create("mallory");
+      const other = (await t.service.storage.keys.create("alice")).token;
       const running = (await t.json("/v1/searches", { ...postJson(LONG), key: token })).body;
       const queued = (await t.json("/v1/searches", { ...postJson(LONG), key: token })).body;
       await waitFor(t, running.id, (s) => s.state === "running", 120_000, token);
@@ -200,8 +201,10 @@ Deno.test({
       );
       const t0 = performance.now();
       // The key is gone: the owner's view is read through the service itself.
-      const byId = (id: string) => t.service.store.jobs.getById(id)!;
-      while (![running.id, queued.id].every((id) => byId(id).state === "cancelled")) {
+      const state = async (id: string) => (await t.service.storage.jobs.getById(id))!.state;
+      while (
+        (await Promise.all([running.id, queued.id].map(state))).some((s) => s !== "cancelled")
+      ) {
         assert(performance.now() - t0 < 20_000, "the searches were not cancelled in time");
         await new Promise((r) => setTimeout(r, 50));
       }

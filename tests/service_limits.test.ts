@@ -159,8 +159,8 @@ Deno.test({
     const t = await startTestService({ streams: { perKey: 2, total: 3 } });
     const opened: Response[] = [];
     try {
-      const a = (await t.service.store.keys.create("a")).token;
-      const b = (await t.service.store.keys.create("b")).token;
+      const a = (await t.service.storage.keys.create("a")).token;
+      const b = (await t.service.storage.keys.create("b")).token;
       const long = tinySearch("boston", { budget: { population: 8, generations: 200 } });
       const ids: string[] = [];
       for (const key of [a, b]) {

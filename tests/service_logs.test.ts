@@ -6,8 +6,8 @@
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { tinySearch } from "./support/service.ts";
-import { spawnService, untilFinished } from "./support/process.ts";
-import { Store } from "../store/mod.ts";
+import { startNode, stopNode, untilFinished } from "./support/nodes.ts";
+import { openStorage } from "../store/mod.ts";
 
 const PROCESS_TEST = { sanitizeOps: false, sanitizeResources: false };
 
@@ -21,11 +21,11 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "lossmith-logs-" });
     const db = `${dir}/lossmith.sqlite`;
-    const store = new Store(db);
+    const store = await openStorage({ db });
     const { id: keyId, token } = await store.keys.create("alice");
-    store.close();
-    const args = ["--db", db, "--workers", "1", "--backend", "wasm", "--default-search", "false"];
-    const service = await spawnService(["-A"], [...args, "--log-level", "info"]);
+    await store.close();
+    const args = ["--db", db, "--workers", "1", "--backend", "wasm"];
+    const service = await startNode([...args, "--log-level", "info"]);
     try {
       const auth = { authorization: `Bearer ${token}` };
       const created = await fetch(`${service.base}/v1/searches`, {
@@ -43,7 +43,7 @@ Deno.test({
       assertEquals(anonymous.status, 401);
       await anonymous.body?.cancel();
     } finally {
-      const { code, stderr } = await service.stop();
+      const { code, stderr } = await stopNode(service);
       assertEquals(code, 0, stderr);
     }
     const out = service.stdout();
@@ -66,11 +66,11 @@ Deno.test({
     assertEquals(transitions, ["queued", "running", "succeeded"]);
 
     // Above the requests' level, they are not written.
-    const quiet = await spawnService(["-A"], [...args, "--log-level", "warn"]);
+    const quiet = await startNode([...args, "--log-level", "warn"]);
     try {
       await (await fetch(`${quiet.base}/healthz`)).body?.cancel();
     } finally {
-      await quiet.stop();
+      await stopNode(quiet);
     }
     assertEquals(jsonLines(quiet.stdout()).filter((l) => l.level === "info"), []);
     await Deno.remove(dir, { recursive: true });

@@ -7,7 +7,14 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020";
 import { assert, assertEquals } from "./support/assert.ts";
-import { finished, postJson, startTestService, tinySearch, waitFor } from "./support/service.ts";
+import {
+  finished,
+  postJson,
+  readEvents,
+  startTestService,
+  tinySearch,
+  waitFor,
+} from "./support/service.ts";
 import { createApp } from "../api/app.ts";
 import { openApiPath } from "../api/route.ts";
 
@@ -56,8 +63,35 @@ Deno.test({
       const done = await waitFor(t, id, finished);
       assert(search(done), JSON.stringify(search.errors));
       const losses = schema("Losses");
-      const l = (await t.json(`/v1/searches/${id}/losses`)).body;
-      assert(losses(l), JSON.stringify(losses.errors));
+      const l: any = (await t.json(`/v1/searches/${id}/losses`)).body;
+      // Checked on a copy: the validator is a type guard, which would narrow `l` to unknown.
+      assert(losses({ ...l }), JSON.stringify(losses.errors));
+      // A finished search's verdict and split sizes are in its losses and its result.
+      assert(l.outcome && l.conclusion && l.rows && Array.isArray(l.warnings), JSON.stringify(l));
+      assert(l.final?.verdict && l.final.paired, JSON.stringify(l.final));
+      const result = schema("SearchResult");
+      const r: any = (await t.json(`/v1/searches/${id}/result`)).body;
+      assert(result({ ...r }), JSON.stringify(result.errors));
+      assertEquals([r.outcome, r.dataset.rows], [l.outcome, l.rows]);
+      const candidates = (await t.json(`/v1/searches/${id}/candidates?sort=fitness`)).body;
+      const candidate = schema("Candidate");
+      assert(candidates.items.length >= 1);
+      for (const c of candidates.items) assert(candidate(c), JSON.stringify(candidate.errors));
+      const fitness = candidates.items.map((c: any) => c.fitness ?? Infinity);
+      assertEquals(fitness, [...fitness].sort((a: number, b: number) => a - b));
+      const event = schema("SearchEvent");
+      const events = await readEvents(await t.request(`/v1/searches/${id}/events`));
+      assertEquals(
+        [...new Set(events.map((e) => e.event))].sort(),
+        ["best", "finished", "generation", "progress", "state"],
+      );
+      for (const e of events) assert(event(e), `${e.event}: ${JSON.stringify(event.errors)}`);
+      const exported = (await t.json(`/v1/searches/${id}/losses/1/json`)).body;
+      const lossDocument = schema("LossDocument");
+      assert(lossDocument(exported), JSON.stringify(lossDocument.errors));
+      const report = await t.request(`/v1/searches/${id}/report`);
+      assertEquals(report.headers.get("content-type"), "text/html; charset=utf-8");
+      assert((await report.text()).includes("Ranked losses"));
       const dataset = schema("Dataset");
       assert(dataset((await t.json("/v1/datasets/iris")).body), JSON.stringify(dataset.errors));
       const problem = schema("Problem");
@@ -68,7 +102,13 @@ Deno.test({
       const page = await t.request("/docs");
       assertEquals(page.headers.get("content-type"), "text/html; charset=utf-8");
       const html = await page.text();
-      assert(html.includes("/v1/searches/{id}:cancel") && html.includes('id="problem-validation"'));
+      // Swagger UI over this document, its files from the service; the problem types.
+      assert(
+        html.includes("/assets/swagger-ui-bundle.js") && html.includes("/assets/docs.js"),
+        html,
+      );
+      assert((await (await t.request("/assets/docs.js")).text()).includes("/openapi.json"));
+      assert(html.includes('id="problem-validation"'));
       const metrics = await (await t.request("/metrics")).text();
       for (
         const family of [
@@ -91,8 +131,8 @@ Deno.test({
   fn: async () => {
     const t = await startTestService();
     try {
-      const alice = (await t.service.store.keys.create("alice")).token;
-      const bob = (await t.service.store.keys.create("bob")).token;
+      const alice = (await t.service.storage.keys.create("alice")).token;
+      const bob = (await t.service.storage.keys.create("bob")).token;
       const none = await t.request("/v1/searches");
       assertEquals(none.status, 401);
       assertEquals(none.headers.get("www-authenticate"), 'Bearer realm="lossmith"');
@@ -121,6 +161,8 @@ Deno.test({
           `/v1/searches/${id}/losses`,
           `/v1/searches/${id}/losses/1/pytorch`,
           `/v1/searches/${id}/result`,
+          `/v1/searches/${id}/report`,
+          `/v1/searches/${id}/candidates`,
           `/v1/datasets/${ds.body.id}`,
         ]
       ) {

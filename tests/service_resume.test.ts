@@ -8,55 +8,18 @@
 // deno-lint-ignore-file no-explicit-any
 import { assert, assertEquals } from "./support/assert.ts";
 import { finished, tinySearch } from "./support/service.ts";
+import { type Node, startNode, stopNode } from "./support/nodes.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-interface Server {
-  base: string;
-  child: Deno.ChildProcess;
+async function startServer(db: string): Promise<Node> {
+  return await startNode(["--db", db, "--workers", "1", "--backend", "wasm"]);
 }
 
-async function startServer(db: string): Promise<Server> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "start",
-      "--port",
-      "0",
-      "--db",
-      db,
-      "--workers",
-      "1",
-      "--backend",
-      "wasm",
-      "--default-search",
-      "false",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  // The first line says where it listens; the rest of stdout is drained so the pipe never fills.
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!/listening on (http:\/\/\S+)/.test(seen)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`the server exited before listening: ${seen}`);
-    seen += value;
-  }
-  (async () => {
-    while (!(await lines.read()).done);
-  })();
-  return { base: /listening on (http:\/\/\S+)/.exec(seen)![1], child };
-}
-
-async function api(s: Server, path: string, init?: RequestInit): Promise<any> {
+async function api(s: Node, path: string, init?: RequestInit): Promise<any> {
   const res = await fetch(s.base + path, init);
   return await res.json();
 }
 
-async function waitUntil(s: Server, id: string, until: (j: any) => boolean): Promise<any> {
+async function waitUntil(s: Node, id: string, until: (j: any) => boolean): Promise<any> {
   const deadline = Date.now() + 180_000;
   while (true) {
     const job = await api(s, `/v1/searches/${id}`);
@@ -66,7 +29,7 @@ async function waitUntil(s: Server, id: string, until: (j: any) => boolean): Pro
   }
 }
 
-const submit = (s: Server, body: unknown) =>
+const submit = (s: Node, body: unknown) =>
   api(s, "/v1/searches", {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -94,7 +57,7 @@ Deno.test({
       budget: { population: 4, generations: 6 },
       evaluation: { screen: { steps: 40 }, localSearch: { metaSteps: 5 }, fitnessSteps: 60 },
       final: { steps: 40, seeds: 2 },
-      seed: 11,
+      seed: 3,
     });
     let server = await startServer(db);
     try {
@@ -117,6 +80,15 @@ Deno.test({
       assert(resumed.progress.resumedFrom < 6, "it resumed mid-search, not after the end");
       const events = await (await fetch(`${server.base}/v1/searches/${job.id}/events`)).text();
       assert(events.includes(`"resumedFrom":${resumed.progress.resumedFrom}`), events);
+      // And the service's log says so, in its line for the search's `running` transition.
+      const said = server.stdout().split("\n").filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l))
+        .find((l) => l.event === "search" && l.id === job.id && l.state === "running");
+      assertEquals(
+        [said?.resumedFrom, said?.generations],
+        [resumed.progress.resumedFrom, 6],
+        server.stdout(),
+      );
 
       // The same request and seed, never interrupted.
       const again = await submit(server, body);
@@ -128,8 +100,7 @@ Deno.test({
       assert(a.losses.length > 0);
       assertEquals(outcome(a), outcome(b));
     } finally {
-      server.child.kill("SIGTERM");
-      await server.child.status;
+      await stopNode(server);
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -34,12 +34,19 @@ function cli(argv: string[]) {
 
 Deno.test("defaults: the method's published ones, one value per setting of the table", () => {
   const d = defaultSettings();
-  assertEquals(d.budget, { population: 25, generations: 50 });
+  assertEquals(d.budget, { population: 25, generations: 50, reserveFinal: true });
   assertEquals([d.gp.tournamentSize, d.gp.crossoverProb, d.gp.mutationProb], [4, 0.7, 0.25]);
   assertEquals([d.gp.initMinHeight, d.gp.initMaxHeight, d.gp.maxHeight], [2, 4, 10]);
   assertEquals(d.evaluation.localSearch.metaSteps, 250);
   assertEquals(d.evaluation.inner, { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
-  assertEquals(d.final, { steps: 10_000, seeds: 5 });
+  assertEquals(d.final, {
+    steps: 10_000,
+    seeds: 5,
+    tuneLr: true,
+    lrGrid: [0.001, 0.003, 0.01, 0.03, 0.1],
+    significance: 0.05,
+  });
+  assertEquals([d.model.init, d.preprocessing.inputs], ["auto", "auto"]);
   // The full schema accepts the defaults, and rejects them with any one setting removed.
   const whole = compileSchema(settingsSchema());
   assertEquals(whole(d), []);
@@ -125,8 +132,12 @@ Deno.test("one request, one configuration: the CLI and the API resolve it alike"
     assertEquals(cli(argv), resolveSearchConfig(request, ref), argv.join(" "));
   }
   // Without a profile, both get the quick one; the paper's budget is a profile of its own.
-  assertEquals(cli(["--dataset", "iris"]).budget, PROFILES.quick.settings.budget);
-  assertEquals(cli(["--dataset", "iris", "--paper"]).final, PROFILES.paper.settings.final);
+  assertEquals(cli(["--dataset", "iris"]).budget, {
+    ...PROFILES.quick.settings.budget,
+    reserveFinal: true,
+  });
+  const paperFinal = cli(["--dataset", "iris", "--paper"]).final;
+  assertEquals({ steps: paperFinal.steps, seeds: paperFinal.seeds }, PROFILES.paper.settings.final);
   // MNIST's preset (plain SGD) applies on both, and a request can still override it.
   assertEquals(cli([]).evaluation.inner.momentum, 0);
   assertEquals(presetFor("mnist").evaluation?.inner?.momentum, 0);
@@ -218,11 +229,19 @@ Deno.test("a configuration stored before the table reads back as it ran", () => 
     seed: 3,
   };
   const up = upgradeSettings(stored);
-  assertEquals(up.budget, { population: 12, generations: 8, maxSeconds: 60 });
+  // Its time limit bounded the search alone: it resumes with that meaning (the legacy value).
+  assertEquals(up.budget, { population: 12, generations: 8, maxSeconds: 60, reserveFinal: false });
+  assertEquals(up.evaluation.multiFidelity.enabled, false);
+  assertEquals([up.evaluation.normalizeScale, up.evaluation.tieBreak], [false, false]);
+  assertEquals(up.evaluation.folds.belowRows, 0);
   assertEquals(up.execution.candidateStack, 4);
   assertEquals(up.gp.hallOfFameSize, 10);
   assertEquals(up.evaluation.localSearch.unroll, { mode: "exact", truncateTo: 1 });
   assertEquals(up.seed, 3);
+  // Settings added since: the values these searches ran with.
+  assertEquals(up.model.init, "pytorch");
+  assertEquals(up.preprocessing.inputs, "none-for-images");
+  assertEquals(up.final.tuneLr, false);
   assertEquals(compileSchema(settingsSchema())(up), []);
 });
 
@@ -232,4 +251,18 @@ Deno.test("docs/settings.md is the table's", async () => {
     settingsMarkdown(),
     "docs/settings.md is stale: run deno task settings-doc",
   );
+});
+
+Deno.test("the learning-rate grid is a list of positive numbers, on both entry points", () => {
+  assertEquals(cli(["--dataset", "iris", "--lr-grid", "0.01,0.1"]).final.lrGrid, [0.01, 0.1]);
+  assertEquals(cli(["--dataset", "iris", "--lr-selection-steps", "500"]).final.selectionSteps, 500);
+  assertEquals(cli(["--dataset", "iris", "--no-tune-lr"]).final.tuneLr, false);
+  assertThrows(() => cli(["--lr-grid", "0.01,x"]), /--lr-grid must be a comma-separated list/);
+  assertThrows(() => cli(["--lr-grid", "0.1,0"]), /--lr-grid value 2 must be above 0/);
+  assertThrows(() => cli(["--hidden", "8,0"]), /--hidden value 2 must be at least 1/);
+  assertThrows(() => cli(["--significance", "1"]), /--significance must be below 1/);
+  const check = compileSchema(settingsPatchSchema());
+  assertEquals(check({ final: { lrGrid: [] } }), [
+    { pointer: "/final/lrGrid", detail: "must have at least 1 item" },
+  ]);
 });

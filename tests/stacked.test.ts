@@ -50,7 +50,7 @@ function phisFor(trees: Tree[], diverging: number[]): number[][] {
 async function setUp(name: BundledName, kind: "mlp" | "linear", hidden: number[]) {
   const config = smallConfig(1, {
     dataset: { kind: "bundled", name },
-    model: { kind, hidden },
+    model: { kind, hidden, init: "auto" },
   });
   const settings = { ...config.evaluation, fitnessSteps: STEPS };
   const { data, spec } = await prepared(config);
@@ -119,7 +119,7 @@ Deno.test("stacked fitness: one candidate, all diverged, none", async () => {
       await fx.stacked(single, phisFor(single, []), products),
       await fx.oneAtATime(single, phisFor(single, [])),
     );
-    const worst = { fitness: WORST_FITNESS, diverged: true };
+    const worst = { fitness: WORST_FITNESS, diverged: true, steps: STEPS };
     assertEquals(await fx.stacked(TREES, phisFor(TREES, [0, 1, 2, 3]), products), [
       worst,
       worst,
@@ -142,7 +142,7 @@ async function hypergradientsBothWays(
 > {
   const config = smallConfig(1, {
     dataset: { kind: "bundled", name: "iris" },
-    model: { kind: "mlp", hidden },
+    model: { kind: "mlp", hidden, init: "auto" },
   });
   const { data, spec } = await prepared(config);
   const evaluator = new CandidateEvaluator(data, spec, config.evaluation, config.seed);
@@ -218,7 +218,7 @@ for (
 Deno.test("stacked local search equals one-at-a-time, candidates that stop early included", async () => {
   const config = smallConfig(1, {
     dataset: { kind: "bundled", name: "iris" },
-    model: { kind: "mlp", hidden: [8] },
+    model: { kind: "mlp", hidden: [8], init: "auto" },
   });
   const { data, spec } = await prepared(config);
   // A meta learning rate this large throws some candidates' phi into overflow within a few steps.

@@ -98,6 +98,7 @@ Deno.test({
       id: "stacked",
       dataset: c.dataset,
       split: c.split,
+      preprocessing: c.preprocessing,
       config: { model: spec, evaluation: c.evaluation, seed: c.seed },
     });
     try {
@@ -153,7 +154,7 @@ Deno.test("a checkpoint and configuration from before the stack setting resume a
   }));
   const old = { ...upgradeSettings(stored), dataset: current.dataset };
   assertEquals(old.execution.candidateStack, "auto");
-  assertEquals(old.budget, { population: 8, generations: 3 });
+  assertEquals(old.budget, { population: 8, generations: 3, reserveFinal: false });
   const { data, spec } = await prepared(old);
   const runner = new InProcessRunner(data, {
     model: spec,

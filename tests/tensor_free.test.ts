@@ -11,7 +11,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 const ROOT = new URL("..", import.meta.url);
 
 /** Folders whose every file is tensor-free, and the tensor-free files of mixed folders. */
-const TENSOR_FREE = ["core/", "api/", "service/", "store/", "openapi/", "report/"];
+const TENSOR_FREE = ["core/", "api/", "service/", "store/", "openapi/", "report/", "dashboard/"];
 const ALSO = [
   "workers/pool.ts",
   "workers/protocol.ts",

@@ -38,7 +38,13 @@ const TREES: Tree[] = [
 const NO_COUNTS = { retries: 0, restarts: 0, broken: 0, lost: 0, abandoned: 0, startFailures: 0 };
 
 function context(id: string, evaluation = CONFIG.evaluation): JobContext {
-  return { id, dataset: DATASET, split: DEFAULT_SPLIT, config: { ...CONFIG, evaluation } };
+  return {
+    id,
+    dataset: DATASET,
+    split: DEFAULT_SPLIT,
+    preprocessing: defaultSettings().preprocessing,
+    config: { ...CONFIG, evaluation },
+  };
 }
 
 /** A pool and one job's runner on it, as the CLI uses them. */

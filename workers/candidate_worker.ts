@@ -10,7 +10,13 @@
 import { initBackend } from "../engine/tensor/backend.ts";
 import { backendHealth, watchBackend } from "../engine/tensor/faults.ts";
 import { tf } from "../engine/tensor/tf.ts";
-import { type CandidateOps, candidateOps, prepareJob } from "../engine/candidate_ops.ts";
+import {
+  type CandidateOps,
+  candidateOps,
+  disposeJob,
+  type PreparedJob,
+  prepareJob,
+} from "../engine/candidate_ops.ts";
 import type { JobContext } from "../core/runner.ts";
 import type { BackendChoice, BackendInfo } from "../core/backends.ts";
 import { serveOps } from "./protocol.ts";
@@ -24,14 +30,15 @@ export interface CandidateWorkerOptions {
 export type CandidateWorkerInfo = BackendInfo & { tfjs: string; initMs: number };
 
 /** Insertion order is recency order: a hit is deleted and set again. */
-const jobs = new Map<string, { ops: CandidateOps; dispose(): void }>();
+const jobs = new Map<string, { ops: CandidateOps; job: PreparedJob }>();
 let maxContexts = 4;
+let backend: BackendChoice = "auto";
 
 function release(id: string): void {
   const entry = jobs.get(id);
   if (!entry) return;
   jobs.delete(id);
-  entry.dispose();
+  void disposeJob(entry.job);
 }
 
 serveOps<CandidateWorkerInfo, JobContext>({
@@ -39,6 +46,7 @@ serveOps<CandidateWorkerInfo, JobContext>({
     const t0 = performance.now();
     const o = options as CandidateWorkerOptions;
     maxContexts = Math.max(1, o.maxContexts);
+    backend = o.backend;
     const info = await initBackend(o.backend);
     watchBackend();
     return { ...info, tfjs: tf.version.tfjs, initMs: performance.now() - t0 };
@@ -49,15 +57,18 @@ serveOps<CandidateWorkerInfo, JobContext>({
     if (hit) {
       jobs.delete(ctx.id);
       jobs.set(ctx.id, hit);
+      // The pool's decision, once the job has one, is every worker's.
+      if (ctx.engine) hit.job.engine = ctx.engine;
       return hit.ops;
     }
     let job;
     try {
-      job = await prepareJob(ctx);
+      job = await prepareJob(ctx, backend);
     } catch (e) {
       throw new Error(`could not prepare the data of job ${ctx.id}: ${(e as Error).message}`);
     }
-    const entry = { ops: candidateOps(job), dispose: () => job.evaluator.dispose() };
+    job.engine = ctx.engine;
+    const entry = { ops: candidateOps(job), job };
     jobs.set(ctx.id, entry);
     while (jobs.size > maxContexts) release(jobs.keys().next().value!);
     return entry.ops;

@@ -24,8 +24,16 @@
  *
  * Workers inherit the main thread's permissions (Deno's default), which is what they need to
  * read the npm packages, the wasm binaries and data files.
+ *
+ * The engine of a job's stacks (engine/candidate_ops.ts) must be the same on every worker. With
+ * `auto` and a WebGPU adapter, a job's calibration decides it once: the pool runs the job's one
+ * calibration (the search's own request, or one of its own before the job's first stack when
+ * the search asks none, as when resuming or not stacking) and from then on sends the decision
+ * in the job's context with every request.
  */
 import { type JobContext, RunnerUnavailable } from "../core/runner.ts";
+import type { StackCalibration } from "../core/stack_plan.ts";
+import { MODEL_KINDS } from "../core/model_kinds.ts";
 import type { BackendChoice, BackendName } from "../core/backends.ts";
 // A type only: the pool's client is derived from the table the worker serves.
 import type { CandidateOps } from "../engine/candidate_ops.ts";
@@ -108,7 +116,10 @@ export function defaultPoolSize(): number {
 }
 
 interface JobQueue {
+  /** Replaced, with the engine decided, once the job's calibration answers. */
   context: JobContext;
+  /** The job's one calibration. */
+  calibration?: Promise<StackCalibration>;
   pending: Request[];
   closed: boolean;
   failure?: Error;
@@ -225,6 +236,11 @@ export class WorkerPool {
     return this.#backend.nativeMatMul;
   }
 
+  /** The adapter the workers' fused WebGPU engine may use, if any. */
+  get fused(): string | undefined {
+    return this.#backend.fused;
+  }
+
   /** The TensorFlow.js version the workers run. */
   get tfjsVersion(): string {
     return this.#backend.tfjs;
@@ -275,7 +291,7 @@ export class WorkerPool {
     const job: JobQueue = { context, pending: [], closed: false, onFailure };
     this.#jobs.push(job);
     return remote<CandidateOps, Omit<JobRunner, keyof CandidateOps>>(
-      (op, args) => this.#submit(job, op as CandidateOp, args),
+      (op, args) => this.#send(job, op as CandidateOp, args),
       {
         contextId: context.id,
         parallelism: this.parallelism,
@@ -316,6 +332,37 @@ export class WorkerPool {
     }
     this.#jobs = [];
     return Promise.resolve();
+  }
+
+  /** A job's request, its calibration run once and a stack held back until it has decided. */
+  #send(job: JobQueue, op: CandidateOp, args: unknown[]): Promise<unknown> {
+    if (op === "calibrate") return this.#calibrate(job);
+    if (op === "localSearchAndFitness" && this.#measuresEngine(job) && !job.context.engine) {
+      const go = () => this.#submit(job, op, args);
+      return this.#calibrate(job).then(go, go);
+    }
+    return this.#submit(job, op, args);
+  }
+
+  /** Whether the job's engine waits for its calibration: auto, an adapter, a dense model. */
+  #measuresEngine(job: JobQueue): boolean {
+    return this.#opts.backend === "auto" && this.#backend.fused !== undefined &&
+      MODEL_KINDS[job.context.config.model.kind].stackable;
+  }
+
+  #calibrate(job: JobQueue): Promise<StackCalibration> {
+    job.calibration ??= (this.#submit(job, "calibrate", []) as Promise<StackCalibration>).then(
+      (c) => {
+        job.context = { ...job.context, engine: c.engine?.choice ?? "tfjs" };
+        return c;
+      },
+      (e) => {
+        // Without a measurement, tfjs, which is never wrong.
+        job.context = { ...job.context, engine: "tfjs" };
+        throw e;
+      },
+    );
+    return job.calibration;
   }
 
   #submit(job: JobQueue, op: CandidateOp, args: unknown[]): Promise<unknown> {

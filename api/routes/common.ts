@@ -14,10 +14,30 @@ export function problems(...statuses: number[]): Record<string, ResponseSpec> {
     out[String(status)] = {
       description: kinds.map(([, t]) => t.when).join(" ") || "Problem.",
       content: { [PROBLEM_JSON]: ref("Problem") },
+      ...(status === 401 ? { headers: { "WWW-Authenticate": HEADERS.wwwAuthenticate } } : {}),
     };
   }
   return out;
 }
+
+const text: SchemaObject = { type: "string" };
+
+/** The response headers the API sends, declared where they are sent. */
+export const HEADERS = {
+  location: (what: string) => ({ description: `The ${what}'s URL.`, schema: text }),
+  link: {
+    description: 'The next page, `<path?cursor=...>; rel="next"` (RFC 8288); absent on the ' +
+      "last page.",
+    schema: text,
+  },
+  idempotentReplayed: {
+    description: "`true` when an `Idempotency-Key` named an earlier, identical request: the " +
+      "search returned is that request's.",
+    schema: { type: "string", enum: ["true"] } as SchemaObject,
+  },
+  contentDisposition: { description: "`attachment` with the file's name.", schema: text },
+  wwwAuthenticate: { description: 'The scheme to use: `Bearer realm="lossmith"`.', schema: text },
+};
 
 export function json(schema: SchemaObject, description: string): ResponseSpec {
   return { description, content: { "application/json": schema } };
@@ -44,4 +64,17 @@ export function nextLink(url: string, cursor: string | undefined): HeadersInit {
   const next = new URL(url);
   next.searchParams.set("cursor", cursor);
   return { link: `<${next.pathname}${next.search}>; rel="next"` };
+}
+
+/** One page of a list as the API answers it: the items' views, the cursor and its Link. */
+export function pageResponse<T>(
+  url: string,
+  page: { items: T[]; nextCursor?: string },
+  view: (item: T) => unknown,
+): Response {
+  return jsonResponse(
+    { items: page.items.map(view), nextCursor: page.nextCursor },
+    200,
+    nextLink(url, page.nextCursor),
+  );
 }

@@ -7,7 +7,7 @@ import type { Input, RouteSpec } from "../route.ts";
 import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
 import { datasetUpload, datasetUrlRequest, uploadRoles, urlRoles } from "../schemas/dataset.ts";
 import { datasetView } from "../views.ts";
-import { idParam, json, jsonResponse, nextLink, problems } from "./common.ts";
+import { HEADERS, idParam, json, jsonResponse, pageResponse, problems } from "./common.ts";
 
 /** A form field as bytes: a file part, or text sent as a plain field (curl -F 'file=<x.csv'). */
 async function bytesOf(form: FormData, name: string): Promise<Uint8Array | undefined> {
@@ -65,7 +65,13 @@ export function datasetRoutes(service: Service): RouteSpec[] {
       summary: "List datasets: the bundled ones and this key's own",
       tag: "datasets",
       params: { query: { limit: limitParam, cursor: cursorParam } },
-      responses: { "200": json(pageOf("Dataset"), "A page of datasets."), ...problems(401, 422) },
+      responses: {
+        "200": {
+          ...json(pageOf("Dataset"), "A page of datasets."),
+          headers: { Link: HEADERS.link },
+        },
+        ...problems(401, 422),
+      },
       handler: async (c, input) => {
         const limit = (input.query.limit as number | undefined) ?? 20;
         const page = await service.datasets.list(
@@ -73,11 +79,7 @@ export function datasetRoutes(service: Service): RouteSpec[] {
           limit,
           input.query.cursor as string | undefined,
         );
-        return jsonResponse(
-          { items: page.items.map(datasetView), nextCursor: page.nextCursor },
-          200,
-          nextLink(c.req.url, page.nextCursor),
-        );
+        return pageResponse(c.req.url, page, datasetView);
       },
     },
     {
@@ -99,7 +101,7 @@ export function datasetRoutes(service: Service): RouteSpec[] {
       responses: {
         "201": {
           ...json(ref("Dataset"), "The dataset, read and checked."),
-          headers: { location: { description: "The dataset's URL.", schema: { type: "string" } } },
+          headers: { Location: HEADERS.location("dataset") },
         },
         ...problems(400, 401, 413, 415, 422, 503),
       },
@@ -128,11 +130,11 @@ export function datasetRoutes(service: Service): RouteSpec[] {
       tag: "datasets",
       params: { path: { id: idParam("dataset") } },
       responses: { "204": { description: "Deleted." }, ...problems(401, 404, 409) },
-      handler: (_c, input) => {
-        service.datasets.delete(
+      handler: async (_c, input) => {
+        await service.datasets.delete(
           input.owner,
           input.path.id,
-          service.jobs.activeUsing(input.path.id),
+          await service.jobs.activeUsing(input.path.id),
         );
         return new Response(null, { status: 204 });
       },

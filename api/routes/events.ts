@@ -53,13 +53,13 @@ export function eventRoutes(service: Service): RouteSpec[] {
       "204": { description: "The search has finished and every event was sent." },
       ...problems(401, 404, 422, 429, 503),
     },
-    handler: (c, input) => {
+    handler: async (c, input) => {
       const id = input.path.id;
-      const job = service.jobs.get(input.owner, id); // 404 before the stream starts
+      const job = await service.jobs.get(input.owner, id); // 404 before the stream starts
       let last = (input.headers["Last-Event-ID"] as number | undefined) ??
         (input.query.after as number | undefined) ?? 0;
       const done = FINISHED_STATES.includes(job.state);
-      if (done && service.jobs.eventsAfter(input.owner, id, last, 1).length === 0) {
+      if (done && (await service.jobs.eventsAfter(input.owner, id, last, 1)).length === 0) {
         return new Response(null, { status: 204 });
       }
       const slot = service.streams.tryAcquire(input.owner);
@@ -101,7 +101,7 @@ export function eventRoutes(service: Service): RouteSpec[] {
 
         async function follow(signal: AbortSignal): Promise<void> {
           while (!signal.aborted) {
-            const events = service.jobs.eventsAfter(input.owner, id, last, BATCH);
+            const events = await service.jobs.eventsAfter(input.owner, id, last, BATCH);
             for (const e of events) {
               await stream.writeSSE({
                 id: String(e.id),
@@ -114,12 +114,14 @@ export function eventRoutes(service: Service): RouteSpec[] {
             if (events.length === BATCH) continue;
             if (events.length === 0) {
               // Resumed after the end: nothing more will come.
-              if (FINISHED_STATES.includes(service.jobs.get(input.owner, id).state)) return;
+              const { state } = await service.jobs.get(input.owner, id);
+              if (FINISHED_STATES.includes(state)) return;
             }
             const before = last;
-            await service.hub.wait(id, KEEPALIVE_MS, signal);
+            await service.jobs.waitForEvents(id, KEEPALIVE_MS, signal);
             if (
-              !signal.aborted && service.jobs.eventsAfter(input.owner, id, before, 1).length === 0
+              !signal.aborted &&
+              (await service.jobs.eventsAfter(input.owner, id, before, 1)).length === 0
             ) {
               await stream.write(": keep-alive\n\n");
             }

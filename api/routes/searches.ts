@@ -6,16 +6,13 @@ import type { RouteSpec } from "../route.ts";
 import { cursorParam, limitParam, pageOf, ref } from "../schemas/common.ts";
 import { searchRequest } from "../schemas/search.ts";
 import { searchView } from "../views.ts";
-import { idParam, json, jsonResponse, nextLink, problems } from "./common.ts";
+import { HEADERS, idParam, json, jsonResponse, pageResponse, problems } from "./common.ts";
 
 /** How long a cancel request waits for the job to stop before answering 202 instead of 200. */
 const CANCEL_WAIT_MS = 5000;
 
 export function searchRoutes(service: Service): RouteSpec[] {
   const jobs = service.jobs;
-  const location = {
-    location: { description: "The search's URL, to poll.", schema: { type: "string" as const } },
-  };
   return [
     {
       method: "post",
@@ -41,7 +38,10 @@ export function searchRoutes(service: Service): RouteSpec[] {
       responses: {
         "202": {
           ...json(ref("Search"), "Accepted: queued or already running."),
-          headers: location,
+          headers: {
+            Location: HEADERS.location("search"),
+            "Idempotent-Replayed": HEADERS.idempotentReplayed,
+          },
         },
         ...problems(400, 401, 415, 422, 429, 503),
       },
@@ -71,19 +71,21 @@ export function searchRoutes(service: Service): RouteSpec[] {
           cursor: cursorParam,
         },
       },
-      responses: { "200": json(pageOf("Search"), "A page of searches."), ...problems(401, 422) },
-      handler: (c, input) => {
-        const page = jobs.list(
+      responses: {
+        "200": {
+          ...json(pageOf("Search"), "A page of searches."),
+          headers: { Link: HEADERS.link },
+        },
+        ...problems(401, 422),
+      },
+      handler: async (c, input) => {
+        const page = await jobs.list(
           input.owner,
           (input.query.limit as number | undefined) ?? 20,
           input.query.state as JobState | undefined,
           input.query.cursor as string | undefined,
         );
-        return jsonResponse(
-          { items: page.items.map(searchView), nextCursor: page.nextCursor },
-          200,
-          nextLink(c.req.url, page.nextCursor),
-        );
+        return pageResponse(c.req.url, page, searchView);
       },
     },
     {
@@ -94,7 +96,8 @@ export function searchRoutes(service: Service): RouteSpec[] {
       tag: "searches",
       params: { path: { id: idParam("search") } },
       responses: { "200": json(ref("Search"), "The search."), ...problems(401, 404) },
-      handler: (_c, input) => jsonResponse(searchView(jobs.get(input.owner, input.path.id))),
+      handler: async (_c, input) =>
+        jsonResponse(searchView(await jobs.get(input.owner, input.path.id))),
     },
     {
       method: "post",
@@ -113,14 +116,9 @@ export function searchRoutes(service: Service): RouteSpec[] {
         ...problems(401, 404),
       },
       handler: async (_c, input) => {
-        jobs.cancel(input.owner, input.path.id);
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          jobs.stopped(input.path.id),
-          new Promise((r) => timer = setTimeout(r, CANCEL_WAIT_MS)),
-        ]);
-        clearTimeout(timer);
-        const job = jobs.get(input.owner, input.path.id);
+        await jobs.cancel(input.owner, input.path.id);
+        await jobs.stopped(input.path.id, CANCEL_WAIT_MS);
+        const job = await jobs.get(input.owner, input.path.id);
         return jsonResponse(searchView(job), FINISHED_STATES.includes(job.state) ? 200 : 202);
       },
     },

@@ -21,16 +21,13 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
           ref("Health"),
           "The service is up, with at least one worker serving or starting.",
         ),
-        "503": json(ref("Health"), "No worker serves and none is starting."),
+        "503": json(ref("Health"), "No worker of this node serves and none is starting."),
       },
-      handler: () => {
+      handler: async () => {
+        const { status, ...node } = await service.health();
         const pool = service.pool.health();
         const counters = service.pool.counters;
-        const status = pool.ready === pool.size
-          ? "ok"
-          : pool.ready + pool.starting > 0
-          ? "degraded"
-          : "down";
+        const down = status === "down";
         return jsonResponse(
           {
             status,
@@ -49,10 +46,11 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
             },
             backend: service.pool.backend,
             ...(service.pool.nativeMatMul ? { blas: service.pool.nativeMatMul } : {}),
-            auth: service.authRequired() ? "api-keys" : "local",
+            auth: await service.authRequired() ? "api-keys" : "local",
+            ...node,
           },
-          status === "down" ? 503 : 200,
-          status === "down" ? { "retry-after": "30" } : {},
+          down ? 503 : 200,
+          down ? { "retry-after": "30" } : {},
         );
       },
     },
@@ -62,7 +60,8 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       operationId: "metrics",
       summary: "Prometheus metrics",
       description: "Jobs by state, evaluations and their latency, worker utilisation, HTTP " +
-        "requests, in the Prometheus text format.",
+        "requests, this node's identity, leases and the queue depth, in the Prometheus text " +
+        "format.",
       tag: "service",
       public: true,
       responses: {
@@ -71,16 +70,17 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
           content: { "text/plain": { type: "string" } },
         },
       },
-      handler: () =>
+      handler: async () =>
         new Response(
           service.metrics.render(
-            service.jobs.countByState(),
+            await service.jobs.countByState(),
             JOB_STATES,
             {
               ...service.pool.stats(),
               health: service.pool.health(),
               counters: service.pool.counters,
             },
+            await service.health(),
           ),
           { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
         ),
@@ -92,23 +92,25 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       summary: "This API's OpenAPI 3.1 document",
       tag: "service",
       public: true,
-      responses: { "200": json({ type: "object" }, "The OpenAPI document.") },
+      responses: {
+        "200": json(
+          { type: "object", additionalProperties: true, description: "OpenAPI 3.1." },
+          "The OpenAPI document.",
+        ),
+      },
       handler: () => jsonResponse(document()),
     },
     {
       method: "get",
       path: "/docs",
       operationId: "docs",
-      summary: "A readable reference of this API",
+      summary: "An interactive reference of this API (try-it-out, code samples, search)",
       tag: "service",
       public: true,
       responses: {
         "200": { description: "HTML.", content: { "text/html": { type: "string" } } },
       },
-      handler: () =>
-        new Response(docsPage(document()), {
-          headers: { "content-type": "text/html; charset=utf-8" },
-        }),
+      handler: (c) => docsPage(c),
     },
   ];
 }

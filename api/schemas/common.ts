@@ -67,8 +67,8 @@ export const Health: SchemaObject = {
     status: {
       type: "string",
       enum: ["ok", "degraded", "down"],
-      description: "`ok`: every worker serves; `degraded`: some are being replaced or could " +
-        "not be; `down` (answered 503): none serves or is starting.",
+      description: "This node's workers. `ok`: every worker serves; `degraded`: some are " +
+        "being replaced or could not be; `down` (answered 503): none serves or is starting.",
     },
     version: { type: "string" },
     workers: { type: "integer", description: "Evaluation workers configured." },
@@ -97,5 +97,33 @@ export const Health: SchemaObject = {
       description: "The OpenBLAS library the wasm workers' matrix products use, if any.",
     },
     auth: { type: "string", enum: ["api-keys", "local"] },
+    node: { type: "string", description: "This node's name among the nodes of its database." },
+    storage: { type: "string", enum: ["sqlite", "postgres"] },
+    leases: {
+      type: "object",
+      description: "Leases this node holds: searches it runs, evaluations its workers compute.",
+      properties: { searches: { type: "integer" }, evaluations: { type: "integer" } },
+    },
+    queue: {
+      type: "object",
+      description: "Work waiting for a node: queued searches, and queued evaluations " +
+        "(PostgreSQL; refreshed every 10 s).",
+      properties: { searches: { type: "integer" }, evaluations: { type: "integer" } },
+    },
+    nodes: { type: "integer", description: "Nodes with a recent heartbeat, this one included." },
+    cluster: {
+      type: "array",
+      description: "Each of those nodes with the state of its workers (`status` above): this " +
+        "one's now, the others' at their last heartbeat (every third of the lease).",
+      items: {
+        type: "object",
+        required: ["node", "status"],
+        properties: {
+          node: { type: "string" },
+          status: { type: "string", enum: ["ok", "degraded", "down"] },
+          url: { type: "string" },
+        },
+      },
+    },
   },
 };

@@ -10,6 +10,7 @@ import { settingsPatchSchema, settingsSchema } from "../../core/settings_schema.
 import { BUNDLED_NAMES } from "../../core/data/mod.ts";
 import { JOB_STATES } from "../../service/types.ts";
 import { ref } from "./common.ts";
+import { RESULT_FIELDS } from "./result.ts";
 
 /** The request: the dataset, a task and a profile, and a partial of every setting. */
 export function searchRequest(limits: Limits): SchemaObject {
@@ -26,6 +27,19 @@ export function searchRequest(limits: Limits): SchemaObject {
         minLength: 1,
         description: `A bundled dataset (${BUNDLED_NAMES.join(", ")}) or the id of an upload.`,
         examples: ["iris"],
+      },
+      validation: {
+        type: "string",
+        minLength: 1,
+        description: "The id of an upload to validate on (fitness, local search) in place of " +
+          "the internal validation split: the same task and features as `dataset`, classes " +
+          "among its classes.",
+      },
+      test: {
+        type: "string",
+        minLength: 1,
+        description: "The id of an upload to test the final comparison on, in place of the " +
+          "internal test split; the same rules as `validation`.",
       },
       task: {
         type: "string",
@@ -46,14 +60,20 @@ export function searchRequest(limits: Limits): SchemaObject {
 }
 
 /** Every setting a search runs with, and its dataset by id. */
-function publicConfigSchema(): SchemaObject {
+export function SearchConfig(): SchemaObject {
   const settings = settingsSchema() as SchemaObject;
   return {
     ...settings,
     description: "Every setting the search runs with: the request resolved against the " +
-      "profile, the dataset's preset and the defaults; `dataset` is the dataset's id.",
+      "profile, the dataset's preset and the defaults; `dataset` is the dataset's id, " +
+      "`validation` and `test` those of the request's own splits.",
     required: ["dataset", ...(settings.required ?? [])],
-    properties: { dataset: { type: "string" }, ...settings.properties },
+    properties: {
+      dataset: { type: "string" },
+      validation: { type: "string" },
+      test: { type: "string" },
+      ...settings.properties,
+    },
   };
 }
 
@@ -63,7 +83,16 @@ export const Progress: SchemaObject = {
   type: "object",
   description: "The progress of a search: the same object in `GET /v1/searches/{id}` and in " +
     "the data of its `progress` events, so each field means the same in both.",
-  required: ["phase", "generation", "generations", "evaluations", "bestFitness", "filters"],
+  required: [
+    "phase",
+    "generation",
+    "generations",
+    "evaluations",
+    "bestFitness",
+    "filters",
+    "elapsedMs",
+    "etaMs",
+  ],
   properties: {
     phase: { type: "string", enum: ["queued", "search", "final", "done"] },
     generation: {
@@ -75,6 +104,7 @@ export const Progress: SchemaObject = {
     current: {
       type: "object",
       description: "The generation in progress: new candidates finished of those pending.",
+      required: ["generation", "done", "pending"],
       properties: {
         generation: { type: "integer", description: "The generation in progress (1-based)." },
         done: { type: "integer" },
@@ -86,6 +116,7 @@ export const Progress: SchemaObject = {
     filters: {
       type: "object",
       description: "How many candidates each filter removed, over finished generations.",
+      required: ["cacheHits", "rejected", "equivalent", "diverged", "failed"],
       properties: {
         cacheHits: { type: "integer" },
         rejected: { type: "integer" },
@@ -101,9 +132,11 @@ export const Progress: SchemaObject = {
         "final evaluation; null when it cannot be estimated yet, and once the search is done.",
     },
     resumedFrom: { type: "integer", description: "Generation resumed from after a restart." },
+    rows: ref("SplitRows"),
     final: {
       type: "object",
       description: "The final evaluation: seeds finished, of all, and its time so far.",
+      required: ["done", "total", "elapsedMs"],
       properties: {
         done: { type: "integer" },
         total: { type: "integer" },
@@ -115,11 +148,26 @@ export const Progress: SchemaObject = {
 
 export const Search: SchemaObject = {
   type: "object",
-  required: ["id", "state", "dataset", "createdAt", "progress", "config"],
+  required: [
+    "id",
+    "state",
+    "dataset",
+    "task",
+    "createdAt",
+    "startedAt",
+    "finishedAt",
+    "cancelRequested",
+    "progress",
+    "failures",
+    "error",
+    "config",
+    "links",
+  ],
   properties: {
     id: { type: "string" },
     state: { type: "string", enum: [...JOB_STATES] },
     dataset: { type: "string" },
+    task: { type: "string", enum: ["classification", "regression"] },
     createdAt: { type: "string", format: "date-time" },
     startedAt: { type: ["string", "null"], format: "date-time" },
     finishedAt: { type: ["string", "null"], format: "date-time" },
@@ -127,6 +175,7 @@ export const Search: SchemaObject = {
     progress: ref("Progress"),
     error: {
       type: ["object", "null"],
+      required: ["title", "detail"],
       properties: { title: { type: "string" }, detail: { type: "string" } },
     },
     failures: {
@@ -134,6 +183,7 @@ export const Search: SchemaObject = {
       description: "Candidates whose evaluation failed twice (worst fitness, with the reason).",
       items: {
         type: "object",
+        required: ["generation", "loss", "reason"],
         properties: {
           generation: { type: "integer" },
           loss: { type: "string" },
@@ -141,54 +191,103 @@ export const Search: SchemaObject = {
         },
       },
     },
-    config: publicConfigSchema(),
-    links: { type: "object", additionalProperties: { type: "string" } },
+    config: ref("SearchConfig"),
+    links: {
+      type: "object",
+      description: "Where to go next: the search itself, its events, ranked losses, " +
+        "candidates, result document, HTML report, and its cancel method.",
+      required: ["self", "events", "losses", "candidates", "result", "report", "cancel"],
+      properties: Object.fromEntries(
+        ["self", "events", "losses", "candidates", "result", "report", "cancel"].map((k) => [
+          k,
+          { type: "string" },
+        ]),
+      ),
+    },
   },
+};
+
+const formula: SchemaObject = {
+  type: "object",
+  required: ["infix", "latex"],
+  properties: { infix: { type: "string" }, latex: { type: "string" } },
 };
 
 export const RankedLoss: SchemaObject = {
   type: "object",
-  required: ["rank", "infix", "latex", "phi", "fitness", "tree"],
+  required: [
+    "rank",
+    "infix",
+    "latex",
+    "structure",
+    "simplified",
+    "canonical",
+    "phi",
+    "fitness",
+    "tree",
+  ],
   properties: {
     rank: { type: "integer" },
     infix: { type: "string", description: "With the learned weights as coefficients." },
     latex: { type: "string" },
     structure: {
-      type: "object",
+      ...formula,
       description: "The plain symbolic structure (weights 1).",
-      properties: { infix: { type: "string" }, latex: { type: "string" } },
+    },
+    simplified: {
+      ...formula,
+      description: "The same function with the learned weights folded into numeric " +
+        "coefficients (4 significant digits): products expanded, like terms collected. " +
+        "`div`, `log` and `sqrt` keep their protected meanings (`div(a, b)` is " +
+        "a / sqrt(1 + b^2); log and sqrt act on max(|x|, 1e-7)).",
     },
     canonical: { type: "string" },
     tree: { type: "array", items: { type: ["string", "number"] } },
     phi: { type: "array", items: { type: "number" } },
     fitness: { type: "number", description: "Validation task metric after partial training." },
+    fidelity: {
+      type: "integer",
+      description: "Multi-fidelity: training steps of the measurement `fitness` is.",
+    },
+    taskLoss: {
+      type: "number",
+      description: "Validation task loss of the same trained model (the tie-breaker).",
+    },
+    scale: {
+      type: "number",
+      description: "The scale folded into `tree` and `phi` (`evaluation.normalizeScale`): the " +
+        "loss as validated and exported is `scale` times the tuned one.",
+    },
   },
 };
 
 export const Losses: SchemaObject = {
   type: "object",
-  required: ["search", "state", "task", "losses"],
+  required: ["search", "state", "task", "metric", "losses"],
+  description: "Once the search has finished: `outcome`, `conclusion`, `rows`, `warnings` and " +
+    "`final` (absent while it runs, and `final` also when there was no final comparison).",
   properties: {
     search: { type: "string" },
     state: { type: "string", enum: [...JOB_STATES] },
-    stopped: { type: "string" },
+    stopped: ref("StoppedBy"),
     task: { type: "string", enum: ["classification", "regression"] },
-    metric: { type: "string" },
+    metric: { type: "string", enum: ["error rate", "mse"] },
+    ...RESULT_FIELDS,
+    rows: {
+      oneOf: [ref("SplitRows"), { type: "null" }],
+      description: "Rows of each split (the internal split's, or the given validation and test " +
+        "sets'); null until the data is prepared.",
+    },
+    sources: {
+      type: "object",
+      description: "Where the validation and test rows came from: `split`, or the dataset given.",
+      properties: { validation: { type: "string" }, test: { type: "string" } },
+    },
     losses: { type: "array", items: ref("RankedLoss") },
     final: {
-      type: "object",
-      description: "Final evaluation: the best loss against the standard loss, trained from " +
-        "scratch over several seeds; `difference` < 0 means the learned loss did better.",
+      ...ref("FinalComparison"),
+      description: "Once the search has finished with a final evaluation.",
     },
-    totals: { type: "object" },
+    totals: { ...ref("Totals"), description: "Once the search has finished." },
   },
-};
-
-export const SearchEvent: SchemaObject = {
-  type: "object",
-  description: "The data of one Server-Sent Event. Event names: `state` (the job changed state, " +
-    "or began its final evaluation), `progress` (a candidate or a final seed finished; its data " +
-    "is the search's `Progress`, as in `GET /v1/searches/{id}`), `generation` (a generation " +
-    "finished and was checkpointed: its statistics), `best` (a new best loss), `finished` (the " +
-    "job ended; the stream closes).",
 };

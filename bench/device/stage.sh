@@ -1,10 +1,11 @@
 #!/bin/bash
 # Builds .dev/gpu/payload/ (ignored): the deno binary and the repository (tracked and untracked,
 # not ignored, files; the PyTorch reference bench/torch_reference.py among them) with a pruned
-# node_modules, each xz-compressed, plus run.sh, for a GPU machine that has neither Deno nor a
-# registry (about 36 MB in all).
+# node_modules, each xz-compressed, plus run.sh and fused.sh, for a GPU machine that has
+# neither Deno nor a registry (about 36 MB in all).
 # Run from anywhere after `deno install`; then, on the GPU machine, from the repository root:
 #   bash .dev/gpu/payload/run.sh      (results in $OUT)
+#   bash .dev/gpu/payload/fused.sh    (the fused engine, the reference on CUDA, a whole search)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD; STAGE=/tmp/gpu-stage; PAY=$ROOT/.dev/gpu/payload
@@ -24,5 +25,5 @@ cd $STAGE
 du -sh repo/node_modules
 tar -cf - repo | xz -T2 -6 > $PAY/repo.tar.xz
 [ -f /tmp/deno.xz ] || xz -T2 -6 -c "$(readlink -f "$(which deno)")" > /tmp/deno.xz; cp /tmp/deno.xz $PAY/deno.xz
-cp "$ROOT/bench/device/run.sh" $PAY/
+cp "$ROOT/bench/device/run.sh" "$ROOT/bench/device/fused.sh" $PAY/
 ls -la $PAY

@@ -12,8 +12,12 @@
 
 import type { Dataset } from "./dataset.ts";
 
-/** "per-feature": each column its own mean/std; "global": one mean/std over all values. */
-export type StandardizeMode = "per-feature" | "global" | "none";
+/**
+ * "per-feature": each column its own mean/std; "per-channel": one mean/std per image channel over
+ * all its pixels (the channel is the fastest index of the h, w, c layout; data without an image
+ * shape is one channel); "global": one mean/std over all values.
+ */
+export type StandardizeMode = "per-feature" | "per-channel" | "global" | "none";
 
 export interface Standardizer {
   mode: StandardizeMode;
@@ -33,9 +37,13 @@ export function fitStandardizer(train: Dataset, opts: StandardizeOptions = {}): 
   const std = new Float32Array(d).fill(1);
   if (mode === "none") return { mode, mean, std };
   if (n === 0) throw new RangeError("cannot fit a standardizer on zero rows");
-  if (mode === "global") {
-    const [m, s] = moments(x, 0, 1, x.length);
-    return { mode, mean: mean.fill(m), std: std.fill(s) };
+  if (mode === "global" || mode === "per-channel") {
+    const channels = mode === "global" ? 1 : train.imageShape?.[2] ?? 1;
+    for (let c = 0; c < channels; c++) {
+      const [m, s] = moments(x, c, channels, x.length / channels);
+      for (let j = c; j < d; j += channels) [mean[j], std[j]] = [m, s];
+    }
+    return { mode, mean, std };
   }
   for (let j = 0; j < d; j++) [mean[j], std[j]] = moments(x, j, d, n);
   return { mode, mean, std };

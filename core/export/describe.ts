@@ -4,6 +4,7 @@ import { arity, isOp, type Op } from "../expr/tree.ts";
 import { OPS } from "../expr/registry.ts";
 import { REDUCTION, TERMINALS, WEIGHTS } from "./semantics.ts";
 import type { CheckedLoss } from "./loss.ts";
+import { describeProvenance } from "./provenance.ts";
 
 /** Significant digits of the weights in printed formulas, as in RankedLoss (core/result.ts);
  * the code itself carries every digit. */
@@ -50,15 +51,26 @@ export function describe(loss: CheckedLoss): string[] {
     ...wrap(WEIGHTS),
     "Primitives:",
     ...usedPrimitives(loss).map(([op, text]) => `  ${signature(op)} = ${text}`),
+    ...(loss.validatedWith
+      ? ["", ...describeProvenance(loss.validatedWith).flatMap((l) => wrapIndented(l))]
+      : []),
   ];
 }
 
-/** Greedy word wrap to WIDTH columns. */
-function wrap(text: string): string[] {
+/** wrap() keeping a line's indentation, its continuation lines indented two more. */
+function wrapIndented(line: string): string[] {
+  const indent = line.length - line.trimStart().length;
+  return wrap(line.trimStart(), WIDTH - indent - 2).map((l, i) =>
+    " ".repeat(i === 0 ? indent : indent + 2) + l
+  );
+}
+
+/** Greedy word wrap to `width` columns. */
+function wrap(text: string, width = WIDTH): string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {
-    if (line !== "" && line.length + 1 + word.length > WIDTH) {
+    if (line !== "" && line.length + 1 + word.length > width) {
       lines.push(line);
       line = word;
     } else line = line === "" ? word : `${line} ${word}`;

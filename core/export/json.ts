@@ -6,6 +6,7 @@ import type { Node } from "../expr/tree.ts";
 import { checkLoss, type ExportableLoss, type Task } from "./loss.ts";
 import { formula, usedPrimitives } from "./describe.ts";
 import { REDUCTION, TERMINALS, WEIGHTS } from "./semantics.ts";
+import type { Provenance } from "./provenance.ts";
 
 export const LOSS_FORMAT = "lossmith.loss/v1";
 
@@ -27,6 +28,10 @@ export interface LossDocument {
     /** Only the primitives this tree uses. */
     primitives: Record<string, string>;
   };
+  /** The optimiser, steps, batch size, initialisation and data scaling it was tuned with. */
+  validatedWith?: Omit<Provenance, "verdict">;
+  /** Its comparison with the standard loss; anything but `better` means keep the standard. */
+  verdict?: Provenance["verdict"];
 }
 
 export function lossDocument(loss: ExportableLoss): LossDocument {
@@ -46,7 +51,14 @@ export function lossDocument(loss: ExportableLoss): LossDocument {
       reduction: REDUCTION[checked.task],
       primitives: Object.fromEntries(usedPrimitives(checked)),
     },
+    ...provenanceFields(checked.validatedWith),
   };
+}
+
+function provenanceFields(p?: Provenance): Pick<LossDocument, "validatedWith" | "verdict"> {
+  if (!p) return {};
+  const { verdict, ...validatedWith } = p;
+  return { validatedWith, verdict };
 }
 
 export function exportJson(loss: ExportableLoss): string {

@@ -5,6 +5,7 @@
  */
 import { isOp, isWellFormed, type Tree } from "../expr/tree.ts";
 import type { Task } from "../data/dataset.ts";
+import type { Provenance } from "./provenance.ts";
 
 export type { Task };
 
@@ -15,6 +16,8 @@ export interface ExportableLoss {
    * plain symbolic loss. */
   phi?: readonly number[];
   task: Task;
+  /** What it was tuned and validated with, and its verdict (core/export/provenance.ts). */
+  validatedWith?: Provenance;
 }
 
 export type ExportFormat = "json" | "pytorch" | "tfjs";
@@ -24,6 +27,7 @@ export interface CheckedLoss {
   tree: Tree;
   phi: number[];
   task: Task;
+  validatedWith?: Provenance;
 }
 
 export function checkLoss(loss: ExportableLoss): CheckedLoss {
@@ -43,7 +47,7 @@ export function checkLoss(loss: ExportableLoss): CheckedLoss {
   }
   const bad = phi.findIndex((w) => !Number.isFinite(w));
   if (bad >= 0) throw new Error(`phi[${bad}] is not a finite float32: ${loss.phi?.[bad]}`);
-  return { tree, phi, task };
+  return { tree, phi, task, ...(loss.validatedWith ? { validatedWith: loss.validatedWith } : {}) };
 }
 
 /**

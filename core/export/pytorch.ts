@@ -78,6 +78,22 @@ const REDUCE = {
   regression: (t: string) => `    return ${t}.mean()  # mean over batch and outputs`,
 };
 
+/**
+ * A plain JSON-like value as a Python literal: JSON's strings and numbers are Python's too, its
+ * true, false and null are not.
+ */
+export function pythonLiteral(value: unknown): string {
+  if (value === null || value === undefined) return "None";
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (typeof value === "number" || typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(pythonLiteral).join(", ")}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) =>
+    v !== undefined
+  );
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${pythonLiteral(v)}`).join(", ")}}`;
+}
+
 /** Python source defining `learned_loss(logits, target)`. */
 export function exportPytorch(loss: ExportableLoss): string {
   return pythonSource(checkLoss(loss));
@@ -94,9 +110,17 @@ function pythonSource(loss: CheckedLoss): string {
     "Returns:",
     "    the mean loss, a scalar tensor, differentiable with respect to logits.",
   ];
+  const provenance = loss.validatedWith
+    ? [
+      "",
+      "# What the loss was tuned and validated with, and its verdict (see the docstring).",
+      `VALIDATED_WITH = ${pythonLiteral(loss.validatedWith)}`,
+    ]
+    : [];
   return [
     '"""A learned loss exported by Lossmith. Needs only PyTorch."""',
     "import torch",
+    ...provenance,
     "",
     "",
     "def learned_loss(logits, target):",

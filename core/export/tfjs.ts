@@ -78,6 +78,13 @@ function moduleSource(loss: CheckedLoss): string {
     "// A learned loss exported by Lossmith. Needs only TensorFlow.js.",
     'import * as tf from "@tensorflow/tfjs";',
     "",
+    ...(loss.validatedWith
+      ? [
+        "/** What the loss was tuned and validated with, and its verdict (see below). */",
+        `export const VALIDATED_WITH = ${JSON.stringify(loss.validatedWith)};`,
+        "",
+      ]
+      : []),
     "/**",
     ...describe(loss).map(comment),
     " *",

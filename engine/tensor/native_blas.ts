@@ -2,13 +2,15 @@
  * Optional native matrix product for the wasm backend: tfjs's wasm matMul (XNNPACK, 128-bit SIMD)
  * measured 0.8 to 1.2 ms for the 128x784x100 product of an MLP step, OpenBLAS 0.1 to 0.3 ms. When
  * an OpenBLAS library and Deno's FFI permission are both present, the wasm `BatchMatMul` kernel
- * of rank-2 operands calls `cblas_sgemm` on the wasm heap in place (no copies); everything else,
- * and every machine without the library, keeps tfjs's own kernel.
+ * of rank-2 operands calls `cblas_sgemm` on the wasm heap in place (no copies), and so does a
+ * convolution's input gradient (native_conv.ts); everything else, and every machine without the
+ * library, keeps tfjs's own kernels.
  *
  * Netlib's reference BLAS (`libblas3` without OpenBLAS) is never used: it is slower than wasm.
  */
 import { tf } from "./tf.ts";
 import { useTransposedMatMulGradient } from "./gradients.ts";
+import { enableNativeConv, type Sgemm } from "./native_conv.ts";
 
 /**
  * Places Debian and Ubuntu install the threaded OpenBLAS; LOSSMITH_BLAS overrides. Only the
@@ -126,6 +128,25 @@ export function enableNativeMatMul(): string | undefined {
   // With native transposed products as cheap as plain ones, tfjs's own gradient (transposed
   // operands) beats the explicit transposes that help tfjs's wasm kernel.
   useTransposedMatMulGradient();
+  const gemm: Sgemm = (transA, transB, m, n, k, a, lda, b, ldb, accumulate, c, ldc) =>
+    sgemm(
+      ROW_MAJOR,
+      transA ? TRANS : NO_TRANS,
+      transB ? TRANS : NO_TRANS,
+      m,
+      n,
+      k,
+      1,
+      a,
+      lda,
+      b,
+      ldb,
+      accumulate ? 1 : 0,
+      c,
+      ldc,
+    );
+  // And the input gradient of a convolution (native_conv.ts).
+  enableNativeConv(gemm);
   active = path;
   return path;
 }

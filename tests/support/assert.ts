@@ -1,12 +1,15 @@
 /** Assertions for Deno.test, built on node:assert (the Deno standard library is unreachable). */
 import nodeAssert from "node:assert/strict";
 
+// `as string`: with npm's Node types in the graph (pg-boss brings them), node:assert's overloads
+// take a message or none, not a union; undefined means no message either way.
+
 export function assert(condition: unknown, message?: string): asserts condition {
-  nodeAssert.ok(condition, message);
+  nodeAssert.ok(condition, message as string);
 }
 
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, message);
+  nodeAssert.deepStrictEqual(actual, expected, message as string);
 }
 
 export function assertLess(actual: number, limit: number, message?: string): void {

@@ -7,8 +7,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { MIGRATIONS } from "./schema.ts";
-
-export type Row = Record<string, unknown>;
+import type { Row } from "../rows.ts";
 
 export class Db {
   readonly #db: DatabaseSync;
@@ -85,13 +84,4 @@ export class Db {
       });
     }
   }
-}
-
-/** JSON columns: stored as text, parsed on the way out. */
-export function json(value: unknown): string {
-  return JSON.stringify(value);
-}
-
-export function parseJson<T>(text: unknown): T {
-  return JSON.parse(String(text)) as T;
 }

@@ -73,4 +73,18 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX events_by_job ON events (job_id, id);
   `,
+  // Leases: the node that owns a running job, how many times it was claimed, and until when
+  // (ms since the epoch). The nodes that use the database, with their last heartbeat.
+  `
+  ALTER TABLE jobs ADD COLUMN node TEXT;
+  ALTER TABLE jobs ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN lease_expires_at INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX jobs_claimable ON jobs (state, created_at, id);
+
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    info TEXT NOT NULL,
+    beat_at INTEGER NOT NULL
+  );
+  `,
 ];
