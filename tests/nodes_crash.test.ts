@@ -14,8 +14,10 @@ import { type Node, startNode, stopNode } from "./support/nodes.ts";
 import { finished, postJson, startTestService, tinySearch, waitFor } from "./support/service.ts";
 
 const BODY = tinySearch("iris", {
-  budget: { population: 8, generations: 5 },
-  evaluation: { screen: { steps: 40 }, localSearch: { metaSteps: 30 }, fitnessSteps: 300 },
+  // Long enough per evaluation that the kill lands while the owner holds one (most candidates
+  // fail the screen at once, so the search is only as long as its few tuned ones).
+  budget: { population: 12, generations: 5 },
+  evaluation: { screen: { steps: 40 }, localSearch: { metaSteps: 60 }, fitnessSteps: 1500 },
   // Stacking by calibration depends on timing; one candidate per request depends on nothing.
   execution: { candidateStack: "off" },
   final: { steps: 60, seeds: 2 },

@@ -1027,14 +1027,17 @@ export class FusedDense {
       : this.#validation.n * outputs;
     return trees.map((_, k) => {
       for (let i = 0; i < checkSteps.length; i++) {
-        if (!Number.isFinite(checks[i * K + k])) return { fitness: WORST_FITNESS, diverged: true };
+        if (!Number.isFinite(checks[i * K + k])) {
+          return { fitness: WORST_FITNESS, diverged: true, steps };
+        }
       }
       // As tfjs cpu's mean: each term divided by the count in float32, then summed (an error
       // rate's count of errors times fround(1 / n), exactly), so that error rates agree to the bit.
       const m = Math.fround(metricSums[k] * Math.fround(1 / count));
+      // No task loss: its one use, the tie-breaker, is refused by this engine (fusedRefusal).
       return Number.isFinite(m)
-        ? { fitness: m, diverged: false }
-        : { fitness: WORST_FITNESS, diverged: true };
+        ? { fitness: m, diverged: false, steps }
+        : { fitness: WORST_FITNESS, diverged: true, steps };
     });
   }
 
