@@ -91,7 +91,9 @@ export class JobManager {
     this.#unlisten.push(this.storage.listen("jobs", () => this.#schedule()));
     this.#unlisten.push(this.storage.listen("cancel", (id) => this.#live.get(id)?.stop("cancel")));
     this.#timer = setInterval(() => this.#heartbeat(), this.config.leaseMs / 3);
-    this.#schedule();
+    // A beat now, not a third of the lease from now: the one made before the workers started may
+    // be older than a lease already (a slow start), and the node would look gone meanwhile.
+    void this.#heartbeat();
   }
 
   /** Searches this node runs now. */
