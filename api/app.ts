@@ -10,7 +10,7 @@ import type { OpenAPIObject, SchemaObject } from "openapi3-ts/oas31";
 import type { Service } from "../service/mod.ts";
 import { type FieldError, ServiceError } from "../service/errors.ts";
 import { problem, type ProblemBody, problemResponse, typeForKind } from "./problem.ts";
-import { coerceParams, compileValidator, type Validator } from "./validate.ts";
+import { coerceParams, compileValidator, queryProblems, type Validator } from "./validate.ts";
 import { honoPath, type Input, type RouteSpec, stripVerb } from "./route.ts";
 import { buildDocument, componentSchemas } from "../openapi/document.ts";
 import { systemRoutes } from "./routes/system.ts";
@@ -40,6 +40,10 @@ export function allRoutes(service: Service, document: () => OpenAPIObject): Rout
   ];
 }
 
+/** JSON media types: application/json and its `+json` kinds (a merge patch's). */
+const isJson = (type: string) =>
+  type === "application/json" || /^application\/[\w.-]+\+json$/.test(type);
+
 /** Budget fields whose maximum is an operator's limit, named as such in errors. */
 const LIMIT_POINTERS = /^\/(budget|final)\//;
 
@@ -64,7 +68,7 @@ function compile(route: RouteSpec, components: Record<string, SchemaObject>): Co
   const body: Record<string, Validator> = {};
   for (const [type, schema] of Object.entries(route.body ?? {})) {
     body[type] = compileValidator(schema, {
-      location: type === "application/json" ? "body" : "parameter",
+      location: isJson(type) ? "body" : "parameter",
       components,
       limitPointers: LIMIT_POINTERS,
     });
@@ -82,6 +86,12 @@ function invalidInput(errors: FieldError[], instance: string): ProblemError {
     ? errors[0].detail
     : `${errors.length} problems: ${errors.map((e) => e.detail).join("; ")}`;
   return new ProblemError(problem("validation", detail, { instance, errors }));
+}
+
+function unknownParameters(errors: FieldError[], instance: string): ProblemError {
+  return new ProblemError(
+    problem("unknown-parameter", errors.map((e) => e.detail).join("; "), { instance, errors }),
+  );
 }
 
 /** Reads at most `max` bytes of the body, failing as soon as it is larger. */
@@ -169,7 +179,12 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
     const path = stripVerb(route.path, c.req.param() as Record<string, string>);
     const pathValues = coerceParams(path, route.params?.path ?? {});
     errors.push(...(v.path?.(pathValues) ?? []));
-    const query = coerceParams(c.req.query(), route.params?.query ?? {});
+    const querySchemas = route.params?.query ?? {};
+    // Only the parameters the route declares: any other is refused (400), not ignored.
+    const { unknown, repeated } = queryProblems(new URL(c.req.url).searchParams, querySchemas);
+    if (unknown.length) throw unknownParameters(unknown, instance);
+    errors.push(...repeated);
+    const query = coerceParams(c.req.queries(), querySchemas);
     errors.push(...(v.query?.(query) ?? []));
     const headerValues: Record<string, string | undefined> = {};
     for (const name of Object.keys(route.params?.header ?? {})) {
@@ -195,7 +210,7 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
     // After the key and the parameters, before the body: a refused request reads nothing.
     if (route.admit) turn.end = await route.admit();
     const bytes = await readBody(c, service.config.limits.maxUploadBytes);
-    if (type === "application/json") {
+    if (isJson(type)) {
       let body: unknown;
       try {
         const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -16,6 +16,12 @@ export interface ProblemBody {
 /** Problem types, documented on /docs#problems. */
 export const PROBLEM_TYPES: Record<string, { status: number; title: string; when: string }> = {
   "malformed": { status: 400, title: "Malformed request", when: "The body is not valid JSON." },
+  "unknown-parameter": {
+    status: 400,
+    title: "Unknown parameter",
+    when: "A query parameter the operation does not take (every operation refuses them); " +
+      "`errors` names each one.",
+  },
   "validation": {
     status: 422,
     title: "Invalid request",

@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import type { SchemaObject } from "openapi3-ts/oas31";
 
-export type Method = "get" | "post" | "delete";
+export type Method = "get" | "post" | "patch" | "delete";
 
 export interface ResponseSpec {
   description: string;

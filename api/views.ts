@@ -23,6 +23,7 @@ export function datasetView(d: DatasetRecord) {
     target: d.info.target,
     bytes: d.bytes,
     url: d.url,
+    contentHash: d.contentHash,
     createdAt: d.createdAt,
   };
 }
@@ -55,12 +56,16 @@ export function searchLinks(id: string) {
     result: `${self}/result`,
     report: `${self}/report`,
     cancel: `${self}:cancel`,
+    continue: `${self}:continue`,
   };
 }
 
 export function searchView(j: JobRecord) {
   return {
     id: j.id,
+    name: j.name,
+    labels: j.labels,
+    continues: j.continues,
     state: j.state,
     dataset: j.datasetId,
     task: j.dataInfo.task,

@@ -1,8 +1,9 @@
 /**
  * Where the time goes in mlp_step and mlp_unroll5: per-kernel totals (timed kernels), phase
- * timings of one SGD step, and matMul variants at the MLP's shapes.
+ * timings of one SGD step, and matMul variants at the MLP's shapes. With `--lenet`, the
+ * per-kernel totals of lenet_step and lenet_unroll1 instead.
  *
- *   deno run -A bench/profile.ts [--backend wasm|cpu|webgpu|auto] [--repeats N]
+ *   deno run -A bench/profile.ts [--backend wasm|cpu|webgpu|auto] [--repeats N] [--lenet]
  *                                [--variant V]   (wasm only; see bench/variants.ts)
  */
 import { parseArgs } from "node:util";
@@ -11,7 +12,19 @@ import { type BackendChoice, initBackend } from "../engine/tensor/backend.ts";
 import { forward } from "../engine/models.ts";
 import { lossGradients, sgdUpdate, taskLoss } from "../engine/train.ts";
 import { BatchSource } from "../engine/batches.ts";
-import { B, C, D, H, OPT, randomRows, SPEC, TRAIN_ROWS, trainStep, unroll } from "./workloads.ts";
+import {
+  B,
+  C,
+  D,
+  H,
+  LENET_SPEC,
+  OPT,
+  randomRows,
+  SPEC,
+  TRAIN_ROWS,
+  trainStep,
+  unroll,
+} from "./workloads.ts";
 import { initialValues, toParams } from "../engine/models.ts";
 import { Rng } from "../core/rng.ts";
 import { applyVariant } from "./variants.ts";
@@ -22,6 +35,7 @@ const { values: args } = parseArgs({
     backend: { type: "string", default: "wasm" },
     repeats: { type: "string", default: "50" },
     variant: { type: "string", default: "base" },
+    lenet: { type: "boolean", default: false },
   },
 });
 const N = Number(args.repeats);
@@ -87,7 +101,7 @@ async function kernelProfile(name: string, run: () => Promise<void>): Promise<vo
     `${name}: whole repetition ${wall.trim()} ms; ${count} kernels taking ${total.toFixed(3)} ms ` +
       `per repetition; the rest is tfjs's engine (tape, tidy, saved-tensor clones) and JS`,
   );
-  const top = [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 16);
+  const top = [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 24);
   for (const [key, g] of top) {
     console.log(
       `  ${(g.ms / N).toFixed(3).padStart(8)} ms  ${String(g.n / N).padStart(4)}x  ${key}`,
@@ -96,16 +110,15 @@ async function kernelProfile(name: string, run: () => Promise<void>): Promise<vo
   console.log();
 }
 
-for (
-  const [name, make] of [["mlp_step", () => trainStep(SPEC)], [
-    "mlp_unroll5",
-    () => unroll(SPEC, 5),
-  ]] as const
-) {
+const profiled = args.lenet
+  ? [["lenet_step", () => trainStep(LENET_SPEC)], ["lenet_unroll1", () => unroll(LENET_SPEC, 1)]]
+  : [["mlp_step", () => trainStep(SPEC)], ["mlp_unroll5", () => unroll(SPEC, 5)]];
+for (const [name, make] of profiled as [string, () => ReturnType<typeof trainStep>][]) {
   const rep = make();
   await kernelProfile(name, rep.run);
   rep.dispose();
 }
+if (args.lenet) Deno.exit(0);
 
 // Phases of one SGD step (cross-entropy), each read back so the work is done.
 const source = new BatchSource("classification", randomRows(TRAIN_ROWS, 1), C, B);

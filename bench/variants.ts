@@ -9,8 +9,8 @@
  * them off for a comparison.)
  *   copyclone tfjs's own clone of each tensor saved for the backward pass (an Identity kernel, a
  *             copy on wasm), instead of engine/tensor/saved_tensors.ts's shared buffer
- *   oldconv   the input gradient of a convolution as before engine/tensor/native_conv.ts:
- *             conv_kernels.ts's composition from XNNPACK's forward convolution
+ *   oldconv   the convolutions as before engine/tensor/native_conv.ts: XNNPACK's forward one
+ *             and conv_kernels.ts's compositions from it for the two gradients
  */
 import { tf } from "../engine/tensor/tf.ts";
 import { shareSavedTensors } from "../engine/tensor/saved_tensors.ts";

@@ -26,8 +26,10 @@ export function progressLine(p: Progress): string {
     `  elapsed ${clock(p.elapsedMs)}${eta}`;
 }
 
-/** What, once it changes, deserves a line of its own in a log. */
-const milestone = (p: Progress) => `${p.phase} ${p.generation} ${p.final?.done ?? ""}`;
+/** What, once it changes, deserves a line of its own in a log: a final run finished, or more
+ * planned (the tuned row's, once the trials have chosen). */
+const milestone = (p: Progress) =>
+  `${p.phase} ${p.generation} ${p.final?.done ?? ""}/${p.final?.total ?? ""}`;
 
 export class ProgressPrinter {
   readonly #tty = Deno.stderr.isTerminal();

@@ -119,10 +119,16 @@ export interface Drawn {
   canonical: Map<string, Tree>;
 }
 
-/** Stage 1: the initial population, or the last one varied; what is new in it. */
+/** Stage 1: the initial population (a warm start's losses first), or the last one varied; what
+ * is new in it. */
 export function drawGeneration(config: SearchConfig, state: SearchState, rng: Rng): Drawn {
+  // A warm start's losses come first; the rest of the first population is drawn as usual.
+  const seeds = (config.warmStart?.losses ?? []).slice(0, config.budget.population);
   const population = state.generation === 0
-    ? initialPopulation(rng, config.budget.population, config.gp)
+    ? [
+      ...seeds.map((t) => [...t]),
+      ...initialPopulation(rng, config.budget.population - seeds.length, config.gp),
+    ]
     : vary(
       rng,
       state.population,

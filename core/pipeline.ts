@@ -64,9 +64,11 @@ export interface PipelineOptions {
  * Final evaluation of one loss (core/final.ts): the paper's runs and the learning-rate trials at
  * once, then the tuned row's runs at the rates the trials chose. Runs go concurrently on the
  * platform, and a run planned twice (a trial at the final length is also a tuned or paper run of
- * the first seed) is trained once.
+ * the first seed) is trained once. `onRun` hears of each run finished, and of runs planned as
+ * they are: the tuned row's runs count as soon as the trials have chosen, so that a progress
+ * line does not stand at "all done" while they train.
  */
-export async function evaluateFinal(
+export function evaluateFinal(
   platform: Pick<SearchPlatform, "finalRuns">,
   task: Task,
   tree: Tree,
@@ -74,16 +76,36 @@ export async function evaluateFinal(
   settings: FinalSettings,
   onRun?: (done: number, total: number) => void,
 ): Promise<FinalComparison> {
+  return evaluateFinalRuns(
+    task,
+    settings,
+    (r) => platform.finalRuns(tree, phi, settings, r),
+    onRun,
+  );
+}
+
+/**
+ * The final comparison with any learned loss, symbolic or not: `train` trains one run (its
+ * `loss` says which of the two). The one protocol of the service, the CLI and the study
+ * (reproduce/): which runs, in which order, and the comparison built from them.
+ */
+export async function evaluateFinalRuns(
+  task: Task,
+  settings: FinalSettings,
+  train: (run: FinalRunRequest) => Promise<FinalRun>,
+  onRun?: (done: number, total: number) => void,
+): Promise<FinalComparison> {
   const runs = new Map<string, Promise<FinalRun>>();
   const results = new Map<string, FinalRun>();
   let done = 0;
-  const start = (requests: FinalRunRequest[]) =>
-    Promise.all(requests.map((r) => {
+  const start = (requests: FinalRunRequest[]) => {
+    const planned = runs.size;
+    const all = Promise.all(requests.map((r) => {
       const key = runKey(r);
       if (!runs.has(key)) {
         runs.set(
           key,
-          platform.finalRuns(tree, phi, settings, r).then((out) => {
+          train(r).then((out) => {
             results.set(key, out);
             onRun?.(++done, runs.size);
             return out;
@@ -92,6 +114,9 @@ export async function evaluateFinal(
       }
       return runs.get(key)!;
     }));
+    if (runs.size > planned) onRun?.(done, runs.size);
+    return all;
+  };
   const shared = settings.inner.lr;
   await start([
     ...rowRuns(settings, { learned: shared, standard: shared }),

@@ -35,7 +35,8 @@ export interface Progress {
   resumedFrom?: number;
   /** Rows of each split, once the data is prepared. */
   rows?: { train: number; validation: number; test: number };
-  /** The final evaluation: seeds finished, of all, and the time it has taken so far. */
+  /** The final evaluation: training runs finished, of those planned so far (the number of seeds
+   * until the first are planned), and the time it has taken so far. */
   final?: { done: number; total: number; elapsedMs: number };
   /** Candidates whose evaluation failed twice (the latest ones), with the reason. */
   failures?: { generation: number; loss: string; reason: string }[];

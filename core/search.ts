@@ -4,8 +4,8 @@
  * stacking calibration) as plain JSON, so a caller can checkpoint it after every generation and
  * resume bit-identically. One generation's stages are in core/generation.ts.
  */
-import type { Tree } from "./expr/tree.ts";
-import { HallOfFame, type HallOfFameJson } from "./gp/mod.ts";
+import { height, isWellFormed, type Tree } from "./expr/tree.ts";
+import { HallOfFame, type HallOfFameJson, hasBothInputs } from "./gp/mod.ts";
 import { Rng } from "./rng.ts";
 import type { CandidateRunner } from "./runner.ts";
 import {
@@ -42,7 +42,15 @@ export type SearchConfig = Settings & {
   dataset: DatasetRef;
   validation?: DatasetRef;
   test?: DatasetRef;
+  /** Losses of another search that seed the initial population (the rest is drawn as usual). */
+  warmStart?: WarmStart;
 };
+
+/** A warm start: the search it came from, and the loss structures taken from its ranking. */
+export interface WarmStart {
+  search: string;
+  losses: Tree[];
+}
 
 /** The datasets of a configuration, without its settings. */
 export function dataRefsOf(
@@ -60,7 +68,25 @@ export function upgradeConfig(stored: SearchConfig): SearchConfig {
   return {
     ...upgradeSettings(stored as unknown as Record<string, unknown>),
     ...dataRefsOf(stored),
+    ...(stored.warmStart ? { warmStart: stored.warmStart } : {}),
   };
+}
+
+/**
+ * The losses of another search's ranking (its hall of fame, best first) that can seed this
+ * search's initial population: structures only (their weights are tuned again), those within
+ * this search's height limit, at most `count` (by default half the population, so that drawn
+ * trees keep the population diverse), never more than the population.
+ */
+export function warmStartLosses(
+  from: Pick<SearchState, "hallOfFame">,
+  config: Pick<SearchConfig, "budget" | "gp">,
+  count = Math.ceil(config.budget.population / 2),
+): Tree[] {
+  return from.hallOfFame.entries
+    .map((e) => [...e.tree])
+    .filter((t) => isWellFormed(t) && hasBothInputs(t) && height(t) <= config.gp.maxHeight)
+    .slice(0, Math.min(count, config.budget.population));
 }
 
 /**

@@ -155,6 +155,30 @@ function describe(e: ErrorObject, opts: ValidatorOptions): SchemaIssue {
     case "minItems":
       detail = `must have at least ${p.limit} item${p.limit === 1 ? "" : "s"}`;
       break;
+    case "maxProperties":
+      detail = `must have at most ${p.limit} entries`;
+      break;
+    case "minProperties":
+      detail = `must have at least ${p.limit} entr${p.limit === 1 ? "y" : "ies"}`;
+      break;
+    case "maxLength":
+      detail = `must be at most ${p.limit} characters long`;
+      break;
+    case "minLength":
+      detail = `must be at least ${p.limit} character${p.limit === 1 ? "" : "s"} long`;
+      break;
+    case "propertyNames":
+      // A key at fault: the pointer names it, and the key's own schema words what it must be.
+      pointer += `/${String(p.propertyName).replaceAll("~", "~0").replaceAll("/", "~1")}`;
+      detail = `is not a valid key: it must be ${
+        (e.schema as Record<string, unknown> | undefined)?.["x-expected"] ?? "another name"
+      }`;
+      break;
+    case "pattern": {
+      const expected = (e.parentSchema as Record<string, unknown> | undefined)?.["x-expected"];
+      detail = expected ? `must be ${expected}` : `must match the pattern ${p.pattern}`;
+      break;
+    }
     default:
       detail = e.message ?? "is invalid";
   }
@@ -176,6 +200,8 @@ export function compileSchema(schema: JsonSchema, opts: ValidatorOptions = {}): 
     );
     return (fn.errors ?? [])
       .filter((e) => e.keyword === "anyOf" || !anyOfAt.has(e.instancePath))
+      // A key's own failures are said once, by its propertyNames error.
+      .filter((e) => (e as { propertyName?: string }).propertyName === undefined)
       .map((e) => describe(e, opts))
       .filter((e) => {
         const key = `${e.pointer}|${e.detail}`;

@@ -132,6 +132,14 @@ function math(latex) {
 
 const stateBadge = (state) => h("span", { class: `state ${state}` }, state);
 
+/** A search's labels as chips, `key=value`. */
+const labelChips = (labels) =>
+  h(
+    "span",
+    { class: "labels" },
+    Object.entries(labels ?? {}).map(([k, v]) => h("span", { class: "label" }, `${k}=${v}`)),
+  );
+
 // ---------------------------------------------------------------------------------------------
 // The list of searches and the form for a new one
 
@@ -146,13 +154,21 @@ async function listView() {
     h(
       "tr",
       {},
-      ["Search", "Dataset", "State", "Progress", "Best", "Created"].map((t) => h("th", {}, t)),
+      ["Search", "Labels", "Dataset", "State", "Progress", "Best", "Created"].map((t) =>
+        h("th", {}, t)
+      ),
     ),
     searches.items.map((s) =>
       h(
         "tr",
         { "data-id": s.id },
-        h("td", {}, h("a", { href: `#/search/${s.id}` }, s.id)),
+        h(
+          "td",
+          {},
+          s.name ? h("span", { class: "name" }, s.name, " ") : null,
+          h("a", { href: `#/search/${s.id}`, class: s.name ? "mono muted" : "mono" }, s.id),
+        ),
+        h("td", {}, labelChips(s.labels)),
         h("td", {}, s.dataset),
         h("td", {}, stateBadge(s.state)),
         h("td", { class: "mono" }, `${s.progress.generation}/${s.progress.generations}`),
@@ -420,9 +436,29 @@ function renderHeader(el, s) {
     h(
       "h2",
       {},
-      `Search ${s.id} `,
+      s.name ? `${s.name} ` : "",
+      h("span", { class: "mono" }, s.id),
+      " ",
       stateBadge(s.state),
     ),
+    labelChips(s.labels),
+    s.continues
+      ? h(
+        "p",
+        { class: "muted", id: "continues" },
+        "Continues ",
+        h("a", { href: `#/search/${s.continues.search}` }, s.continues.search),
+        ` from generation ${s.continues.generation}`,
+      )
+      : null,
+    s.config.warmStart
+      ? h(
+        "p",
+        { class: "muted", id: "warm-start" },
+        `Warm-started with ${s.config.warmStart.losses.length} losses of `,
+        h("a", { href: `#/search/${s.config.warmStart.search}` }, s.config.warmStart.search),
+      )
+      : null,
     h(
       "p",
       { class: "muted" },

@@ -11,6 +11,7 @@ import {
   type SchemaObject,
 } from "openapi3-ts/oas31";
 import type { RouteSpec } from "../api/route.ts";
+import { problems } from "../api/routes/common.ts";
 import { Health, Problem } from "../api/schemas/common.ts";
 import { Dataset } from "../api/schemas/dataset.ts";
 import { Losses, Progress, RankedLoss, Search, SearchConfig } from "../api/schemas/search.ts";
@@ -88,12 +89,14 @@ function parameters(route: RouteSpec): ParameterObject[] {
 }
 
 function operation(route: RouteSpec): OperationObject {
+  // Every operation refuses query parameters it does not declare (api/app.ts): a 400 each.
+  const responses = { ...problems(400), ...route.responses };
   const op: OperationObject = {
     operationId: route.operationId,
     summary: route.summary,
     tags: [route.tag],
     responses: Object.fromEntries(
-      Object.entries(route.responses).map(([status, r]) => [status, {
+      Object.entries(responses).map(([status, r]) => [status, {
         description: r.description,
         ...(r.headers ? { headers: r.headers } : {}),
         ...(r.content

@@ -1,26 +1,45 @@
 /**
- * Runs a reproduction plan: for every task, the GP-LFL and EvoMAL searches and ML3's
- * meta-training, then every method's loss trained from scratch on the same seeds as the standard
- * loss, then the sample-efficiency runs. Each unit's result is cached as JSON under the cache
- * folder as soon as it finishes, keyed by the unit's full description, so a crash or an
- * interruption loses at most the units in flight and a rerun picks up where it stopped.
+ * Runs the study (plan.ts): for every task, the searches (GP-LFL, the EvoMAL variants),
+ * ML3's meta-training and TaylorGLO's CMA-ES, then every learned loss through the service's own
+ * final comparison (core/pipeline.ts evaluateFinalRuns, core/final.ts): the paper's row at the
+ * shared learning rate, the learning-rate trials on the validation split, the tuned row, the
+ * paired tests and the verdict. Each unit's result is cached as JSON under the cache folder as
+ * soon as it finishes, keyed by the unit's full description, so an interruption loses at most
+ * the units in flight, a rerun picks up where it stopped, and the standard loss's runs, which
+ * name no method, are trained once per task and shared by every comparison.
  */
-import { finalSeeds } from "../core/final.ts";
+import { evaluateFinalRuns } from "../core/pipeline.ts";
+import {
+  combineRow,
+  type ComparisonRow,
+  type FinalComparison,
+  type FinalRunRequest,
+  finalSeeds,
+  type FinalSettings,
+  finalSettingsFor,
+} from "../core/final.ts";
 import type { SearchResult } from "../core/result.ts";
 import { LOSSMITH_VERSION } from "../core/result.ts";
-import type { MethodName, Plan, TaskPlan } from "./plan.ts";
+import { evomalMethods, type MethodName, type Plan, type TaskPlan, type Variant } from "./plan.ts";
+import { loadDataset, prepare } from "../core/prepare.ts";
 import { UnitPool } from "./pool.ts";
-import type { LossRef, MlThreeResult, TrainResult, Unit, UnitResult } from "./units.ts";
-import { type WelchResult, welchTTest } from "./stats.ts";
+import {
+  configFor,
+  type LossRef,
+  type MlThreeResult,
+  requestFor,
+  type RunResult,
+  type TaylorGloResult,
+  type Unit,
+  type UnitResult,
+} from "./units.ts";
 
 export interface SearchCost {
   wallMs: number;
   generations: number;
   evaluations: number;
   distinct: number;
-  cacheHits: number;
   rejected: number;
-  equivalent: number;
   diverged: number;
   /** Best validation fitness of each generation (null: none finite). */
   bestPerGeneration: (number | null)[];
@@ -28,70 +47,79 @@ export interface SearchCost {
 
 export interface MethodResult {
   method: MethodName;
-  /** Test metric per final seed; null where training diverged. */
-  values: (number | null)[];
-  mean: number | null;
-  std: number | null;
-  /** Test metric every curveEvery steps, mean over the seeds that did not diverge. */
-  curve: number[];
-  curveEvery: number;
-  /** Against the standard loss; absent for the standard loss itself. */
-  welch?: WelchResult | null;
-  /** The learned loss: with learned weights, and its plain structure. */
+  /** The service's final comparison against the standard loss: paper row, tuned row, verdict. */
+  comparison: FinalComparison | null;
+  /** Why there is no comparison (the search found no usable loss). */
+  missing?: string;
   formula?: { infix: string; structure: string };
   /** Validation fitness of the loss after partial training (what the search minimised). */
   fitness?: number | null;
   search?: SearchCost;
-  ml3?: {
-    steps: number;
-    metaLossFirst: number | null;
-    metaLossLast: number | null;
+  ml3?: { steps: number; metaLosses: number[]; metaLr: number; wallMs: number };
+  taylorGlo?: {
+    phi: number[];
+    best: (number | null)[];
+    mean: (number | null)[];
+    evaluations: number;
     wallMs: number;
   };
-  /** Summed wall time of the final trainings. */
+  /** Summed wall time of the final runs of the learned loss. */
   finalMs: number;
 }
 
 export interface TaskResult {
   task: TaskPlan;
   metric: "error rate" | "mse";
-  rows?: { train: number; validation: number; test: number };
+  rows: { train: number; validation: number; test: number };
+  sharedLr: number;
+  /** The standard loss at its tuned learning rate against itself at the shared one. */
+  standardTuned: ComparisonRow;
+  /** Summed wall time of the standard loss's runs. */
+  standardMs: number;
   methods: MethodResult[];
-}
-
-export interface SampleEfficiencyResult {
-  task: string;
-  fractions: number[];
-  trainRows: number[];
-  series: {
-    method: MethodName;
-    means: (number | null)[];
-    stds: (number | null)[];
-    welch?: (WelchResult | null)[];
-  }[];
+  /** Wall time of every unit of this task, by kind (for the budget estimates). */
+  unitMs: Record<string, number[]>;
 }
 
 export interface Results {
-  kind: "lossmith.reproduction";
+  kind: "lossmith.study";
   createdAt: string;
   plan: Plan;
   backend: string;
   workers: number;
   versions: { lossmith: string; deno: string; v8: string };
-  /** Wall time of this run; units taken from the cache count as zero here. */
-  wallMs: number;
-  cachedUnits: number;
+  /** Per part run: tasks, wall time (units from the cache count as zero), cached units. */
+  parts: {
+    tasks: string[];
+    startedAt: string;
+    wallMs: number;
+    cachedUnits: number;
+    /** Assembled from the unit cache alone, after the study stopped. */
+    cachedOnly?: boolean;
+  }[];
   tasks: TaskResult[];
-  sampleEfficiency?: SampleEfficiencyResult;
 }
 
 export interface DriverOptions {
   plan: Plan;
+  /** Ids of the tasks to run (default: all). */
+  only?: string[];
+  /** Leave out the EvoMAL variants with one setting alone (a part of a study run in parts). */
+  coreOnly?: boolean;
+  /**
+   * Compute nothing: build the results from the cached units alone, a method whose units are
+   * not all cached reported as not run (what a study stopped short of its end has).
+   */
+  cachedOnly?: boolean;
   cacheDir: string;
   workers: number;
   backend: "wasm" | "cpu";
   log?: (line: string) => void;
 }
+
+/** A unit that a cached-only run does not have. */
+class NotRun extends Error {}
+const NOT_RUN = "not run: its units were not all computed when the study stopped";
 
 /** FNV-1a over the unit's JSON: a file name for the cache, checked against the content. */
 function keyOf(text: string): string {
@@ -103,27 +131,24 @@ function keyOf(text: string): string {
   return h1.toString(16).padStart(8, "0") + h2.toString(16).padStart(8, "0");
 }
 
-function summarize(values: (number | null)[]): { mean: number | null; std: number | null } {
-  const ok = values.filter((v): v is number => v !== null);
-  if (!ok.length) return { mean: null, std: null };
-  const mean = ok.reduce((a, b) => a + b, 0) / ok.length;
-  const std = ok.length > 1
-    ? Math.sqrt(ok.reduce((a, v) => a + (v - mean) ** 2, 0) / (ok.length - 1))
-    : 0;
-  return { mean, std };
-}
+const modelOf = (t: TaskPlan) => ({ dataset: t.dataset, model: t.model, hidden: t.hidden });
 
-function meanCurve(runs: TrainResult[]): number[] {
-  const ok = runs.filter((r) => r.value !== null);
-  if (!ok.length) return [];
-  const points = Math.min(...ok.map((r) => r.curve.length));
-  return Array.from(
-    { length: points },
-    (_, i) => ok.reduce((a, r) => a + r.curve[i], 0) / ok.length,
-  );
+/** The final comparison's settings for a task: the service's, with the plan's protocol. */
+export function finalSettingsOf(plan: Plan, task: TaskPlan): FinalSettings {
+  const request = requestFor(modelOf(task), task.search, true, [], plan.seed);
+  return finalSettingsFor(configFor(modelOf(task), {
+    ...request,
+    final: {
+      steps: plan.finalSteps,
+      seeds: plan.seeds,
+      tuneLr: true,
+      lrGrid: plan.lrGrid,
+      ...((task.selectionSteps ?? plan.selectionSteps) === undefined
+        ? {}
+        : { selectionSteps: task.selectionSteps ?? plan.selectionSteps }),
+    },
+  }));
 }
-
-const finite = (xs: (number | null)[]) => xs.filter((v): v is number => v !== null);
 
 export async function runPlan(opts: DriverOptions): Promise<Results> {
   const { plan, log = () => {} } = opts;
@@ -132,199 +157,287 @@ export async function runPlan(opts: DriverOptions): Promise<Results> {
   const pool = await UnitPool.start(opts.workers, opts.backend);
   let cachedUnits = 0;
   let done = 0;
-  // Identical units asked for twice (the sample-efficiency runs at fraction 1 are final runs)
-  // share one computation.
   const inFlight = new Map<string, Promise<UnitResult>>();
-  const run = <T extends UnitResult>(unit: Unit, label: string): Promise<T> => {
+  const unitMs = new Map<string, Record<string, number[]>>();
+  const run = <T extends UnitResult>(unit: Unit, taskId: string, label: string): Promise<T> => {
     const text = JSON.stringify(unit);
-    if (!inFlight.has(text)) inFlight.set(text, compute(unit, text, label));
+    if (!inFlight.has(text)) inFlight.set(text, compute(unit, text, taskId, label));
     return inFlight.get(text)! as Promise<T>;
   };
-  const compute = async (unit: Unit, text: string, label: string): Promise<UnitResult> => {
+  const compute = async (
+    unit: Unit,
+    text: string,
+    taskId: string,
+    label: string,
+  ): Promise<UnitResult> => {
     const file = `${opts.cacheDir}/${keyOf(text)}.json`;
+    // A unit's own time, not counting its wait in the queue.
+    const record = (r: UnitResult) => {
+      const ms = "totals" in r ? r.totals.wallMs : r.wallMs;
+      const byKind = unitMs.get(taskId) ?? {};
+      (byKind[unit.kind] ??= []).push(Math.round(ms));
+      unitMs.set(taskId, byKind);
+    };
     try {
       const stored = JSON.parse(await Deno.readTextFile(file));
       if (JSON.stringify(stored.unit) === text) {
         cachedUnits++;
+        record(stored.result);
         return stored.result as UnitResult;
       }
     } catch { /* not cached */ }
+    if (opts.cachedOnly) throw new NotRun(label);
     const started = performance.now();
     const result = await pool.run(unit);
+    const ms = performance.now() - started;
+    record(result);
     await Deno.writeTextFile(file, JSON.stringify({ unit, result }) + "\n");
     log(
       `[${((performance.now() - t0) / 1000).toFixed(0)}s] ${++done} done: ${label} (${
-        ((performance.now() - started) / 1000).toFixed(1)
+        (ms / 1000).toFixed(1)
       }s)`,
     );
     return result;
   };
-  const seeds = finalSeeds({ seeds: plan.seeds, baseSeed: plan.seed });
-  const train = (task: TaskPlan, loss: LossRef, fraction = 1) =>
-    Promise.all(seeds.map((seed) =>
-      run<TrainResult>(
-        { kind: "train", task, loss, seed, fraction, dataSeed: plan.seed },
-        `${task.id} ${loss.kind} seed ${seed} fraction ${fraction}`,
-      )
-    ));
-  const bestOf = (r: SearchResult): LossRef | null =>
-    r.losses[0] ? { kind: "tree", tree: r.losses[0].tree, phi: r.losses[0].phi } : null;
-
-  // The costliest tasks first, so that their long units do not end up alone at the tail.
-  const order = [...plan.tasks].sort((a, b) => cost(b) - cost(a));
-  const searches = new Map<string, Record<"gp-lfl" | "evomal", Promise<SearchResult>>>();
-  const ml3s = new Map<string, Promise<MlThreeResult>>();
-  for (const task of order) {
-    searches.set(task.id, {
-      evomal: run(
-        { kind: "search", task, localSearch: true, seed: plan.seed },
-        `${task.id} EvoMAL search`,
-      ),
-      "gp-lfl": run(
-        { kind: "search", task, localSearch: false, seed: plan.seed },
-        `${task.id} GP-LFL search`,
-      ),
-    });
-    ml3s.set(task.id, run({ kind: "ml3", task, seed: plan.seed }, `${task.id} ML3 meta-training`));
-  }
+  const tasks = plan.tasks.filter((t) => !opts.only || opts.only.includes(t.id));
   try {
-    const taskResults = order.map(async (task): Promise<TaskResult> => {
-      const s = searches.get(task.id)!;
-      const standardRuns = train(task, { kind: "standard" });
-      const learned = async (method: "gp-lfl" | "evomal") => {
-        const r = await s[method];
-        const loss = bestOf(r);
-        const runs = loss ? await train(task, loss) : null;
-        return { r, runs };
-      };
-      const ml3 = ml3s.get(task.id)!.then(async (m) => ({
-        m,
-        runs: await train(task, { kind: "ml3", phi: m.phi }),
-      }));
-      const [std, gp, evo, ml] = await Promise.all([
-        standardRuns,
-        learned("gp-lfl"),
-        learned("evomal"),
-        ml3,
-      ]);
-      const stdValues = std.map((r) => r.value);
-      const method = (name: MethodName, runs: TrainResult[] | null): MethodResult => {
-        const values = runs ? runs.map((r) => r.value) : seeds.map(() => null);
-        return {
-          method: name,
-          values,
-          ...summarize(values),
-          curve: runs ? meanCurve(runs) : [],
-          curveEvery: std[0].curveEvery,
-          welch: name === "standard" ? undefined : welchTTest(finite(values), finite(stdValues)),
-          finalMs: (runs ?? []).reduce((a, r) => a + r.wallMs, 0),
-        };
-      };
-      const fromSearch = (
-        name: "gp-lfl" | "evomal",
-        x: { r: SearchResult; runs: TrainResult[] | null },
-      ) => {
-        const best = x.r.losses[0];
-        const t = x.r.totals;
-        return {
-          ...method(name, x.runs),
-          formula: best ? { infix: best.infix, structure: best.structure.infix } : undefined,
-          fitness: best ? best.fitness : null,
-          search: {
-            wallMs: t.wallMs,
-            generations: t.generations,
-            evaluations: t.evaluations,
-            distinct: t.distinctLosses,
-            cacheHits: t.cacheHits,
-            rejected: t.rejected,
-            equivalent: t.equivalent,
-            diverged: t.diverged,
-            bestPerGeneration: x.r.generations.map((g) => g.bestFitness),
+    const settled = await Promise.all(tasks.map(async (task): Promise<TaskResult | null> => {
+      const model = modelOf(task);
+      const settings = finalSettingsOf(plan, task);
+      const kind = (await loadDataset({ kind: "bundled", name: task.dataset })).task;
+      const trainOf = (loss: LossRef, name: string) => (r: FinalRunRequest) =>
+        run<RunResult>(
+          {
+            kind: "run",
+            task: model,
+            loss: r.loss === "standard" ? { kind: "standard" } : loss,
+            seed: r.seed,
+            steps: r.steps,
+            lr: r.lr,
+            dataSeed: plan.seed,
           },
+          task.id,
+          `${task.id} ${r.loss === "standard" ? "standard" : name} seed ${r.seed} lr ${r.lr}`,
+        );
+      const compare = (loss: LossRef, name: string) =>
+        evaluateFinalRuns(
+          kind,
+          settings,
+          trainOf(loss, name),
+        );
+      const learnedMs = async (loss: LossRef, c: FinalComparison) => {
+        const lrs = new Set([c.lr.learned, ...(c.tuned ? [c.tuned.lr.learned] : [])]);
+        const runs = await Promise.all(
+          [...lrs].flatMap((lr) =>
+            finalSeeds(settings).map((seed) =>
+              trainOf(loss, "")({ loss: "learned", seed, steps: settings.steps, lr })
+            )
+          ),
+        );
+        return runs.reduce((a, r) => a + r.wallMs, 0);
+      };
+
+      const searchUnit = (localSearch: boolean, variants: Variant[]) =>
+        run<SearchResult>(
+          {
+            kind: "search",
+            task: model,
+            budget: task.search,
+            localSearch,
+            variants,
+            seed: plan.seed,
+          },
+          task.id,
+          `${task.id} ${localSearch ? "EvoMAL" : "GP-LFL"} search [${variants.join(", ")}]`,
+        );
+      const notRun = (method: MethodName) => (e: unknown): MethodResult => {
+        if (!(e instanceof NotRun)) throw e;
+        return { method, comparison: null, missing: NOT_RUN, finalMs: 0 };
+      };
+      const fromSearch = (method: MethodName, r: Promise<SearchResult>): Promise<MethodResult> =>
+        fromSearchOf(method, r).catch(notRun(method));
+      const fromSearchOf = async (
+        method: MethodName,
+        r: Promise<SearchResult>,
+      ): Promise<MethodResult> => {
+        const s = await r;
+        const best = s.losses[0];
+        const t = s.totals;
+        const search: SearchCost = {
+          wallMs: t.wallMs,
+          generations: t.generations,
+          evaluations: t.evaluations,
+          distinct: t.distinctLosses,
+          rejected: t.rejected,
+          diverged: t.diverged,
+          bestPerGeneration: s.generations.map((g) => g.bestFitness),
+        };
+        if (!best) {
+          return {
+            method,
+            comparison: null,
+            missing: "the search found no usable loss",
+            search,
+            finalMs: 0,
+          };
+        }
+        const loss: LossRef = { kind: "tree", tree: best.tree, phi: best.phi };
+        const comparison = await compare(loss, method);
+        return {
+          method,
+          comparison,
+          formula: { infix: best.infix, structure: best.structure.infix },
+          fitness: best.fitness,
+          search,
+          finalMs: await learnedMs(loss, comparison),
         };
       };
-      const rows = evo.r.dataset.rows;
+
+      const ml3 = (async (): Promise<MethodResult> => {
+        const m = await run<MlThreeResult>(
+          {
+            kind: "ml3",
+            task: model,
+            budget: task.search,
+            metaSteps: task.ml3.metaSteps,
+            metaLr: task.ml3.metaLr,
+            seed: plan.seed,
+          },
+          task.id,
+          `${task.id} ML3 meta-training`,
+        );
+        const loss: LossRef = { kind: "ml3", phi: m.phi };
+        const comparison = await compare(loss, "ML3");
+        return {
+          method: "ml3",
+          comparison,
+          fitness: m.fitness,
+          ml3: {
+            steps: m.steps,
+            metaLosses: m.metaLosses,
+            metaLr: task.ml3.metaLr,
+            wallMs: m.wallMs,
+          },
+          finalMs: await learnedMs(loss, comparison),
+        };
+      })().catch(notRun("ml3"));
+
+      const taylor = (async (): Promise<MethodResult> => {
+        const g = await run<TaylorGloResult>(
+          {
+            kind: "taylorglo",
+            task: model,
+            budget: task.search,
+            ...task.taylorGlo,
+            seed: plan.seed,
+          },
+          task.id,
+          `${task.id} TaylorGLO CMA-ES`,
+        );
+        const loss: LossRef = { kind: "taylorglo", phi: g.phi };
+        const comparison = await compare(loss, "TaylorGLO");
+        return {
+          method: "taylorglo",
+          comparison,
+          fitness: g.fitness,
+          taylorGlo: {
+            phi: g.phi,
+            best: g.best,
+            mean: g.mean,
+            evaluations: g.evaluations,
+            wallMs: g.wallMs,
+          },
+          finalMs: await learnedMs(loss, comparison),
+        };
+      })().catch(notRun("taylorglo"));
+
+      // Searches first: their final runs queue behind the standard loss's.
+      const methodsP = Promise.all([
+        fromSearch("gp-lfl", searchUnit(false, [])),
+        ...evomalMethods(task)
+          .filter((m) => !opts.coreOnly || m.variants.length !== 1)
+          .map((m) => fromSearch(m.method, searchUnit(true, m.variants))),
+        ml3,
+        taylor,
+      ]);
+      // The standard loss as the "learned" one: its runs are the standard runs themselves, so
+      // this costs nothing more and gives its tuned learning rate and its curves.
+      const standard = await compare({ kind: "standard" }, "standard").catch((e) => {
+        if (!(e instanceof NotRun)) throw e;
+        return null;
+      });
+      if (!standard) {
+        await methodsP;
+        return null;
+      }
+      const tunedLr = standard.tuned?.lr.standard ?? settings.inner.lr;
+      const seeds = finalSeeds(settings);
+      const stdRuns = (lr: number) =>
+        Promise.all(
+          seeds.map((seed) =>
+            trainOf({ kind: "standard" }, "standard")({
+              loss: "standard",
+              seed,
+              steps: settings.steps,
+              lr,
+            })
+          ),
+        );
+      const [atTuned, atShared] = await Promise.all([stdRuns(tunedLr), stdRuns(settings.inner.lr)]);
+      const standardTuned = combineRow(
+        settings,
+        { learned: tunedLr, standard: settings.inner.lr },
+        seeds.map((seed, i) => ({ seed, learned: atTuned[i], standard: atShared[i] })),
+      );
+      const methods = await methodsP;
+      const config = configFor(model);
+      const split = prepare(
+        await loadDataset({ kind: "bundled", name: task.dataset }),
+        plan.seed,
+        config.split,
+        config.preprocessing,
+      );
+      const stdMs = new Set([...atTuned, ...atShared]);
       return {
         task,
-        metric: evo.r.dataset.task === "classification" ? "error rate" : "mse",
-        rows,
-        methods: [
-          method("standard", std),
-          fromSearch("gp-lfl", gp),
-          fromSearch("evomal", evo),
-          {
-            ...method("ml3", ml.runs),
-            fitness: ml.m.fitness,
-            ml3: {
-              steps: ml.m.steps,
-              metaLossFirst: ml.m.metaLosses[0] ?? null,
-              metaLossLast: ml.m.metaLosses.at(-1) ?? null,
-              wallMs: ml.m.wallMs,
-            },
-          },
-        ],
+        metric: standard.metric,
+        rows: { train: split.train.n, validation: split.validation.n, test: split.test.n },
+        sharedLr: settings.inner.lr,
+        standardTuned,
+        standardMs: [...stdMs].reduce((a, r) => a + r.wallMs, 0),
+        methods,
+        unitMs: unitMs.get(task.id) ?? {},
       };
-    });
-    const se = plan.sampleEfficiency;
-    const sampleEfficiency = se
-      ? (async (): Promise<SampleEfficiencyResult | undefined> => {
-        const task = plan.tasks.find((t) => t.id === se.task);
-        if (!task) return undefined;
-        const loss = bestOf(await searches.get(task.id)!.evomal);
-        const perFraction = async (ref: LossRef | null) =>
-          ref ? await Promise.all(se.fractions.map((f) => train(task, ref, f))) : null;
-        const [std, evo] = await Promise.all([
-          perFraction({ kind: "standard" }),
-          perFraction(loss),
-        ]);
-        const series = (method: MethodName, runs: TrainResult[][] | null) => ({
-          method,
-          means: se.fractions.map((_, i) =>
-            runs ? summarize(runs[i].map((r) => r.value)).mean : null
-          ),
-          stds: se.fractions.map((_, i) =>
-            runs ? summarize(runs[i].map((r) => r.value)).std : null
-          ),
-          welch: method === "standard" ? undefined : se.fractions.map((_, i) =>
-            runs
-              ? welchTTest(
-                finite(runs[i].map((r) => r.value)),
-                finite(std![i].map((r) => r.value)),
-              )
-              : null
-          ),
-        });
-        return {
-          task: task.id,
-          fractions: se.fractions,
-          trainRows: std![std!.length - 1] ? std!.map((runs) => runs[0].trainRows) : [],
-          series: [series("standard", std), series("evomal", evo)],
-        };
-      })()
-      : Promise.resolve(undefined);
-    const [tasks, sample] = await Promise.all([Promise.all(taskResults), sampleEfficiency]);
-    // Report tasks in the plan's order, not the scheduling order.
-    tasks.sort((a, b) => plan.tasks.indexOf(a.task) - plan.tasks.indexOf(b.task));
+    }));
     return {
-      kind: "lossmith.reproduction",
+      kind: "lossmith.study",
       createdAt: new Date().toISOString(),
       plan,
       backend: pool.backend,
       workers: opts.workers,
       versions: { lossmith: LOSSMITH_VERSION, deno: Deno.version.deno, v8: Deno.version.v8 },
-      wallMs: performance.now() - t0,
-      cachedUnits,
-      tasks,
-      sampleEfficiency: sample,
+      parts: [{
+        tasks: tasks.map((t) => t.id),
+        startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
+        wallMs: performance.now() - t0,
+        cachedUnits,
+        ...(opts.cachedOnly ? { cachedOnly: true } : {}),
+      }],
+      tasks: settled.filter((t): t is TaskResult => t !== null),
     };
   } finally {
     pool.close();
   }
 }
 
-/** Rough relative cost of a task, for scheduling only. */
-function cost(t: TaskPlan): number {
-  const perStep = t.model === "lenet5" ? 20 : 1;
-  return perStep *
-    (t.population * t.generations * (t.metaSteps * 3 + t.fitnessSteps) + t.finalSteps * 40);
+/** An earlier part's results with this part's tasks put in (plan order), for runs in parts. */
+export function mergeResults(previous: Results | null, part: Results): Results {
+  if (!previous || previous.kind !== part.kind || previous.plan.name !== part.plan.name) {
+    return part;
+  }
+  const ran = new Set(part.tasks.map((t) => t.task.id));
+  const tasks = [...previous.tasks.filter((t) => !ran.has(t.task.id)), ...part.tasks];
+  const order = part.plan.tasks.map((t) => t.id);
+  tasks.sort((a, b) => order.indexOf(a.task.id) - order.indexOf(b.task.id));
+  return { ...part, parts: [...previous.parts, ...part.parts], tasks };
 }

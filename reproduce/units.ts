@@ -1,49 +1,78 @@
 /**
- * The units of work of a reproduction, each a pure function of plain data: a search (GP-LFL or
- * EvoMAL), ML3's meta-training, and one training from scratch of one loss for one seed. A unit's
- * result depends only on its description (and the backend), never on which worker ran it or
- * when, so units can run in any order on any worker and be cached by their description.
+ * The units of work of the study, each a pure function of plain data: a search (GP-LFL or an
+ * EvoMAL variant), ML3's meta-training, TaylorGLO's CMA-ES search, and one training run of the
+ * final comparison (core/final.ts's FinalRunRequest) for one loss. A unit's result depends only
+ * on its description (and the backend), never on which worker ran it or when, so units run in
+ * any order on any worker and are cached by their description. A run of the standard loss does
+ * not name the method it is compared with, so every method of a task shares the same runs.
  */
 import { tf } from "../engine/tensor/tf.ts";
 import { loadDataset, prepare, type PreparedData } from "../core/prepare.ts";
 import { type SearchConfig, searchConfig } from "../core/search.ts";
-import type { EvaluationSettings } from "../core/settings.ts";
+import type { SettingsPatch } from "../core/settings.ts";
 import { InProcessRunner } from "../engine/runner.ts";
 import { searchAndEvaluate } from "../core/pipeline.ts";
 import { LOSSMITH_VERSION, type SearchResult } from "../core/result.ts";
 import { CandidateEvaluator } from "../engine/evaluator.ts";
 import { ml3InitialPhi, ml3Loss } from "../engine/ml3.ts";
+import { TAYLORGLO_START, taylorGloLoss } from "../engine/taylorglo.ts";
 import { compileLoss } from "../engine/metaloss.ts";
 import type { ModelSpec } from "../engine/models.ts";
 import { standardLoss } from "../engine/train.ts";
 import { trainFromScratch } from "../engine/final_runs.ts";
-import type { LabeledRows } from "../engine/batches.ts";
-import { curveEveryFor } from "../core/final.ts";
+import { curveEveryFor, type FinalRun } from "../core/final.ts";
 import type { Tree } from "../core/expr/tree.ts";
-import { Rng } from "../core/rng.ts";
-import type { TaskPlan } from "./plan.ts";
+import { Cmaes } from "../core/cmaes.ts";
+import type { SearchBudget, TaskModel, Variant } from "./plan.ts";
 import { MODEL_KINDS, modelSpecFor } from "../core/model_kinds.ts";
 
-/** The loss a training unit uses. */
+/** The loss a training run uses. */
 export type LossRef =
   | { kind: "standard" }
   | { kind: "tree"; tree: Tree; phi: number[] }
-  | { kind: "ml3"; phi: number[] };
+  | { kind: "ml3"; phi: number[] }
+  | { kind: "taylorglo"; phi: number[] };
 
 export type Unit =
-  | { kind: "search"; task: TaskPlan; localSearch: boolean; seed: number }
-  | { kind: "ml3"; task: TaskPlan; seed: number }
   | {
-    kind: "train";
-    task: TaskPlan;
-    loss: LossRef;
+    kind: "search";
+    task: TaskModel;
+    budget: SearchBudget;
+    localSearch: boolean;
+    variants: Variant[];
     seed: number;
-    fraction: number;
+  }
+  | {
+    kind: "ml3";
+    task: TaskModel;
+    budget: SearchBudget;
+    metaSteps: number;
+    metaLr: number;
+    seed: number;
+  }
+  | {
+    kind: "taylorglo";
+    task: TaskModel;
+    budget: SearchBudget;
+    generations: number;
+    lambda: number;
+    sigma: number;
+    seed: number;
+  }
+  | {
+    kind: "run";
+    task: TaskModel;
+    loss: LossRef;
+    /** The run: core/final.ts's FinalRunRequest without the learned/standard label. */
+    seed: number;
+    steps: number;
+    lr: number;
     dataSeed: number;
   };
 
 export interface MlThreeResult {
   phi: number[];
+  /** The meta-training curve: the unrolled validation task loss of each meta-step. */
   metaLosses: number[];
   steps: number;
   /** Validation metric after the same partial training that gives EvoMAL's fitness. */
@@ -51,65 +80,107 @@ export interface MlThreeResult {
   wallMs: number;
 }
 
-export interface TrainResult {
-  /** Test metric (error rate, or MSE in the target's original units); null when diverged. */
-  value: number | null;
-  curve: number[];
-  curveEvery: number;
-  trainRows: number;
+export interface TaylorGloResult {
+  phi: number[];
+  /** Validation metric of the best loss found. */
+  fitness: number | null;
+  /** Best and mean finite fitness of each generation. */
+  best: (number | null)[];
+  mean: (number | null)[];
+  evaluations: number;
   wallMs: number;
 }
 
-export type UnitResult = SearchResult | MlThreeResult | TrainResult;
+export interface RunResult extends FinalRun {
+  wallMs: number;
+}
+
+export type UnitResult = SearchResult | MlThreeResult | TaylorGloResult | RunResult;
+
+/** The request that a task's search (or its settings alone) resolves from. */
+export function requestFor(
+  task: TaskModel,
+  budget: SearchBudget,
+  localSearch: boolean,
+  variants: readonly Variant[],
+  seed: number,
+  metaLr?: number,
+): SettingsPatch {
+  const has = (v: Variant) => variants.includes(v);
+  return {
+    model: {
+      kind: task.model,
+      ...(MODEL_KINDS[task.model].hasHidden ? { hidden: task.hidden } : {}),
+    },
+    budget: { population: budget.population, generations: budget.generations },
+    evaluation: {
+      localSearch: {
+        enabled: localSearch,
+        metaSteps: budget.metaSteps,
+        ...(metaLr === undefined ? {} : { metaLr }),
+      },
+      fitnessSteps: budget.fitnessSteps,
+      ...(has("multi-fidelity")
+        ? { multiFidelity: { enabled: true, maxSteps: budget.rungMaxSteps } }
+        : {}),
+      ...(has("normalize-scale") ? { normalizeScale: true } : {}),
+      ...(has("tie-break") ? { tieBreak: true } : {}),
+      ...(has("folds") ? { folds: { belowRows: budget.foldsBelow } } : {}),
+    },
+    final: { seeds: 0 },
+    seed,
+  };
+}
+
+/** A search's configuration, resolved as any request is: the dataset's preset, then this. */
+export function configFor(
+  task: TaskModel,
+  request: SettingsPatch = requestFor(task, NO_SEARCH, true, [], 1),
+): SearchConfig {
+  return searchConfig({ kind: "bundled", name: task.dataset }, { request });
+}
+
+/** The budget of a configuration used only for its training settings. */
+const NO_SEARCH: SearchBudget = {
+  population: 1,
+  generations: 1,
+  metaSteps: 1,
+  fitnessSteps: 1,
+  rungMaxSteps: 1,
+  foldsBelow: 0,
+};
 
 /** One split per dataset and data seed, as every search and training of a task sees it. */
 const prepared = new Map<string, PreparedData>();
-async function dataFor(task: TaskPlan, seed: number): Promise<PreparedData> {
+async function dataFor(task: TaskModel, seed: number): Promise<PreparedData> {
   const key = `${task.dataset}/${seed}`;
   if (!prepared.has(key)) {
-    prepared.set(key, prepare(await loadDataset({ kind: "bundled", name: task.dataset }), seed));
+    const config = configFor(task);
+    prepared.set(
+      key,
+      prepare(
+        await loadDataset({ kind: "bundled", name: task.dataset }),
+        seed,
+        config.split,
+        config.preprocessing,
+      ),
+    );
   }
   return prepared.get(key)!;
 }
 
-export function specFor(task: TaskPlan, data: PreparedData): ModelSpec {
+export function specFor(task: TaskModel, data: PreparedData): ModelSpec {
   return modelSpecFor({ kind: task.model, hidden: task.hidden }, data);
-}
-
-/**
- * The search of a plan's task, resolved as any request is: the dataset's published settings
- * (plain SGD for MNIST), then the plan's budget. Final evaluation runs as separate units, shared
- * by all methods (see driver.ts).
- */
-export function searchConfigFor(task: TaskPlan, localSearch: boolean, seed: number): SearchConfig {
-  return searchConfig({ kind: "bundled", name: task.dataset }, {
-    request: {
-      model: {
-        kind: task.model,
-        ...(MODEL_KINDS[task.model].hasHidden ? { hidden: task.hidden } : {}),
-      },
-      budget: { population: task.population, generations: task.generations },
-      evaluation: {
-        localSearch: { enabled: localSearch, metaSteps: task.metaSteps },
-        fitnessSteps: task.fitnessSteps,
-      },
-      final: { steps: task.finalSteps, seeds: 0 },
-      seed,
-    },
-  });
-}
-
-/** The evaluation settings of a plan's task. */
-export function evaluationFor(task: TaskPlan, localSearch: boolean): EvaluationSettings {
-  return searchConfigFor(task, localSearch, 1).evaluation;
 }
 
 async function search(unit: Extract<Unit, { kind: "search" }>): Promise<SearchResult> {
   const data = await dataFor(unit.task, unit.seed);
-  const config = searchConfigFor(unit.task, unit.localSearch, unit.seed);
-  const spec = specFor(unit.task, data);
+  const config = configFor(
+    unit.task,
+    requestFor(unit.task, unit.budget, unit.localSearch, unit.variants, unit.seed),
+  );
   const runner = new InProcessRunner(data, {
-    model: spec,
+    model: specFor(unit.task, data),
     evaluation: config.evaluation,
     seed: unit.seed,
   });
@@ -132,18 +203,25 @@ async function search(unit: Extract<Unit, { kind: "search" }>): Promise<SearchRe
   }
 }
 
+async function evaluatorFor(
+  task: TaskModel,
+  budget: SearchBudget,
+  seed: number,
+  metaLr?: number,
+): Promise<CandidateEvaluator> {
+  const data = await dataFor(task, seed);
+  const config = configFor(task, requestFor(task, budget, true, [], seed, metaLr));
+  return new CandidateEvaluator(data, specFor(task, data), config.evaluation, seed);
+}
+
+/** ML3: its loss network tuned by the same unrolled-differentiation loop as EvoMAL's weights. */
 async function metaTrainMl3(unit: Extract<Unit, { kind: "ml3" }>): Promise<MlThreeResult> {
   const t0 = performance.now();
   const data = await dataFor(unit.task, unit.seed);
-  const ev = new CandidateEvaluator(
-    data,
-    specFor(unit.task, data),
-    evaluationFor(unit.task, true),
-    unit.seed,
-  );
+  const ev = await evaluatorFor(unit.task, unit.budget, unit.seed, unit.metaLr);
   try {
     const loss = ml3Loss(data.task);
-    const local = await ev.localSearchOf(loss, ml3InitialPhi(unit.seed));
+    const local = await ev.localSearchOf(loss, ml3InitialPhi(unit.seed), unit.metaSteps);
     const fit = await ev.fitnessOf(loss, local.phi);
     return {
       phi: local.phi,
@@ -157,64 +235,88 @@ async function metaTrainMl3(unit: Extract<Unit, { kind: "ml3" }>): Promise<MlThr
   }
 }
 
-/** The first `fraction` of the training rows in a seeded random order (all when fraction 1). */
-function subsetOf(rows: LabeledRows, fraction: number, seed: number): LabeledRows {
-  if (fraction >= 1) return rows;
-  const n = Math.max(1, Math.round(rows.n * fraction));
-  const order = Array.from({ length: rows.n }, (_, i) => i);
-  const rng = new Rng(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
+/**
+ * TaylorGLO: CMA-ES (core/cmaes.ts) over the eight parameters of the Taylor-polynomial loss,
+ * each point's fitness the validation metric after the same partial training as EvoMAL's
+ * fitness (diverged: worst). Starts from the polynomial of squared error.
+ */
+async function searchTaylorGlo(
+  unit: Extract<Unit, { kind: "taylorglo" }>,
+): Promise<TaylorGloResult> {
+  const t0 = performance.now();
+  const data = await dataFor(unit.task, unit.seed);
+  const ev = await evaluatorFor(unit.task, unit.budget, unit.seed);
+  const loss = taylorGloLoss(data.task);
+  try {
+    const es = new Cmaes({
+      mean: TAYLORGLO_START,
+      sigma: unit.sigma,
+      lambda: unit.lambda,
+      seed: unit.seed,
+    });
+    let best: { phi: number[]; fitness: number } | null = null;
+    const bests: (number | null)[] = [];
+    const means: (number | null)[] = [];
+    let evaluations = 0;
+    for (let g = 0; g < unit.generations; g++) {
+      const points = es.ask();
+      const fitness: number[] = [];
+      for (const phi of points) {
+        const r = await ev.fitnessOf(loss, phi);
+        evaluations++;
+        const f = r.diverged || !Number.isFinite(r.fitness) ? Infinity : r.fitness;
+        fitness.push(f);
+        if (Number.isFinite(f) && (best === null || f < best.fitness)) best = { phi, fitness: f };
+      }
+      const ok = fitness.filter(Number.isFinite);
+      bests.push(ok.length ? Math.min(...ok) : null);
+      means.push(ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null);
+      es.tell(fitness);
+    }
+    return {
+      phi: best?.phi ?? TAYLORGLO_START,
+      fitness: best?.fitness ?? null,
+      best: bests,
+      mean: means,
+      evaluations,
+      wallMs: performance.now() - t0,
+    };
+  } finally {
+    ev.dispose();
   }
-  const x = new Float32Array(n * rows.d);
-  const y = new Float32Array(n);
-  order.slice(0, n).forEach((r, i) => {
-    x.set(rows.x.subarray(r * rows.d, (r + 1) * rows.d), i * rows.d);
-    y[i] = rows.y[r];
-  });
-  return { x, y, n, d: rows.d };
 }
 
 /**
- * One training from scratch under one loss, as the final comparison trains each of its runs
- * (engine/final_runs.ts: same initialisation, batches, curve and reported units for a seed), so
- * that the standard loss is trained once per seed and shared by every method's comparison, and
- * ML3 goes through the same code as the symbolic losses.
+ * One run of the final comparison under one loss, as the service's final runs train it
+ * (engine/final_runs.ts): the seed's initial weights and batches, the dataset's optimiser at the
+ * run's learning rate, test and validation metrics and the test curve.
  */
-async function trainUnit(unit: Extract<Unit, { kind: "train" }>): Promise<TrainResult> {
+async function trainRun(unit: Extract<Unit, { kind: "run" }>): Promise<RunResult> {
   const t0 = performance.now();
   const data = await dataFor(unit.task, unit.dataSeed);
-  const spec = specFor(unit.task, data);
-  const settings = evaluationFor(unit.task, true);
-  const trainRows = subsetOf(data.train, unit.fraction, unit.seed);
+  const settings = configFor(unit.task).evaluation;
   const ref = unit.loss;
   const loss = ref.kind === "standard"
     ? standardLoss(data.task)
     : ref.kind === "tree"
     ? compileLoss(ref.tree, data.task)
-    : ml3Loss(data.task);
-  const curveEvery = curveEveryFor(unit.task.finalSteps);
+    : ref.kind === "ml3"
+    ? ml3Loss(data.task)
+    : taylorGloLoss(data.task);
   const run = await trainFromScratch(
-    { ...data, train: trainRows, validation: undefined },
-    spec,
+    data,
+    specFor(unit.task, data),
     loss,
     ref.kind === "standard" ? [1] : ref.phi,
     {
       seed: unit.seed,
-      steps: unit.task.finalSteps,
-      inner: settings.inner,
+      steps: unit.steps,
+      inner: { ...settings.inner, lr: unit.lr },
       batchSize: settings.batchSize,
-      curveEvery,
+      curveEvery: curveEveryFor(unit.steps),
     },
   );
-  return {
-    value: run.value,
-    curve: run.curve,
-    curveEvery,
-    trainRows: trainRows.n,
-    wallMs: performance.now() - t0,
-  };
+  return { ...run, wallMs: performance.now() - t0 };
 }
 
 export function runUnit(unit: Unit): Promise<UnitResult> {
@@ -223,7 +325,9 @@ export function runUnit(unit: Unit): Promise<UnitResult> {
       return search(unit);
     case "ml3":
       return metaTrainMl3(unit);
-    case "train":
-      return trainUnit(unit);
+    case "taylorglo":
+      return searchTaylorGlo(unit);
+    case "run":
+      return trainRun(unit);
   }
 }

@@ -69,6 +69,8 @@ export interface ServiceConfig {
   };
   /** Log lines at or above this level go to stdout, one JSON object each. */
   logLevel: LogLevel;
+  /** Finished searches are deleted this many days after they ended; 0 keeps them. */
+  retentionDays: number;
 }
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "off"] as const;
@@ -135,6 +137,11 @@ const SETTINGS = [
   ["public-name", "LOSSMITH_PUBLIC_NAME", "host names requests may use, comma-separated"],
   ["cors-origins", "LOSSMITH_CORS_ORIGINS", "origins whose pages may call the API (CORS)"],
   ["log-level", "LOSSMITH_LOG_LEVEL", `${LOG_LEVELS.join("|")} (default info)`],
+  [
+    "retention-days",
+    "LOSSMITH_RETENTION_DAYS",
+    "delete finished searches this many days after they end (default 0: keep them)",
+  ],
 ] as const;
 
 export const USAGE = `Usage: deno task start [flags]
@@ -253,6 +260,7 @@ export function loadConfig(
       corsOrigins: list(v("cors-origins")).map(origin),
     },
     logLevel: oneOf("log-level", v("log-level"), LOG_LEVELS, "info"),
+    retentionDays: integer("retention-days", v("retention-days"), 0, 0),
   };
 }
 

@@ -33,6 +33,7 @@ import { inspectDataset, InspectError } from "../workers/inspect.ts";
 import {
   type DatasetRecord,
   decodeCursor,
+  DuplicateKeyError,
   type NodeInfo,
   type Page,
   type Storage,
@@ -58,6 +59,37 @@ export interface DatasetMeta {
   task?: Task;
   /** The format the request states; checked against the files' roles and first bytes. */
   format?: FormatName;
+}
+
+/** A dataset made, or the owner's dataset of the same content (`existing`). */
+export interface Created {
+  record: DatasetRecord;
+  existing: boolean;
+}
+
+const hex = (bytes: ArrayBuffer) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/**
+ * What makes two datasets one: the bytes of each file by role, and the options they are read
+ * with (format, target, task), whatever the name or where the bytes came from.
+ */
+export async function contentHash(
+  format: FormatName,
+  files: UploadFiles,
+  meta: DatasetMeta,
+): Promise<string> {
+  const digests: Record<string, string> = {};
+  for (const role of rolesOf(format)) {
+    digests[role] = hex(await crypto.subtle.digest("SHA-256", files[role]! as BufferSource));
+  }
+  const key = JSON.stringify({
+    format,
+    target: meta.target ?? null,
+    task: meta.task ?? null,
+    files: digests,
+  });
+  return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
 }
 
 /** Where a field of the request sits, for the problem document: a form field or a JSON pointer. */
@@ -149,12 +181,12 @@ export class DatasetService {
     return found;
   }
 
-  async upload(owner: string, files: UploadFiles, meta: DatasetMeta): Promise<DatasetRecord> {
+  async upload(owner: string, files: UploadFiles, meta: DatasetMeta): Promise<Created> {
     const format = formatOf(files, meta, formField);
     return await this.#create(owner, "upload", format, files, meta, formField);
   }
 
-  async register(owner: string, source: UrlSource, meta: DatasetMeta): Promise<DatasetRecord> {
+  async register(owner: string, source: UrlSource, meta: DatasetMeta): Promise<Created> {
     const given = ROLES.filter((r) => source[r] !== undefined);
     const formats = formatsOfRoles(given, meta.format);
     if (!Array.isArray(formats)) throw refuse(formats, jsonField);
@@ -401,7 +433,11 @@ export class DatasetService {
     meta: DatasetMeta,
     at: Locate,
     url?: string,
-  ): Promise<DatasetRecord> {
+  ): Promise<Created> {
+    // The same bytes read the same way again: the dataset there is, without reading them.
+    const hash = await contentHash(format, files, meta);
+    const found = await this.storage.datasets.byContentHash(owner, hash);
+    if (found) return { record: found, existing: true };
     const id = randomId("ds");
     const dir = `${this.config.dataDir}/${id}`;
     const tmp = `${this.#incoming}/${id}`;
@@ -457,6 +493,7 @@ export class DatasetService {
         info,
         bytes: roles.reduce((n, r) => n + files[r]!.length, 0),
         url,
+        contentHash: hash,
         createdAt: nowIso(),
       };
       const kept = this.storage.datasets.keepsFiles
@@ -464,9 +501,13 @@ export class DatasetService {
         : undefined;
       await this.storage.datasets.insert(record, kept);
       await Deno.remove(`${dir}/${PENDING}`);
-      return record;
+      return { record, existing: false };
     } catch (e) {
       await Deno.remove(renamed ? dir : tmp, { recursive: true }).catch(() => {});
+      // The same upload, sent twice at once: the first one stored is the dataset.
+      const first = e instanceof DuplicateKeyError &&
+        await this.storage.datasets.byContentHash(owner, hash);
+      if (first) return { record: first, existing: true };
       throw e;
     }
   }

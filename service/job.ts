@@ -176,6 +176,17 @@ export class Job {
       const reason = this.#stopReason();
       if (reason === "cancel" || reason === "failure") await evaluators.cancel(this.id);
       await this.#end(await work);
+      if (this.#stop?.reason === "lost") {
+        if (!await storage.jobs.getById(this.id)) {
+          // Deleted while it ran here: what the queue may still hold of it goes too.
+          this.#transition("deleted", { node: this.lease.node });
+          await evaluators.cancel(this.id).catch(() => {});
+          await evaluators.forget(this.id).catch(() => {});
+        } else {
+          // Another node holds it, or will: nothing was written.
+          this.#transition("lost", { node: this.lease.node }, "warn");
+        }
+      }
     } catch (e) {
       // The store is unreachable: the job stays as stored, for the next claim.
       this.#log("store unreachable", { error: (e as Error).message }, "error");
@@ -183,6 +194,24 @@ export class Job {
     } finally {
       this.#ended.resolve();
     }
+  }
+
+  /**
+   * What the log's `running` line says this node picked up: a continuation of another search
+   * (`continues`, `from`), a search resumed from its last checkpoint (`resumedFrom`; after a
+   * restart, or from another node), or one claimed again that had checkpointed nothing, so that it
+   * starts over (`restarted`); with the node, the claim's number and the generations it runs to.
+   */
+  #startFields(resumeFrom: SearchState | undefined): Fields {
+    const generations = this.record.config.budget.generations;
+    const claim = { node: this.lease.node, claim: this.lease.run };
+    const origin = this.record.continues;
+    if (origin && resumeFrom?.generation === origin.generation && this.lease.run === 1) {
+      return { ...claim, continues: origin.search, from: origin.generation, generations };
+    }
+    if (resumeFrom) return { ...claim, resumedFrom: resumeFrom.generation, generations };
+    if (this.lease.run > 1) return { ...claim, restarted: true, generations };
+    return claim;
   }
 
   /** Describe, search, final evaluation: never rejects, the outcome says how it went. */
@@ -226,14 +255,7 @@ export class Job {
           data: { state: "running", resumedFrom: resumeFrom?.generation ?? null },
         })
       );
-      // The log says what this node picked up again (after a restart, or from another node).
-      if (this.#stopReason() !== "lost") {
-        this.#transition("running", {
-          node: this.lease.node,
-          resumedFrom: resumeFrom?.generation,
-          generations: resumeFrom ? config.budget.generations : undefined,
-        });
-      }
+      if (this.#stopReason() !== "lost") this.#transition("running", this.#startFields(resumeFrom));
       throwIfStopped(this.#controller.signal);
       const { result } = await searchAndEvaluate(config, this.#summary, platform, {
         signal: this.#controller.signal,
@@ -290,10 +312,7 @@ export class Job {
   /** How the job ends, decided once the search has returned or been stopped. */
   async #end({ result, error }: Outcome): Promise<void> {
     const stop = this.#stop;
-    if (stop?.reason === "lost") {
-      // Another node holds it, or will: nothing to write.
-      return this.#transition("lost", { node: this.lease.node }, "warn");
-    }
+    if (stop?.reason === "lost") return; // another node holds it, or will: nothing to write
     // A search that ran to its end has succeeded, whatever stop came too late to matter, unless
     // it found nothing to recommend: then it fails with its result (the counts say why).
     if (result && result.stopped !== "cancelled") {

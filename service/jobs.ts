@@ -9,20 +9,31 @@
 import {
   DuplicateKeyError,
   FINISHED_STATES,
+  type JobFilter,
   type JobRecord,
-  type JobState,
+  type NewEvent,
   type NodeInfo,
   type Page,
+  type StartingPoint,
   type Storage,
   type StoredEvent,
+  TooManyLabels,
 } from "../store/mod.ts";
 import { decodeCursor } from "../store/mod.ts";
 import { nowIso, randomId, sha256Hex } from "../store/ids.ts";
 import type { ServiceConfig } from "./config.ts";
 import type { DatasetService } from "./datasets.ts";
 import type { Evaluators } from "./evaluators.ts";
-import { resolveSearchConfig, type SearchRequest } from "./search_request.ts";
+import {
+  type ContinueRequest,
+  givenIds,
+  MAX_LABELS,
+  resolveSearchConfig,
+  type SearchRequest,
+} from "./search_request.ts";
 import { invalid, notFound, ServiceError } from "./errors.ts";
+import { isBundled } from "./datasets.ts";
+import { type SearchConfig, stoppedBy, warmStartLosses } from "../core/search.ts";
 import { Job } from "./job.ts";
 import type { Logger } from "./log.ts";
 import { checkSearchMemory, type MemoryPlan, memoryPlan } from "./memory.ts";
@@ -63,6 +74,21 @@ export function endQueued(storage: Storage, job: JobRecord): Promise<boolean> {
 const LIMIT_RETRY_S = 30;
 const SHUTDOWN_RETRY_S = 10;
 
+/** How often finished searches past their retention are looked for (and once at start). */
+const RETENTION_SWEEP_MS = 3600_000;
+/** Searches deleted per statement of a sweep. */
+const RETENTION_BATCH = 100;
+const DAY_MS = 24 * 3600_000;
+
+const shuttingDown = () =>
+  new ServiceError(
+    "unavailable",
+    "Shutting down",
+    "the service is shutting down",
+    [],
+    SHUTDOWN_RETRY_S,
+  );
+
 export class JobManager {
   /** The jobs this node runs now. */
   readonly #live = new Map<string, Job>();
@@ -70,6 +96,7 @@ export class JobManager {
   #claiming = false;
   #claimAgain = false;
   #timer?: ReturnType<typeof setInterval>;
+  #retention?: ReturnType<typeof setInterval>;
   readonly #unlisten: (() => void)[] = [];
   readonly #memory: MemoryPlan | undefined;
 
@@ -91,6 +118,10 @@ export class JobManager {
     this.#unlisten.push(this.storage.listen("jobs", () => this.#schedule()));
     this.#unlisten.push(this.storage.listen("cancel", (id) => this.#live.get(id)?.stop("cancel")));
     this.#timer = setInterval(() => this.#heartbeat(), this.config.leaseMs / 3);
+    if (this.config.retentionDays > 0) {
+      this.#retention = setInterval(() => this.#sweepQuietly(), RETENTION_SWEEP_MS);
+      this.#sweepQuietly();
+    }
     // A beat now, not a third of the lease from now: the one made before the workers started may
     // be older than a lease already (a slow start), and the node would look gone meanwhile.
     void this.#heartbeat();
@@ -125,33 +156,15 @@ export class JobManager {
     body: SearchRequest,
     idempotencyKey?: string,
   ): Promise<{ job: JobRecord; replayed: boolean }> {
-    if (this.#stopping) {
-      throw new ServiceError(
-        "unavailable",
-        "Shutting down",
-        "the service is shutting down",
-        [],
-        SHUTDOWN_RETRY_S,
-      );
-    }
+    if (this.#stopping) throw shuttingDown();
     const requestHash = await sha256Hex(canonicalJson(body));
     const earlier = idempotencyKey && await this.#replay(owner, idempotencyKey, requestHash);
     if (earlier) return { job: earlier, replayed: true };
-    const active = await this.storage.jobs.countActive(owner);
-    const limit = this.config.limits.maxActiveJobsPerKey;
-    if (active >= limit) {
-      throw new ServiceError(
-        "limit",
-        "Too many searches",
-        `this key has ${active} queued or running searches; the limit is ${limit} per key. ` +
-          `Wait for one to finish or cancel one.`,
-        [],
-        LIMIT_RETRY_S,
-      );
-    }
+    await this.#checkActive(owner);
     const { record, ref, info } = await this.datasets.refFor(owner, body.dataset, body.task);
     const given = await this.datasets.givenSplits(owner, info, body);
-    const config = { ...resolveSearchConfig(body, ref), ...given };
+    const config: SearchConfig = { ...resolveSearchConfig(body, ref), ...given };
+    if (body.warmStart) config.warmStart = await this.#warmStart(owner, body.warmStart, config);
     if (MODEL_KINDS[config.model.kind].needsImages && !info.imageShape) {
       throw invalid(
         `model '${config.model.kind}' needs image data; dataset ${record.id} has no image shape ` +
@@ -171,6 +184,9 @@ export class JobManager {
     const job: JobRecord = {
       id: randomId("srch"),
       owner,
+      name: body.name ?? null,
+      labels: body.labels ?? {},
+      continues: null,
       state: "queued",
       datasetId: record.id,
       dataInfo: info,
@@ -185,18 +201,182 @@ export class JobManager {
       startedAt: null,
       finishedAt: null,
     };
+    return await this.#insert(job, { type: "state", data: { state: "queued" } });
+  }
+
+  /** Stores a new job and schedules it; a concurrent request with its key gets the first one. */
+  async #insert(
+    job: JobRecord,
+    event: NewEvent,
+    start?: StartingPoint,
+  ): Promise<{ job: JobRecord; replayed: boolean }> {
+    const { owner, idempotencyKey: key, requestHash } = job;
     try {
-      await this.storage.jobs.insert(job, { type: "state", data: { state: "queued" } });
+      await this.storage.jobs.insert(job, event, start);
     } catch (e) {
       // Two requests with one key at once: the second insert hits the unique index.
-      const again = e instanceof DuplicateKeyError && idempotencyKey &&
-        await this.#replay(owner, idempotencyKey, requestHash);
+      const again = e instanceof DuplicateKeyError && key &&
+        await this.#replay(owner, key, requestHash);
       if (again) return { job: again, replayed: true };
       throw e;
     }
-    this.log.info("search", { id: job.id, owner, state: "queued", dataset: record.id });
+    this.log.info("search", {
+      id: job.id,
+      owner,
+      state: "queued",
+      dataset: job.datasetId,
+      continues: job.continues?.search,
+    });
     this.#schedule();
     return { job: await this.get(owner, job.id), replayed: false };
+  }
+
+  async #checkActive(owner: string): Promise<void> {
+    const active = await this.storage.jobs.countActive(owner);
+    const limit = this.config.limits.maxActiveJobsPerKey;
+    if (active >= limit) {
+      throw new ServiceError(
+        "limit",
+        "Too many searches",
+        `this key has ${active} queued or running searches; the limit is ${limit} per key. ` +
+          `Wait for one to finish or cancel one.`,
+        [],
+        LIMIT_RETRY_S,
+      );
+    }
+  }
+
+  /** The losses another search of the owner's seeds this one with (its ranking so far). */
+  async #warmStart(
+    owner: string,
+    from: NonNullable<SearchRequest["warmStart"]>,
+    config: SearchConfig,
+  ): Promise<NonNullable<SearchConfig["warmStart"]>> {
+    const pointer = "/warmStart/search";
+    // Another key's search is unknown here, as everywhere.
+    if (!await this.storage.jobs.get(owner, from.search)) {
+      throw invalid(`unknown search '${from.search}' to warm-start from`, { pointer });
+    }
+    const state = await this.storage.checkpoints.latest(from.search);
+    const losses = state ? warmStartLosses(state, config, from.losses) : [];
+    if (losses.length === 0) {
+      throw invalid(
+        `search ${from.search} has no ranked loss ${
+          state ? "within this search's height limit (gp.maxHeight)" : "yet"
+        } to warm-start from`,
+        { pointer },
+      );
+    }
+    return { search: from.search, losses };
+  }
+
+  /**
+   * A new search that continues a finished one for more generations: from that one's last
+   * checkpoint, with its settings, seed and data, and `budget.generations` raised by
+   * `generations`. The search continued is left as it is. What it computes is what one search
+   * of the total generations computes (the state carries every random number), the final
+   * comparison included; only the times differ.
+   */
+  async continue(
+    owner: string,
+    id: string,
+    body: ContinueRequest,
+    idempotencyKey?: string,
+  ): Promise<{ job: JobRecord; replayed: boolean }> {
+    if (this.#stopping) throw shuttingDown();
+    const requestHash = await sha256Hex(canonicalJson({ continue: id, ...body }));
+    const earlier = idempotencyKey && await this.#replay(owner, idempotencyKey, requestHash);
+    if (earlier) return { job: earlier, replayed: true };
+    const parent = await this.get(owner, id);
+    if (!FINISHED_STATES.includes(parent.state)) {
+      throw new ServiceError(
+        "conflict",
+        "Not finished",
+        `search ${id} is ${parent.state}; continue it once it has finished (or cancel it first)`,
+      );
+    }
+    const from = await this.storage.checkpoints.latest(id);
+    if (!from) {
+      throw new ServiceError(
+        "conflict",
+        "Nothing to continue",
+        `search ${id} ${parent.state} before it finished a generation: start a new search`,
+      );
+    }
+    await this.#checkActive(owner);
+    const given = givenIds(parent.request);
+    for (const dataset of [parent.datasetId, given.validation, given.test]) {
+      if (dataset === undefined || isBundled(dataset)) continue;
+      if (!await this.storage.datasets.get(owner, dataset)) {
+        throw new ServiceError(
+          "conflict",
+          "Dataset deleted",
+          `search ${id} read dataset ${dataset}, which was deleted since`,
+        );
+      }
+    }
+    const generations = from.generation + body.generations;
+    const max = this.config.limits.maxGenerations;
+    if (generations > max) {
+      throw invalid(
+        `/generations: ${from.generation} finished plus ${body.generations} is ${generations}; ` +
+          `the limit is ${max} generations (this service's limit)`,
+        { pointer: "/generations" },
+      );
+    }
+    const raised = {
+      generations,
+      ...(body.maxEvaluations !== undefined ? { maxEvaluations: body.maxEvaluations } : {}),
+      ...(body.maxSeconds !== undefined ? { maxSeconds: body.maxSeconds } : {}),
+    };
+    const config: SearchConfig = {
+      ...parent.config,
+      budget: { ...parent.config.budget, ...raised },
+    };
+    // A budget used up already would end it before its first new generation.
+    const why = stoppedBy(config, from);
+    if (why === "max-evaluations" || why === "max-seconds") {
+      const field = why === "max-evaluations" ? "maxEvaluations" : "maxSeconds";
+      const used = why === "max-evaluations"
+        ? `${from.evaluations} evaluations`
+        : `${Math.round(from.elapsedMs / 1000)} s`;
+      throw invalid(
+        `/${field}: search ${id} has used ${used} of its budget.${field} ` +
+          `(${config.budget[field]}), which counts the whole search; raise it with ${field}`,
+        { pointer: `/${field}` },
+      );
+    }
+    const request = parent.request as Record<string, unknown>;
+    const continues = { search: id, generation: from.generation };
+    const job: JobRecord = {
+      id: randomId("srch"),
+      owner,
+      name: body.name ?? parent.name,
+      labels: body.labels ?? parent.labels,
+      continues,
+      state: "queued",
+      datasetId: parent.datasetId,
+      dataInfo: parent.dataInfo,
+      // The request one search of all these generations would have sent.
+      request: {
+        ...request,
+        budget: { ...(request.budget as Record<string, unknown> | undefined), ...raised },
+      },
+      config,
+      requestHash,
+      idempotencyKey: idempotencyKey ?? null,
+      progress: initialProgress(generations),
+      error: null,
+      cancelRequested: false,
+      createdAt: nowIso(),
+      startedAt: null,
+      finishedAt: null,
+    };
+    return await this.#insert(
+      job,
+      { type: "state", data: { state: "queued", continues } },
+      { state: from, stats: from.history.at(-1) ?? {} },
+    );
   }
 
   async #replay(owner: string, key: string, hash: string): Promise<JobRecord | undefined> {
@@ -224,15 +404,91 @@ export class JobManager {
   async list(
     owner: string,
     limit: number,
-    state?: JobState,
+    filter: JobFilter = {},
     cursor?: string,
   ): Promise<Page<JobRecord>> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && !after) {
       throw invalid("the cursor is not one this service issued", { parameter: "cursor" });
     }
-    const page = await this.storage.jobs.list(owner, limit, state, after);
+    const page = await this.storage.jobs.list(owner, limit, filter, after);
     return { ...page, items: page.items.map((j) => this.#withLiveProgress(j)) };
+  }
+
+  /** A new name (null removes it) and labels merged in (a null value removes one). */
+  async relabel(
+    owner: string,
+    id: string,
+    change: { name?: string | null; labels?: Record<string, string | null> },
+  ): Promise<JobRecord> {
+    let job;
+    try {
+      job = await this.storage.jobs.relabel(owner, id, change, MAX_LABELS);
+    } catch (e) {
+      if (e instanceof TooManyLabels) {
+        throw invalid(`/labels: ${e.message}`, { pointer: "/labels" });
+      }
+      throw e;
+    }
+    if (!job) throw notFound("search", id);
+    return this.#withLiveProgress(job);
+  }
+
+  /**
+   * Deletes a search with everything stored of it: its events, checkpoints (its candidates
+   * with them), result and report, and on PostgreSQL its evaluation requests. A queued or
+   * running one is cancelled first, wherever it runs, and given `waitMs` to stop; whatever
+   * its node does after, its writes are refused, since the row is gone (store/storage.ts).
+   */
+  async delete(owner: string, id: string, waitMs: number): Promise<void> {
+    const job = await this.get(owner, id); // 404 for another owner's search
+    if (!FINISHED_STATES.includes(job.state)) {
+      await this.cancel(owner, id);
+      await this.stopped(id, waitMs);
+    }
+    if (!await this.storage.jobs.delete(owner, id)) throw notFound("search", id);
+    await this.#forget(id);
+    this.log.info("search", { id, owner, state: "deleted" });
+  }
+
+  /** What the evaluation queue holds of a deleted search goes too. */
+  async #forget(id: string): Promise<void> {
+    try {
+      await this.evaluators.cancel(id);
+      await this.evaluators.forget(id);
+    } catch (e) {
+      this.log.error("evaluation requests not dropped", { id, error: String(e) });
+    }
+  }
+
+  /**
+   * Deletes the finished searches that ended more than `retentionDays` before `now`, oldest
+   * first; their ids. Every node may sweep: a search is deleted once.
+   */
+  async sweepExpired(now = Date.now()): Promise<string[]> {
+    if (this.config.retentionDays <= 0) return [];
+    const before = new Date(now - this.config.retentionDays * DAY_MS).toISOString();
+    const deleted: string[] = [];
+    while (true) {
+      const ids = await this.storage.jobs.deleteFinishedBefore(before, RETENTION_BATCH);
+      for (const id of ids) await this.#forget(id);
+      deleted.push(...ids);
+      if (ids.length < RETENTION_BATCH) break;
+    }
+    if (deleted.length) {
+      this.log.info("retention", {
+        deleted: deleted.length,
+        before,
+        retentionDays: this.config.retentionDays,
+      });
+    }
+    return deleted;
+  }
+
+  #sweepQuietly(): void {
+    this.sweepExpired().catch((e) =>
+      this.log.error("retention sweep failed", { error: (e as Error).message })
+    );
   }
 
   #withLiveProgress(job: JobRecord): JobRecord {
@@ -333,6 +589,7 @@ export class JobManager {
   async shutdown(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#timer);
+    clearInterval(this.#retention);
     for (const u of this.#unlisten) u();
     const running = [...this.#live.values()];
     for (const job of running) job.stop("shutdown");

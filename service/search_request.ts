@@ -20,7 +20,24 @@ export type SearchRequest = SettingsPatch & {
   test?: string;
   task?: Task;
   profile?: ProfileName;
+  /** For people (not unique), and labels to find it by. */
+  name?: string;
+  labels?: Record<string, string>;
+  /** Seed the initial population with another search's best losses. */
+  warmStart?: { search: string; losses?: number };
 };
+
+/** Labels a search may have (the schemas' limit, and the sum a merge patch may not pass). */
+export const MAX_LABELS = 32;
+
+/** `POST /v1/searches/{id}:continue`: more generations, and the budget limits raised. */
+export interface ContinueRequest {
+  generations: number;
+  maxEvaluations?: number;
+  maxSeconds?: number;
+  name?: string;
+  labels?: Record<string, string>;
+}
 
 /** The settings whose maximum is an operator's limit, by dotted path. */
 export function limitOf(limits: Limits): (path: string) => number | undefined {
@@ -38,7 +55,17 @@ export function limitOf(limits: Limits): (path: string) => number | undefined {
 
 /** The request's settings alone (without the dataset, task and profile fields). */
 export function requestSettings(req: SearchRequest): SettingsPatch {
-  const { dataset: _d, validation: _v, test: _s, task: _t, profile: _p, ...settings } = req;
+  const {
+    dataset: _d,
+    validation: _v,
+    test: _s,
+    task: _t,
+    profile: _p,
+    name: _n,
+    labels: _l,
+    warmStart: _w,
+    ...settings
+  } = req;
   return settings;
 }
 

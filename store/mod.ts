@@ -9,7 +9,7 @@ import { SqliteStorage } from "./sqlite/mod.ts";
 export * from "./types.ts";
 export * from "./storage.ts";
 export { decodeCursor, encodeCursor } from "./cursor.ts";
-export { StorageInUse } from "./errors.ts";
+export { StorageInUse, TooManyLabels } from "./errors.ts";
 
 export interface StorageOptions {
   /** The SQLite file, used when no URL is given. */

@@ -4,6 +4,7 @@
  * driver types them (a boolean as 0/1 or false/true, a big integer as a number or a string).
  */
 import { upgradeConfig } from "../core/search.ts";
+import { TooManyLabels } from "./errors.ts";
 import type { DatasetRecord, JobError, JobRecord, JobState, StoredEvent } from "./types.ts";
 
 export type Row = Record<string, unknown>;
@@ -21,6 +22,9 @@ export function jobFromRow(r: Row): JobRecord {
   return {
     id: r.id as string,
     owner: r.owner as string,
+    name: (r.name as string | null) ?? null,
+    labels: r.labels == null ? {} : parseJson(r.labels),
+    continues: r.continues == null ? null : parseJson(r.continues),
     state: r.state as JobState,
     datasetId: r.dataset_id as string,
     dataInfo: parseJson(r.data_info),
@@ -42,6 +46,9 @@ export function jobParams(job: JobRecord): Row {
   return {
     id: job.id,
     owner: job.owner,
+    name: job.name,
+    labels: json(job.labels),
+    continues: job.continues && json(job.continues),
     state: job.state,
     datasetId: job.datasetId,
     dataInfo: json(job.dataInfo),
@@ -65,6 +72,7 @@ export function datasetFromRow(r: Row): DatasetRecord {
     info: parseJson(r.info),
     bytes: Number(r.bytes),
     url: (r.url as string | null) ?? undefined,
+    ...(r.content_hash == null ? {} : { contentHash: r.content_hash as string }),
     createdAt: r.created_at as string,
   };
 }
@@ -80,6 +88,7 @@ export function datasetParams(d: DatasetRecord): Row {
     info: json(d.info),
     bytes: d.bytes,
     url: d.url ?? null,
+    contentHash: d.contentHash ?? null,
     createdAt: d.createdAt,
   };
 }
@@ -103,4 +112,20 @@ export function pageOf<T extends { createdAt: string; id: string }>(
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return rows.length > limit ? { items, nextCursor: encode(last) } : { items };
+}
+
+/** Labels after a change: a null value removes its key. */
+export function mergeLabels(
+  labels: Record<string, string>,
+  change: Record<string, string | null> = {},
+  max = Infinity,
+): Record<string, string> {
+  const out = { ...labels };
+  for (const [k, v] of Object.entries(change)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  const count = Object.keys(out).length;
+  if (count > max) throw new TooManyLabels(count, max);
+  return out;
 }

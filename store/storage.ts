@@ -23,7 +23,15 @@
 import type { Progress } from "../core/progress.ts";
 import type { SearchState } from "../core/search.ts";
 import type { CursorKey } from "./cursor.ts";
-import type { DatasetRecord, JobError, JobRecord, JobState, Page, StoredEvent } from "./types.ts";
+import type {
+  DatasetRecord,
+  JobError,
+  JobFilter,
+  JobRecord,
+  JobState,
+  Page,
+  StoredEvent,
+} from "./types.ts";
 
 export interface NewEvent {
   type: string;
@@ -44,7 +52,8 @@ export interface HeldJob {
   cancelRequested: boolean;
 }
 
-/** Thrown by `JobStore.insert` when the owner already used the idempotency key. */
+/** Thrown by `JobStore.insert` when the owner already used the idempotency key, and by
+ * `DatasetStore.insert` when the owner already has a dataset of the same content. */
 export class DuplicateKeyError extends Error {
   override name = "DuplicateKeyError";
 }
@@ -54,14 +63,42 @@ export class DuplicateKeyError extends Error {
  * queued job, or a running one whose owner's lease has expired, and makes the caller its owner.
  */
 export interface JobStore {
-  /** The job with its first event. Rejects with DuplicateKeyError on a reused idempotency key. */
-  insert(job: JobRecord, event: NewEvent): Promise<void>;
+  /**
+   * The job with its first event, and with `start` the checkpoint it starts from (a search that
+   * continues another: that one's last state), together. Rejects with DuplicateKeyError on a
+   * reused idempotency key.
+   */
+  insert(job: JobRecord, event: NewEvent, start?: StartingPoint): Promise<void>;
   get(owner: string, id: string): Promise<JobRecord | undefined>;
   /** For the service, which acts for every owner. */
   getById(id: string): Promise<JobRecord | undefined>;
   byIdempotencyKey(owner: string, key: string): Promise<JobRecord | undefined>;
-  /** Newest first, after the cursor. */
-  list(owner: string, limit: number, state?: JobState, after?: CursorKey): Promise<Page<JobRecord>>;
+  /** Newest first, after the cursor, those the filter keeps. */
+  list(
+    owner: string,
+    limit: number,
+    filter?: JobFilter,
+    after?: CursorKey,
+  ): Promise<Page<JobRecord>>;
+  /**
+   * A new name (null removes it) and labels (a null value removes the label); the job after.
+   * Rejects with TooManyLabels, changing nothing, when more than `maxLabels` would result.
+   */
+  relabel(
+    owner: string,
+    id: string,
+    change: { name?: string | null; labels?: Record<string, string | null> },
+    maxLabels?: number,
+  ): Promise<JobRecord | undefined>;
+  /**
+   * Removes the job and everything stored of it (events, checkpoints, result) at once; true if it
+   * existed. Signals `cancel` with its id, so that a node still running it stops (its writes are
+   * refused from now on: nothing of it comes back), and wakes its event streams.
+   */
+  delete(owner: string, id: string): Promise<boolean>;
+  /** Deletes, as `delete`, up to `limit` finished jobs that finished before `before` (ISO
+   * time), oldest first; their ids. Queued and running jobs are never deleted. */
+  deleteFinishedBefore(before: string, limit: number): Promise<string[]>;
   /** Queued plus running jobs of an owner. */
   countActive(owner: string): Promise<number>;
   countByState(): Promise<Record<string, number>>;
@@ -107,6 +144,12 @@ export interface JobStore {
   result<T>(id: string): Promise<T | undefined>;
 }
 
+/** The checkpoint a new job starts from: a generation's state and its statistics. */
+export interface StartingPoint {
+  state: SearchState;
+  stats: unknown;
+}
+
 /** A checkpoint per finished generation: what a run resumes from, on any node. */
 export interface CheckpointStore {
   /** One finished generation: checkpoint, job progress and events together. False: lease lost. */
@@ -139,8 +182,11 @@ export interface EventStore {
  */
 export interface DatasetStore {
   readonly keepsFiles: boolean;
-  /** The record, with its files where the storage keeps them, together. */
+  /** The record, with its files where the storage keeps them, together. Rejects with
+   * DuplicateKeyError when the owner has a dataset of the same `contentHash`. */
   insert(record: DatasetRecord, files?: Record<string, Uint8Array>): Promise<void>;
+  /** The owner's dataset of this content, if any. */
+  byContentHash(owner: string, hash: string): Promise<DatasetRecord | undefined>;
   get(owner: string, id: string): Promise<DatasetRecord | undefined>;
   getById(id: string): Promise<DatasetRecord | undefined>;
   /** Oldest first, after the cursor. */

@@ -33,6 +33,9 @@ export interface DatasetRecord {
   info: DatasetInfo;
   bytes: number;
   url?: string;
+  /** SHA-256 of the files and the options they were read with (service/datasets.ts): an upload
+   * of the same bytes by the same owner is this dataset again. Absent on older records. */
+  contentHash?: string;
   createdAt: string;
 }
 
@@ -45,9 +48,23 @@ export interface JobError {
   detail: string;
 }
 
+/** Labels of a search: short keys and values, as in Kubernetes or Vertex AI. */
+export type Labels = Record<string, string>;
+
+/** Where a search that continues another one started: that search, at its last generation. */
+export interface JobOrigin {
+  search: string;
+  generation: number;
+}
+
 export interface JobRecord {
   id: string;
   owner: string;
+  /** For people: not unique, and optional. */
+  name: string | null;
+  labels: Labels;
+  /** Set when the search continues another one from that one's last generation. */
+  continues: JobOrigin | null;
   state: JobState;
   datasetId: string;
   /** The dataset as this search reads it (its task may differ from the upload's). */
@@ -64,6 +81,15 @@ export interface JobRecord {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+}
+
+/** What `JobStore.list` keeps: every condition given must hold. */
+export interface JobFilter {
+  state?: JobState;
+  /** The exact name. */
+  name?: string;
+  /** Each [key, value] must be a label; [key] alone asks for the key with any value. */
+  labels?: [string, string?][];
 }
 
 export interface StoredEvent {

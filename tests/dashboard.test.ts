@@ -126,7 +126,11 @@ browserTest(
   "with API keys the dashboard asks for one and shows that key's searches",
   async (t, browser) => {
     const alice = (await t.service.storage.keys.create("alice")).token;
-    const body = tinySearch("iris", { budget: { population: 4, generations: 1 } });
+    const body = tinySearch("iris", {
+      budget: { population: 4, generations: 1 },
+      name: "iris warm-up",
+      labels: { team: "vision" },
+    });
     const job = await t.json("/v1/searches", { ...postJson(body), key: alice });
     assertEquals(job.status, 202);
     const { page, elsewhere } = await watchedPage(browser, t.base);
@@ -138,6 +142,10 @@ browserTest(
     await page.click("#key-form button");
     await page.waitForSelector(`#searches tr[data-id="${job.body.id}"]`);
     assert(await page.$eval("#key-form", (el: any) => el.hidden));
+    // Its name and labels are on its row.
+    const row = await texts(page, `#searches tr[data-id="${job.body.id}"] td`);
+    assert(row[0].startsWith("iris warm-up") && row[0].includes(job.body.id), row.join(" | "));
+    assertEquals(row[1], "team=vision");
     // A wrong key sees nothing of Alice's: asked again.
     await page.evaluate(() => localStorage.setItem("lossmith.key", "lsm_wrong"));
     await page.goto(`${t.base}/#/search/${job.body.id}`);

@@ -53,3 +53,38 @@ Deno.test("iris: 150 rows, 4 features, 3 sorted species of 50", async () => {
   assert.deepEqual(ds.classNames, ["setosa", "versicolor", "virginica"]);
   assert.deepEqual(classCounts(ds), [50, 50, 50]);
 });
+
+Deno.test("spam: 6,046 SpamAssassin e-mails as a hashed bag of words, spam against ham", async () => {
+  const { SPAM_HASH_SIZE, spamBucket, spamTokens } = await import("../core/data/bundled.ts");
+  const ds = await loadBundled("spam");
+  assert.equal(ds.task, "classification");
+  assert.equal(ds.n, 6046);
+  assert.equal(ds.d, SPAM_HASH_SIZE);
+  assert.deepEqual(ds.classNames, ["ham", "spam"]);
+  // The package's groups: spam-1 (500) and spam-2 (1,396) are spam; the three ham groups the rest.
+  assert.deepEqual(classCounts(ds), [4150, 1896]);
+  // Every message has words, and every feature is log(1 + count) of a non-negative count.
+  for (let i = 0; i < ds.n; i += 97) {
+    const row = ds.x.subarray(i * ds.d, (i + 1) * ds.d);
+    assert.ok(row.some((v) => v > 0), `row ${i} is empty`);
+    assert.ok(row.every((v) => v >= 0 && Number.isInteger(Math.round(Math.expm1(v) * 1e3) / 1e3)));
+  }
+  // Tokenisation: Subject and body only, lower-cased runs of 2 to 20 letters or digits.
+  const msg =
+    "From: x@y.z\nReceived: by host.example\nSubject: FREE Money!!\n\nClick a link: WIN $1000 now";
+  assert.deepEqual(spamTokens(msg), ["free", "money", "click", "link", "win", "1000", "now"]);
+  assert.equal(spamBucket("free"), spamBucket("free"));
+  assert.ok(spamBucket("free") >= 0 && spamBucket("free") < SPAM_HASH_SIZE);
+});
+
+Deno.test("spam: loads and splits the same way every time", async () => {
+  const { prepare } = await import("../core/prepare.ts");
+  const [a, b] = [await loadBundled("spam"), await loadBundled("spam")];
+  assert.deepEqual(a.x, b.x);
+  assert.deepEqual(a.y, b.y);
+  const [pa, pb] = [prepare(a, 3), prepare(b, 3)];
+  assert.deepEqual(pa.train.y, pb.train.y);
+  assert.deepEqual(pa.test.x, pb.test.x);
+  assert.equal(pa.train.n + pa.validation.n + pa.test.n, 6046);
+  assert.notDeepEqual(prepare(a, 4).test.y, pa.test.y);
+});

@@ -149,7 +149,7 @@ Deno.test("formats: CLI references get the registry's words for the same mistake
   );
   // A mistyped bundled name is told so, with the CSV rule in the same words.
   const typo = assertThrows(() => parseDatasetRef("mnsit")).message;
-  assert(typo.startsWith("'mnsit' is not a bundled dataset (mnist, boston, iris)"), typo);
+  assert(typo.startsWith("'mnsit' is not a bundled dataset (mnist, boston, iris, spam)"), typo);
   assert(typo.includes(words(optionsProblem("csv", {}))), typo);
   assertEquals(parseDatasetRef("d.json"), { kind: "json", path: "d.json" });
   assertEquals(fileRef("npy", { features: "f", labels: "l" }, { task: "regression", name: "n" }), {

@@ -140,8 +140,23 @@ Deno.test("real final runs: paired seeds, each run trained once, the standard lo
   trained.length = 0;
   const small: Tree = ["mul", 0.01, "square", "sub", "fx", "y"];
   const phi = small.map(() => 1);
-  const f = await evaluateFinal(platform(small, phi), "regression", small, phi, SETTINGS);
+  const reports: [number, number][] = [];
+  const f = await evaluateFinal(
+    platform(small, phi),
+    "regression",
+    small,
+    phi,
+    SETTINGS,
+    (done, total) => reports.push([done, total]),
+  );
   assertEquals(new Set(trained).size, trained.length, "no run trained twice");
+  // Runs are counted as they are planned: first the paper's and the trials (none done), then
+  // the tuned row's, announced before any of them has finished; the last report is the end.
+  assertEquals(reports[0], [0, 18]);
+  assertEquals(reports.at(-1), [trained.length, trained.length]);
+  const announced = reports.findIndex(([, total]) => total === trained.length);
+  assertEquals(reports[announced], [18, trained.length], JSON.stringify(reports));
+  reports.forEach(([done], i) => assert(i === 0 || done >= reports[i - 1][0], "done only grows"));
   // Paper's 10 runs and 10 trials, of which the two at lr 0.01 on the first seed are paper runs,
   // then the tuned row's runs not trained yet.
   const tunedNew = (["learned", "standard"] as const).filter((k) => f.tuned!.lr[k] !== 0.01)

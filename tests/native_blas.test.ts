@@ -1,13 +1,15 @@
 /**
  * The optional OpenBLAS matMul of the wasm backend gives the products of tfjs's own kernels, in
- * every transpose combination, and leaves rank-3 products to tfjs; the backward convolutions
- * with it (engine/tensor/native_conv.ts for the input gradient) give the cpu backend's. Skipped (with a message) on machines
- * without OpenBLAS; .ci/run installs it so CI exercises this path.
+ * every transpose combination, and leaves rank-3 products to tfjs; the convolutions with it
+ * (engine/tensor/native_conv.ts: forward, filter and input gradients) give the cpu backend's.
+ * Skipped (with a message) on machines without OpenBLAS; .ci/run installs it so CI exercises
+ * this path.
  */
 import { assert, assertLess } from "./support/assert.ts";
 import { tf } from "../engine/tensor/tf.ts";
 import { initBackend } from "../engine/tensor/backend.ts";
 import { nativeMatMulLibrary } from "../engine/tensor/native_blas.ts";
+import { tuning } from "../engine/tensor/native_conv.ts";
 import { Rng } from "../core/rng.ts";
 
 const info = await initBackend("wasm");
@@ -70,8 +72,8 @@ Deno.test({
   },
 });
 
-/** Conv2DBackpropFilter and Conv2DBackpropInput of one geometry on a backend. */
-async function convBackward(
+/** Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput of one geometry on a backend. */
+async function convMaps(
   backend: "wasm" | "cpu",
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
@@ -83,6 +85,10 @@ async function convBackward(
   const copy = <T extends tf.Tensor>(t: T) => tf.tensor(t.dataSync(), t.shape) as T;
   const [xv, fv, dyv] = [copy(x), copy(filter), copy(dy)];
   const attrs = { strides, pad, dataFormat: "NHWC" };
+  const y = tf.engine().runKernel("Conv2D", { x: xv, filter: fv }, {
+    ...attrs,
+    dilations: 1,
+  }) as tf.Tensor;
   const dw = tf.engine().runKernel("Conv2DBackpropFilter", { x: xv, dy: dyv }, {
     ...attrs,
     filterShape: filter.shape,
@@ -91,39 +97,62 @@ async function convBackward(
     ...attrs,
     inputShape: x.shape,
   }) as tf.Tensor;
-  const out = [await dw.data(), await dx.data()];
-  tf.dispose([xv, fv, dyv, dw, dx]);
+  const out = [await y.data(), await dw.data(), await dx.data()];
+  tf.dispose([xv, fv, dyv, y, dw, dx]);
   return out;
 }
 
 Deno.test({
-  name: "backward convolutions on wasm equal the cpu backend's: strides, padding, 1x1, channels",
+  name: "convolutions on wasm equal the cpu backend's: strides, padding, tiles, chunks, 1x1",
   ignore: !info.nativeMatMul,
   fn: async () => {
     const rng = new Rng(5);
-    // [batch, size, in channels, kernel, out channels, stride, pad]
-    const cases: [number, number, number, number, number, number, "valid" | "same" | number][] = [
-      [3, 12, 1, 5, 6, 1, "valid"], // LeNet's first layer
-      [2, 9, 6, 5, 16, 1, "valid"], // and its second
-      [2, 8, 4, 3, 5, 2, "same"], // stride 2, padded (all-convolutional, ResNet)
-      [2, 7, 3, 3, 4, 1, 1],
-      [2, 5, 8, 1, 3, 1, "valid"], // pointwise
-      [2, 6, 4, 1, 3, 2, "valid"], // pointwise, strided
+    // [batch, [height, width], in channels, [kh, kw], out channels, stride, pad, rows per chunk]
+    type Case = [
+      number,
+      [number, number],
+      number,
+      [number, number],
+      number,
+      number,
+      "valid" | "same" | number,
+      number?,
     ];
-    for (const [b, size, ci, k, co, stride, pad] of cases) {
-      const x = random([b, size, size, ci], rng) as tf.Tensor4D;
-      const filter = random([k, k, ci, co], rng) as tf.Tensor4D;
+    const cases: Case[] = [
+      [3, [12, 12], 1, [5, 5], 6, 1, "valid"], // LeNet's first layer, narrow: one tile
+      [2, [9, 9], 6, [5, 5], 16, 1, "valid"], // and its second
+      [2, [28, 28], 1, [5, 5], 6, 1, "valid"], // the first at full size: two tiles of columns
+      [3, [28, 28], 1, [5, 5], 6, 1, "valid", 5], // and rows in chunks across images
+      [2, [8, 8], 4, [3, 3], 5, 2, "same"], // stride 2, padded (all-convolutional, ResNet)
+      [2, [32, 32], 3, [3, 3], 4, 2, 1], // padded, strided, several tiles
+      [2, [7, 7], 3, [3, 3], 4, 1, 1],
+      [2, [10, 17], 2, [3, 5], 3, 1, "same"], // rectangular image and filter
+      [2, [11, 9], 2, [2, 4], 3, [2, 1] as unknown as number, "valid"], // unequal strides
+      [2, [9, 8], 20, [3, 3], 5, 1, 1], // wide input: XNNPACK, the composition, pixel unfolding
+      [2, [9, 9], 12, [3, 3], 4, 2, "same"], // banded backward, XNNPACK forward
+      [2, [5, 5], 8, [1, 1], 3, 1, "valid"], // pointwise
+      [2, [6, 6], 4, [1, 1], 3, 2, "valid"], // pointwise, strided
+    ];
+    const chunkFloats = tuning.chunkFloats;
+    for (const [b, [h, w], ci, [kh, kw], co, stride, pad, rows] of cases) {
+      const x = random([b, h, w, ci], rng) as tf.Tensor4D;
+      const filter = random([kh, kw, ci, co], rng) as tf.Tensor4D;
       const out = tf.conv2d(x, filter, stride, pad);
       const dy = random(out.shape, rng) as tf.Tensor4D;
-      const native = await convBackward("wasm", x, filter, dy, stride, pad);
-      const reference = await convBackward("cpu", x, filter, dy, stride, pad);
-      for (const [i, what] of [[0, "filter"], [1, "input"]] as const) {
+      // A few rows per chunk: kh * ws * ci floats a row, ws at most the padded width.
+      if (rows) tuning.chunkFloats = rows * kh * (w + kw) * ci;
+      const native = await convMaps("wasm", x, filter, dy, stride, pad);
+      tuning.chunkFloats = chunkFloats;
+      const reference = await convMaps("cpu", x, filter, dy, stride, pad);
+      for (
+        const [i, what] of [[0, "forward"], [1, "filter gradient"], [2, "input gradient"]] as const
+      ) {
         const scale = Math.max(...Array.from(reference[i], Math.abs));
         const worst = Math.max(...Array.from(native[i], (v, j) => Math.abs(v - reference[i][j])));
         assertLess(
           worst,
           1e-5 * scale,
-          `${what} gradient, case ${[b, size, ci, k, co, stride, pad]}`,
+          `${what}, case ${[b, h, w, ci, kh, kw, co, stride, pad, rows]}`,
         );
       }
       tf.dispose([x, filter, out, dy]);

@@ -123,6 +123,23 @@ export function read(l: LossesBody, search: S["Search"], result: S["SearchResult
   known<Created["Idempotent-Replayed"]>("true", true);
   type Listed = paths["/v1/searches"]["get"]["responses"]["200"]["headers"];
   known<Listed["Link"]>("", true);
+  // The lifecycle: names, labels and their filters, continuations, warm starts, deduplication.
+  known(search.name, true);
+  known(search.labels["team"], true);
+  known(search.continues?.generation, true);
+  known(search.config.warmStart?.losses[0], true);
+  known(search.links.continue, true);
+  type Filters = NonNullable<paths["/v1/searches"]["get"]["parameters"]["query"]>;
+  known<Filters["label"]>(["team:vision"], true);
+  known<Filters["name"]>("x", true);
+  type Continued = paths["/v1/searches/{id}:continue"]["post"];
+  known<Continued["requestBody"]["content"]["application/json"]["generations"]>(3, true);
+  known<Continued["responses"]["202"]["headers"]["Location"]>("", true);
+  type Patch = paths["/v1/searches/{id}"]["patch"]["requestBody"];
+  known<Patch["content"]["application/merge-patch+json"]["labels"]>({ team: null }, true);
+  type Uploaded = paths["/v1/datasets"]["post"]["responses"];
+  known<Uploaded["200"]["headers"]["Deduplicated"]>("true", true);
+  known<Uploaded["201"]["content"]["application/json"]["contentHash"]>("", true);
   ${extra}
 }
 `;

@@ -263,6 +263,7 @@ Deno.test({
         "mnist",
         "boston",
         "iris",
+        "spam",
         d.id,
         idx.body.id,
       ]);

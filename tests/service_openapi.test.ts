@@ -181,7 +181,7 @@ Deno.test({
       assertEquals((await t.json("/v1/searches", { key: bob })).body.items, []);
       assertEquals(
         (await t.json("/v1/datasets", { key: bob })).body.items.map((d: any) => d.id),
-        ["mnist", "boston", "iris"],
+        ["mnist", "boston", "iris", "spam"],
       );
       // Bob cannot search on Alice's upload either.
       const theirs = await t.json("/v1/searches", {

@@ -1,10 +1,12 @@
+// deno-lint-ignore-file no-explicit-any
 /**
  * Two services on one real PostgreSQL database, as two nodes with data folders of their own,
  * over real HTTP: a dataset uploaded to one is read by a search on the other, its files copied
- * there from the database; a cancel sent to either node stops a search wherever it runs; and a
+ * there from the database; a cancel sent to either node stops a search wherever it runs; a
  * node's start-up sweep of a shared data folder removes what dead nodes left, never what a live
- * one owns.
+ * one owns; and a search deleted through one node is gone from the node running it, for good.
  */
+import pg from "pg";
 import { assert, assertEquals } from "./support/assert.ts";
 import { skipReason, type TestDatabase, testDatabase, testServer } from "./support/postgres.ts";
 import {
@@ -137,6 +139,88 @@ Deno.test({
       await live.close();
       await db.drop();
       await Deno.remove(shared, { recursive: true });
+    }
+  },
+});
+
+/** Rows of a search in the storage's tables and in the evaluation queue. */
+async function rowsOf(db: TestDatabase, id: string): Promise<Record<string, number>> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const out: Record<string, number> = {};
+    for (const table of ["jobs", "events", "checkpoints", "results"]) {
+      const column = table === "jobs" ? "id" : "job_id";
+      const { rows } = await client.query(
+        `SELECT COUNT(*) AS n FROM ${table} WHERE ${column} = $1`,
+        [id],
+      );
+      out[table] = Number(rows[0].n);
+    }
+    const { rows } = await client.query(
+      "SELECT COUNT(*) AS n FROM pgboss.job WHERE data->>'jobId' = $1",
+      [id],
+    );
+    out.evaluations = Number(rows[0].n);
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
+Deno.test({
+  name: "a search deleted through one node stops on the node running it, which writes nothing " +
+    "of it again; labels filter and uploads deduplicate across nodes",
+  ...OPTIONS,
+  fn: async () => {
+    const db = await database();
+    const a = await node(db);
+    const b = await node(db);
+    try {
+      const long = tinySearch("iris", {
+        budget: { population: 6, generations: 500 },
+        labels: { team: "vision" },
+      });
+      const { body } = await a.json("/v1/searches", postJson(long));
+      await waitFor(a, body.id, (s) => s.progress.generation >= 1);
+      const before = await rowsOf(db, body.id);
+      assert(
+        before.jobs === 1 && before.checkpoints >= 1 && before.events > 1,
+        JSON.stringify(before),
+      );
+      assert(before.evaluations > 0, "its evaluations went through the shared queue");
+      const owner = [a, b].find((t) => t.service.jobs.running === 1)!;
+      const other = owner === a ? b : a;
+      assertEquals(
+        (await other.json("/v1/searches?label=team:vision")).body.items.map((s: any) => s.id),
+        [body.id],
+      );
+
+      const res = await other.request(`/v1/searches/${body.id}`, { method: "DELETE" });
+      assertEquals(res.status, 204);
+      assertEquals((await owner.json(`/v1/searches/${body.id}`)).status, 404);
+      const deadline = Date.now() + 15_000;
+      while (owner.service.jobs.running > 0) {
+        assert(Date.now() < deadline, "the owner stopped it");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const none = { jobs: 0, events: 0, checkpoints: 0, results: 0, evaluations: 0 };
+      assertEquals(await rowsOf(db, body.id), none);
+      // Past the owner's next heartbeats (every lease / 3): nothing of it came back.
+      await new Promise((r) => setTimeout(r, 4000));
+      assertEquals(await rowsOf(db, body.id), none);
+      assertEquals((await owner.json("/healthz")).body.leases, { searches: 0, evaluations: 0 });
+
+      // The same bytes uploaded to each node are one dataset.
+      const first = await a.json("/v1/datasets", form({ file: new Blob([CSV]), target: "y" }));
+      const again = await b.request("/v1/datasets", form({ file: new Blob([CSV]), target: "y" }));
+      assertEquals([first.status, again.status], [201, 200]);
+      assertEquals(again.headers.get("deduplicated"), "true");
+      assertEquals((await again.json()).id, first.body.id);
+    } finally {
+      await a.close();
+      await b.close();
+      await db.drop();
     }
   },
 });

@@ -6,7 +6,13 @@
  */
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { skipReason, testDatabase, testServer } from "./support/postgres.ts";
-import { DuplicateKeyError, type JobRecord, openStorage, type Storage } from "../store/mod.ts";
+import {
+  DuplicateKeyError,
+  type JobRecord,
+  openStorage,
+  type Storage,
+  TooManyLabels,
+} from "../store/mod.ts";
 import { decodeCursor } from "../store/cursor.ts";
 import { nowIso } from "../store/ids.ts";
 import { searchConfig, type SearchState } from "../core/search.ts";
@@ -63,6 +69,9 @@ function job(overrides: Partial<JobRecord> = {}): JobRecord {
   return {
     id: `srch_${counter}_${crypto.randomUUID().slice(0, 8)}`,
     owner: "alice",
+    name: null,
+    labels: {},
+    continues: null,
     state: "queued",
     datasetId: "iris",
     dataInfo: { name: "iris", task: "classification", rows: 150, features: 4, classes: 3 },
@@ -169,10 +178,204 @@ const CASES: Record<string, Case> = {
     assertEquals(page.items.map((j) => j.id), [b.id], "newest first");
     const next = await s.jobs.list("alice", 1, undefined, decodeCursor(page.nextCursor!));
     assertEquals(next.items.map((j) => j.id), [a.id]);
-    assertEquals((await s.jobs.list("alice", 10, "running")).items, []);
+    assertEquals((await s.jobs.list("alice", 10, { state: "running" })).items, []);
     assertEquals(await s.jobs.countActive("alice"), 2);
     assertEquals(await s.jobs.countByState(), { queued: 3 });
     assertEquals(await s.jobs.activeUsing("ds_x"), 1);
+  },
+
+  "names and labels: stored, filtered with the pages still whole, changed": async (s, peer) => {
+    const named = (name: string | null, labels: Record<string, string>) => job({ name, labels });
+    const jobs = [
+      named("resnet", { team: "vision", tier: "gold" }),
+      named("resnet", { team: "audio" }),
+      named(null, { team: "vision" }),
+      named("resnet", { team: "vision" }),
+      named("bert", {}),
+      { ...named("resnet", { team: "vision" }), owner: "bob" },
+    ];
+    for (const j of jobs) await s.jobs.insert(j, ev("state"));
+    assertEquals(await peer.jobs.get("alice", jobs[0].id), jobs[0], "stored as given");
+    /** Every page of a filtered list, `size` at a time. */
+    const all = async (filter: Parameters<Storage["jobs"]["list"]>[2], size: number) => {
+      const ids: string[] = [];
+      let after;
+      do {
+        const page: Awaited<ReturnType<Storage["jobs"]["list"]>> = await peer.jobs.list(
+          "alice",
+          size,
+          filter,
+          after,
+        );
+        ids.push(...page.items.map((j) => j.id));
+        after = page.nextCursor ? decodeCursor(page.nextCursor) : undefined;
+      } while (after);
+      return ids;
+    };
+    const ids = (...i: number[]) => i.map((n) => jobs[n].id);
+    for (const size of [1, 2, 10]) {
+      assertEquals(await all({ labels: [["team", "vision"]] }, size), ids(3, 2, 0), `${size}`);
+      assertEquals(await all({ name: "resnet" }, size), ids(3, 1, 0));
+      assertEquals(
+        await all({ name: "resnet", labels: [["team", "vision"], ["tier"]] }, size),
+        ids(0),
+      );
+    }
+    assertEquals(await all({ labels: [["team"]] }, 2), ids(3, 2, 1, 0));
+    assertEquals(await all({ labels: [["team", "vis"]] }, 2), [], "values match exactly");
+    assertEquals(await all({ labels: [['x"]', "y"]] }, 2), [], "any key is data, not a path");
+    assertEquals(await all({ state: "running", name: "resnet" }, 2), []);
+
+    const changed = await s.jobs.relabel("alice", jobs[1].id, {
+      name: "resnet-50",
+      labels: { team: null, owner: "ana" },
+    });
+    assertEquals([changed?.name, changed?.labels], ["resnet-50", { owner: "ana" }]);
+    assertEquals((await peer.jobs.get("alice", jobs[1].id))?.labels, { owner: "ana" });
+    assertEquals(await s.jobs.relabel("bob", jobs[1].id, { name: "x" }), undefined, "not bob's");
+    const many = await assertRejects(
+      () => s.jobs.relabel("alice", jobs[1].id, { labels: { a: "1", b: "2" } }, 2),
+      /3 labels; at most 2/,
+    );
+    assert(many instanceof TooManyLabels, String(many));
+    assertEquals((await peer.jobs.get("alice", jobs[1].id))?.labels, { owner: "ana" }, "as it was");
+    const unnamed = await s.jobs.relabel("alice", jobs[1].id, { name: null });
+    assertEquals([unnamed?.name, unnamed?.labels], [null, { owner: "ana" }]);
+  },
+
+  "delete: a job goes with everything stored of it; its owner writes nothing after": async (
+    s,
+    peer,
+  ) => {
+    const j = job();
+    const kept = job();
+    await s.jobs.insert(j, ev("state"));
+    await s.jobs.insert(kept, ev("state"));
+    const lease = (await s.jobs.claim("n", 60_000))!.lease;
+    assertEquals(lease.jobId, j.id);
+    assert(await s.jobs.markRunning(lease, j.progress, ev("state", { state: "running" })));
+    assert(await s.checkpoints.save(lease, state(1), {}, j.progress, [ev("generation")]));
+    const heard: string[] = [];
+    const unlisten = s.listen("cancel", (id) => heard.push(id));
+    const woken = s.events.wait(j.id, 10_000);
+    assert(!await peer.jobs.delete("bob", j.id), "another owner's job");
+    assert(await peer.jobs.delete("alice", j.id));
+    assert(!await peer.jobs.delete("alice", j.id), "twice");
+    await woken; // an event stream of the job wakes (and finds it gone)
+    assertEquals(await s.jobs.getById(j.id), undefined);
+    assertEquals(await s.events.after(j.id, 0), []);
+    assertEquals(await s.checkpoints.count(j.id), 0);
+    // The node that ran it: every write is refused, and nothing comes back.
+    assert(!await s.checkpoints.save(lease, state(2), {}, j.progress, [ev("generation")]));
+    assert(!await s.events.append(lease, [ev("progress")], j.progress));
+    assert(!await s.jobs.finish(lease, "cancelled", j.progress, null, { r: 1 }, ev("finished")));
+    assert(!await s.jobs.requestCancel("alice", j.id));
+    await s.jobs.release(lease);
+    assertEquals(await s.jobs.renew("n", 60_000), []);
+    assertEquals(await s.jobs.getById(j.id), undefined);
+    assertEquals(await s.events.after(j.id, 0), []);
+    assertEquals(await s.jobs.result(j.id), undefined);
+    assertEquals(await s.checkpoints.latest(j.id), undefined);
+    assertEquals((await s.jobs.getById(kept.id))?.id, kept.id, "the others stay");
+    assertEquals((await s.events.after(kept.id, 0)).length, 1);
+    const deadline = Date.now() + 5000;
+    while (!heard.includes(j.id) && Date.now() < deadline) await sleep(10);
+    unlisten();
+    assert(heard.includes(j.id), "the owner is told");
+  },
+
+  "retention: finished jobs that ended before a time go, oldest first; unfinished ones stay":
+    async (s, peer) => {
+      const ended = async (end: "succeeded" | "failed" | "cancelled") => {
+        const j = job();
+        await s.jobs.insert(j, ev("state"));
+        const lease = (await s.jobs.claim("n", 60_000))!.lease;
+        assert(await s.checkpoints.save(lease, state(1), {}, j.progress, []));
+        assert(await s.jobs.finish(lease, end, j.progress, null, { r: 1 }, ev("finished")));
+        return j;
+      };
+      const old = await ended("succeeded");
+      const older = await ended("failed");
+      const recent = await ended("cancelled");
+      const running = job();
+      await s.jobs.insert(running, ev("state"));
+      assertEquals((await s.jobs.claim("n", 60_000))?.job.id, running.id);
+      const queued = job();
+      await s.jobs.insert(queued, ev("state"));
+      // Their end times, as a test may set them: the order is older, old, recent.
+      const times = [[older, "2026-01-01"], [old, "2026-01-02"], [recent, "2026-03-01"]] as const;
+      for (const [j, day] of times) {
+        const at = `${day}T00:00:00.000Z`;
+        if (s.engine === "sqlite") {
+          (s as unknown as { db: { run(q: string, p: object): void } }).db.run(
+            "UPDATE jobs SET finished_at = :at WHERE id = :id",
+            { at, id: j.id },
+          );
+        } else {
+          await (s as unknown as { db: { query(q: string, p: unknown[]): Promise<unknown> } }).db
+            .query("UPDATE jobs SET finished_at = $1 WHERE id = $2", [at, j.id]);
+        }
+      }
+      const before = "2026-02-01T00:00:00.000Z";
+      assertEquals(await peer.jobs.deleteFinishedBefore(before, 1), [older.id], "oldest first");
+      assertEquals(await s.jobs.deleteFinishedBefore(before, 10), [old.id]);
+      assertEquals(await s.jobs.deleteFinishedBefore(before, 10), []);
+      assertEquals(await s.checkpoints.count(old.id), 0);
+      assertEquals(await s.jobs.result(old.id), undefined);
+      assertEquals(
+        await s.jobs.deleteFinishedBefore("2100-01-01T00:00:00.000Z", 10),
+        [recent.id],
+      );
+      assertEquals(
+        [(await s.jobs.getById(queued.id))?.state, (await s.jobs.getById(running.id))?.state],
+        ["queued", "running"],
+        "never an unfinished job",
+      );
+    },
+
+  "a continuation is inserted with the checkpoint it starts from": async (s, peer) => {
+    const from = state(5);
+    const j = job({ continues: { search: "srch_parent", generation: 5 } });
+    await s.jobs.insert(j, ev("state"), { state: from, stats: { generation: 5 } });
+    assertEquals(await peer.jobs.get("alice", j.id), j);
+    assertEquals(await peer.checkpoints.latest(j.id), from);
+    assertEquals(await peer.checkpoints.count(j.id), 1);
+    // Refused whole: neither the job nor its checkpoint when the key was used.
+    const again = job({ idempotencyKey: "k", continues: j.continues });
+    await s.jobs.insert(again, ev("state"), { state: from, stats: {} });
+    const twin = job({ idempotencyKey: "k" });
+    await assertRejects(() => s.jobs.insert(twin, ev("state"), { state: from, stats: {} }));
+    assertEquals(await peer.checkpoints.count(twin.id), 0);
+  },
+
+  "datasets: one per owner and content, found by its hash": async (s, peer) => {
+    const record = (id: string, owner: string, contentHash?: string) => ({
+      id,
+      owner,
+      name: id,
+      source: "upload" as const,
+      format: "csv" as const,
+      ref: { kind: "csv" as const, path: `/x/${id}/file.csv`, target: "y" },
+      info: { name: id, task: "regression" as const, rows: 3, features: 1 },
+      bytes: 9,
+      createdAt: nowIso(),
+      ...(contentHash ? { contentHash } : {}),
+    });
+    await s.datasets.insert(record("ds_a", "alice", "h1"));
+    assertEquals((await peer.datasets.byContentHash("alice", "h1"))?.id, "ds_a");
+    assertEquals((await peer.datasets.get("alice", "ds_a"))?.contentHash, "h1");
+    assertEquals(await peer.datasets.byContentHash("bob", "h1"), undefined);
+    await assertRejects(() => peer.datasets.insert(record("ds_b", "alice", "h1")))
+      .then((e) => assert(e instanceof DuplicateKeyError, String(e)));
+    assertEquals(await s.datasets.getById("ds_b"), undefined);
+    await s.datasets.insert(record("ds_c", "bob", "h1"));
+    // Records without a hash (made before hashes were kept) never collide.
+    await s.datasets.insert(record("ds_d", "alice"));
+    await s.datasets.insert(record("ds_e", "alice"));
+    assertEquals((await s.datasets.get("alice", "ds_e"))?.contentHash, undefined);
+    assert(await s.datasets.delete("alice", "ds_a"));
+    assertEquals(await s.datasets.byContentHash("alice", "h1"), undefined);
+    await s.datasets.insert(record("ds_f", "alice", "h1"));
   },
 
   "claims: interrupted jobs first, then the queue in order; never one job twice": async (

@@ -35,6 +35,11 @@ export const HEADERS = {
       "search returned is that request's.",
     schema: { type: "string", enum: ["true"] } as SchemaObject,
   },
+  deduplicated: {
+    description: "`true`: the files were this key's dataset's already (the same content " +
+      "hash); the dataset returned is that one.",
+    schema: { type: "string", enum: ["true"] } as SchemaObject,
+  },
   contentDisposition: { description: "`attachment` with the file's name.", schema: text },
   wwwAuthenticate: { description: 'The scheme to use: `Bearer realm="lossmith"`.', schema: text },
 };

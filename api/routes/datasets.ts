@@ -34,7 +34,7 @@ function metaOf(field: (name: string) => string | undefined): DatasetMeta {
 }
 
 async function create(service: Service, input: Input): Promise<Response> {
-  let record;
+  let created;
   if (input.form) {
     const f = input.form;
     const files: UploadFiles = {};
@@ -42,7 +42,7 @@ async function create(service: Service, input: Input): Promise<Response> {
       const bytes = await bytesOf(f, role);
       if (bytes) files[role] = bytes;
     }
-    record = await service.datasets.upload(input.owner, files, metaOf((n) => text(f, n)));
+    created = await service.datasets.upload(input.owner, files, metaOf((n) => text(f, n)));
   } else {
     const b = input.body as Record<string, string | undefined>;
     const urls: UrlSource = {};
@@ -50,9 +50,14 @@ async function create(service: Service, input: Input): Promise<Response> {
       const url = b[urlField(role)];
       if (url !== undefined) urls[role] = url;
     }
-    record = await service.datasets.register(input.owner, urls, metaOf((n) => b[n]));
+    created = await service.datasets.register(input.owner, urls, metaOf((n) => b[n]));
   }
-  return jsonResponse(datasetView(record), 201, { location: `/v1/datasets/${record.id}` });
+  const { record, existing } = created;
+  // The same content again: the dataset there is, 200 rather than 201, and said so.
+  return jsonResponse(datasetView(record), existing ? 200 : 201, {
+    location: `/v1/datasets/${record.id}`,
+    ...(existing ? { deduplicated: "true" } : {}),
+  });
 }
 
 export function datasetRoutes(service: Service): RouteSpec[] {
@@ -92,7 +97,10 @@ export function datasetRoutes(service: Service): RouteSpec[] {
         "size limits. `format` states the format (checked against the files); `target` is " +
         "required for CSV, optional for JSON and refused for the pair formats. The data is " +
         "read and checked before the answer: errors name the field, row and column at fault. " +
-        "A few are read at once; when too many wait, the answer is 503 with Retry-After.",
+        "Datasets are kept once per content: files of the same bytes, read with the same " +
+        "format, target and task, answer 200 with the dataset this key has already (and " +
+        "`Deduplicated: true`), whatever their name or source. A few are read at once; when " +
+        "too many wait, the answer is 503 with Retry-After.",
       tag: "datasets",
       body: {
         "multipart/form-data": datasetUpload(limits),
@@ -102,6 +110,13 @@ export function datasetRoutes(service: Service): RouteSpec[] {
         "201": {
           ...json(ref("Dataset"), "The dataset, read and checked."),
           headers: { Location: HEADERS.location("dataset") },
+        },
+        "200": {
+          ...json(ref("Dataset"), "This key's dataset of the same content, as it was."),
+          headers: {
+            Location: HEADERS.location("dataset"),
+            Deduplicated: HEADERS.deduplicated,
+          },
         },
         ...problems(400, 401, 413, 415, 422, 503),
       },

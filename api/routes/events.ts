@@ -29,8 +29,8 @@ export function eventRoutes(service: Service): RouteSpec[] {
       "stream closes); each `data` is JSON. Resume with the `Last-Event-ID` header (or the " +
       "`after` parameter) set to the last id received; once `finished` was received, the " +
       "answer is 204 No Content, on which EventSource stops. A comment is sent every 15 s " +
-      "to keep proxies from closing an idle stream. Open streams are limited per key (429) " +
-      "and in all (503).",
+      "to keep proxies from closing an idle stream. The stream of a search deleted meanwhile " +
+      "ends. Open streams are limited per key (429) and in all (503).",
     tag: "searches",
     params: {
       path: { id: idParam("search") },
@@ -94,6 +94,9 @@ export function eventRoutes(service: Service): RouteSpec[] {
         });
         try {
           await follow(closed.signal);
+        } catch (e) {
+          // Deleted meanwhile: the stream ends (a reconnection is then answered 404).
+          if (!(e instanceof ServiceError && e.kind === "not-found")) throw e;
         } finally {
           closed.abort();
           slot.release();

@@ -75,6 +75,12 @@ export const Dataset: SchemaObject = {
     target: { type: "string" },
     bytes: { type: "integer" },
     url: { type: "string" },
+    contentHash: {
+      type: "string",
+      description: "SHA-256 (hex) of the files and the options they are read with: an upload " +
+        "of the same content by this key is this dataset. Absent on datasets stored before " +
+        "hashes were kept, and on the bundled ones.",
+    },
     createdAt: { type: "string", format: "date-time" },
   },
 };

@@ -4,13 +4,53 @@
  */
 import type { SchemaObject } from "openapi3-ts/oas31";
 import type { Limits } from "../../service/config.ts";
-import { limitOf } from "../../service/search_request.ts";
+import { limitOf, MAX_LABELS } from "../../service/search_request.ts";
 import { DEFAULT_PROFILE, PROFILE_NAMES, PROFILES } from "../../core/settings.ts";
 import { settingsPatchSchema, settingsSchema } from "../../core/settings_schema.ts";
 import { BUNDLED_NAMES } from "../../core/data/mod.ts";
 import { JOB_STATES } from "../../service/types.ts";
 import { ref } from "./common.ts";
 import { RESULT_FIELDS } from "./result.ts";
+
+/** Label keys: lower case, as Kubernetes and Vertex AI have them; values a little freer. */
+export const LABEL_KEY = "^[a-z][a-z0-9_.-]{0,62}$";
+export const LABEL_VALUE = "^[A-Za-z0-9_.-]{0,63}$";
+
+/** A search's name: for people, not unique; no control characters. */
+export const name: SchemaObject = {
+  type: "string",
+  minLength: 1,
+  maxLength: 100,
+  pattern: "^[^\\u0000-\\u001f\\u007f]+$",
+  "x-expected": "a name without control characters",
+  description: "A name for people (not unique): at most 100 characters.",
+  examples: ["resnet-lr-sweep"],
+};
+
+/** Labels as a request gives them; `nullable` values remove a label (PATCH). */
+export function labels(nullable = false): SchemaObject {
+  const value: SchemaObject = {
+    type: nullable ? ["string", "null"] : "string",
+    maxLength: 63,
+    pattern: LABEL_VALUE,
+    "x-expected": "at most 63 letters, digits, '_', '.' or '-'",
+  };
+  return {
+    type: "object",
+    maxProperties: MAX_LABELS,
+    propertyNames: {
+      pattern: LABEL_KEY,
+      "x-expected": "a lower-case letter, then at most 62 lower-case letters, digits, '_', " +
+        "'.' or '-'",
+    },
+    additionalProperties: value,
+    description: `Up to ${MAX_LABELS} labels to find searches by (\`GET /v1/searches?` +
+      "label=key:value`): keys start with a lower-case letter and hold lower-case letters, " +
+      "digits, `_`, `.` and `-` (at most 63); values hold letters, digits, `_`, `.` and `-` " +
+      `(at most 63, may be empty).${nullable ? " A null value removes the label." : ""}`,
+    examples: [{ team: "vision", experiment: "lr-sweep" }],
+  };
+}
 
 /** The request: the dataset, a task and a profile, and a partial of every setting. */
 export function searchRequest(limits: Limits): SchemaObject {
@@ -54,10 +94,89 @@ export function searchRequest(limits: Limits): SchemaObject {
           "; ",
         ) + ". Settings in the request override the profile's.",
       },
+      name,
+      labels: labels(),
+      warmStart: {
+        type: "object",
+        additionalProperties: false,
+        required: ["search"],
+        description: "Seed the initial population with the best losses of another search of " +
+          "this key (its ranking so far: the structures, whose weights are tuned again); the " +
+          "rest of the population is drawn as usual. The losses taken are in `config.warmStart`.",
+        properties: {
+          search: {
+            type: "string",
+            minLength: 1,
+            maxLength: 100,
+            description: "The id of the search to take the losses from.",
+          },
+          losses: {
+            type: "integer",
+            minimum: 1,
+            maximum: limits.maxPopulation,
+            description: "How many of its best losses to take (default: half the population, " +
+              "rounded up); never more than the population, nor than it ranked.",
+          },
+        },
+      },
       ...settings.properties,
     },
   };
 }
+
+/** `POST /v1/searches/{id}:continue`: how many more generations, and the budget raised. */
+export function continueRequest(limits: Limits): SchemaObject {
+  const budget = (settingsPatchSchema(limitOf(limits)) as SchemaObject).properties!
+    .budget as SchemaObject;
+  const field = (key: string, text: string): SchemaObject => {
+    const { description: _, ...schema } = budget.properties![key] as SchemaObject;
+    return { ...schema, description: text };
+  };
+  return {
+    type: "object",
+    additionalProperties: false,
+    required: ["generations"],
+    description: "More generations for a finished search. `maxEvaluations` and `maxSeconds` " +
+      "count the whole search (the generations before included), as they do when a search " +
+      "resumes after a restart: raise them when they are used up.",
+    properties: {
+      generations: {
+        type: "integer",
+        minimum: 1,
+        maximum: limits.maxGenerations,
+        description: "Generations to run after the last one the search finished.",
+      },
+      maxEvaluations: field("maxEvaluations", "Replaces `budget.maxEvaluations`."),
+      maxSeconds: field("maxSeconds", "Replaces `budget.maxSeconds`."),
+      name: { ...name, description: "The new search's name (default: the one continued's)." },
+      labels: {
+        ...labels(),
+        description: "The new search's labels (default: the one continued's).",
+      },
+    },
+  };
+}
+
+/** `PATCH /v1/searches/{id}`: a JSON merge patch (RFC 7396) of the name and labels. */
+export function searchPatch(): SchemaObject {
+  return {
+    type: "object",
+    additionalProperties: false,
+    minProperties: 1,
+    description: "A JSON merge patch (RFC 7396): `name` replaces the name (null removes it); " +
+      "each label given is set, and one given as null is removed; the others stay.",
+    properties: {
+      name: { ...name, type: ["string", "null"] },
+      labels: labels(true),
+    },
+  };
+}
+
+const tree: SchemaObject = {
+  type: "array",
+  items: { type: ["string", "number"] },
+  description: "An expression tree in prefix order (as `RankedLoss.tree`, without weights).",
+};
 
 /** Every setting a search runs with, and its dataset by id. */
 export function SearchConfig(): SchemaObject {
@@ -72,12 +191,33 @@ export function SearchConfig(): SchemaObject {
       dataset: { type: "string" },
       validation: { type: "string" },
       test: { type: "string" },
+      warmStart: {
+        type: "object",
+        required: ["search", "losses"],
+        description: "The search warm-started from, and the losses from its ranking that " +
+          "opened the initial population, best first.",
+        properties: {
+          search: { type: "string" },
+          losses: { type: "array", items: tree },
+        },
+      },
       ...settings.properties,
     },
   };
 }
 
 const nullableNumber: SchemaObject = { type: ["number", "null"] };
+
+const SEARCH_LINKS = [
+  "self",
+  "events",
+  "losses",
+  "candidates",
+  "result",
+  "report",
+  "cancel",
+  "continue",
+];
 
 export const Progress: SchemaObject = {
   type: "object",
@@ -131,11 +271,17 @@ export const Progress: SchemaObject = {
       description: "Estimated time to the end of the current phase: the search, then the " +
         "final evaluation; null when it cannot be estimated yet, and once the search is done.",
     },
-    resumedFrom: { type: "integer", description: "Generation resumed from after a restart." },
+    resumedFrom: {
+      type: "integer",
+      description: "The generation this run started from: a checkpoint after a restart, or " +
+        "the last generation of the search it continues.",
+    },
     rows: ref("SplitRows"),
     final: {
       type: "object",
-      description: "The final evaluation: seeds finished, of all, and its time so far.",
+      description: "The final evaluation: training runs finished, of those planned so far " +
+        "(the tuned row's are planned once the learning-rate trials have chosen; before the " +
+        "first is planned, `total` is the number of seeds), and its time so far.",
       required: ["done", "total", "elapsedMs"],
       properties: {
         done: { type: "integer" },
@@ -150,6 +296,9 @@ export const Search: SchemaObject = {
   type: "object",
   required: [
     "id",
+    "name",
+    "labels",
+    "continues",
     "state",
     "dataset",
     "task",
@@ -165,6 +314,19 @@ export const Search: SchemaObject = {
   ],
   properties: {
     id: { type: "string" },
+    name: { type: ["string", "null"], description: "For people; not unique." },
+    labels: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "Labels to find it by (`GET /v1/searches?label=key:value`).",
+    },
+    continues: {
+      type: ["object", "null"],
+      description: "Set when this search continues another (`:continue`): that search, and " +
+        "the generation this one started from (its last).",
+      required: ["search", "generation"],
+      properties: { search: { type: "string" }, generation: { type: "integer" } },
+    },
     state: { type: "string", enum: [...JOB_STATES] },
     dataset: { type: "string" },
     task: { type: "string", enum: ["classification", "regression"] },
@@ -194,15 +356,11 @@ export const Search: SchemaObject = {
     config: ref("SearchConfig"),
     links: {
       type: "object",
-      description: "Where to go next: the search itself, its events, ranked losses, " +
-        "candidates, result document, HTML report, and its cancel method.",
-      required: ["self", "events", "losses", "candidates", "result", "report", "cancel"],
-      properties: Object.fromEntries(
-        ["self", "events", "losses", "candidates", "result", "report", "cancel"].map((k) => [
-          k,
-          { type: "string" },
-        ]),
-      ),
+      description: "Where to go next: the search itself (GET, PATCH, DELETE), its events, " +
+        "ranked losses, candidates, result document, HTML report, and its cancel and continue " +
+        "methods.",
+      required: SEARCH_LINKS,
+      properties: Object.fromEntries(SEARCH_LINKS.map((k) => [k, { type: "string" }])),
     },
   },
 };

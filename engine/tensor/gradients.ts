@@ -23,6 +23,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerComposedConvKernels } from "./conv_kernels.ts";
+import { hasKernel, POOL_SPREAD, registerWasmKernels } from "./wasm_kernels.ts";
 
 type Grad = tf.GradConfig;
 
@@ -264,8 +265,10 @@ function windowMaxMask(x: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
 const maxPool: Grad = {
   kernelName: "MaxPool",
   inputsToSave: ["x"],
+  // The output only locates each window's maximum (wasm_kernels.ts): piecewise constant.
+  outputsToSave: [true],
   gradFunc: (dy, saved, attrs) => {
-    const x = saved[0] as tf.Tensor4D;
+    const [x, y] = saved as tf.Tensor4D[];
     const a = attrs as unknown as {
       filterSize: number | [number, number];
       strides: number | [number, number];
@@ -284,8 +287,16 @@ const maxPool: Grad = {
     const tiles = kh === info.strideHeight && kw === info.strideWidth &&
       padInfo.top === 0 && padInfo.left === 0 && padInfo.bottom === 0 && padInfo.right === 0;
     if (!tiles) {
-      const y = tf.maxPool(x, a.filterSize, a.strides, a.pad, a.dimRoundingMode);
-      return originals.get("MaxPool")!.gradFunc(dy, [x, y], attrs);
+      const pooled = tf.maxPool(x, a.filterSize, a.strides, a.pad, a.dimRoundingMode);
+      return originals.get("MaxPool")!.gradFunc(dy, [x, pooled], attrs);
+    }
+    if (hasKernel(POOL_SPREAD)) {
+      return {
+        x: () =>
+          tf.engine().runKernel(POOL_SPREAD, { dy: dy as tf.Tensor, x, y }, {
+            filterSize: [kh, kw],
+          }) as tf.Tensor,
+      };
     }
     return {
       x: () => {
@@ -321,7 +332,8 @@ export const CORRECTED_GRADIENTS: Record<string, string> = {
   RealDiv: "speed: no cast of float32 operands (a copy and a kernel launch each on wasm)",
   Conv2DBackpropFilter: "no gradient in tfjs: second order through conv2d threw",
   MaxPool: "its MaxPoolGrad kernel has no gradient: second order threw; rewritten from " +
-    "differentiable ops for non-overlapping windows (also faster on wasm)",
+    "differentiable ops for non-overlapping windows (also faster on wasm); on wasm one kernel " +
+    "and its adjoint (wasm_kernels.ts)",
 };
 
 const CORRECTIONS: Grad[] = [
@@ -364,6 +376,7 @@ export function registerCorrectedGradients(): void {
   if (registered) return;
   registered = true;
   registerComposedConvKernels();
+  registerWasmKernels();
   for (const g of CORRECTIONS) {
     originals.set(g.kernelName, registry.getGradient(g.kernelName));
     quietlyRegister(g);

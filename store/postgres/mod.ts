@@ -17,12 +17,21 @@ import {
   jobFromRow,
   jobParams,
   json,
+  mergeLabels,
   pageOf,
   parseJson,
 } from "../rows.ts";
 import type { SearchState } from "../../core/search.ts";
 import type { Progress } from "../../core/progress.ts";
-import type { DatasetRecord, JobError, JobRecord, JobState, Page, StoredEvent } from "../types.ts";
+import type {
+  DatasetRecord,
+  JobError,
+  JobFilter,
+  JobRecord,
+  JobState,
+  Page,
+  StoredEvent,
+} from "../types.ts";
 import {
   type ApiKeyInfo,
   type CheckpointStore,
@@ -36,6 +45,7 @@ import {
   type NewEvent,
   type NodeInfo,
   type NodeStore,
+  type StartingPoint,
   type Storage,
 } from "../storage.ts";
 
@@ -52,6 +62,14 @@ async function insertEvent(q: Query, id: string, e: NewEvent): Promise<void> {
     json(e.data),
     nowIso(),
   ]);
+}
+
+async function insertCheckpoint(q: Query, id: string, { state, stats }: StartingPoint) {
+  await q(
+    `INSERT INTO checkpoints (job_id, generation, state, stats, created_at)
+     VALUES ($1, $2, $3, $4, $5)`,
+    [id, state.generation, json(state), json(stats), nowIso()],
+  );
 }
 
 /** Locks the job's row if the lease still holds it. */
@@ -91,14 +109,14 @@ function underLease(
 class PgJobs implements JobStore {
   constructor(private readonly db: PgDb) {}
 
-  async insert(job: JobRecord, event: NewEvent): Promise<void> {
+  async insert(job: JobRecord, event: NewEvent, start?: StartingPoint): Promise<void> {
     const p = jobParams(job);
     try {
       await this.db.tx(async (q) => {
         await q(
           `INSERT INTO jobs (id, owner, state, dataset_id, data_info, request, config,
-             request_hash, idempotency_key, progress, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+             request_hash, idempotency_key, progress, created_at, name, labels, continues)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
           [
             p.id,
             p.owner,
@@ -111,8 +129,12 @@ class PgJobs implements JobStore {
             p.idempotencyKey,
             p.progress,
             p.createdAt,
+            p.name,
+            p.labels,
+            p.continues,
           ],
         );
+        if (start) await insertCheckpoint(q, job.id, start);
         await insertEvent(q, job.id, event);
         await notify(q, "events", job.id);
         await notify(q, "jobs", job.id);
@@ -145,16 +167,88 @@ class PgJobs implements JobStore {
   async list(
     owner: string,
     limit: number,
-    state?: JobState,
+    filter: JobFilter = {},
     after?: CursorKey,
   ): Promise<Page<JobRecord>> {
+    const params: unknown[] = [
+      owner,
+      filter.state ?? null,
+      after?.createdAt ?? null,
+      after?.id ?? null,
+      limit + 1,
+      filter.name ?? null,
+    ];
+    const labels = (filter.labels ?? []).map(([key, value]) => {
+      params.push(key);
+      const k = `$${params.length}`;
+      if (value === undefined) return `AND jsonb_exists(labels::jsonb, ${k})`;
+      params.push(value);
+      return `AND labels::jsonb ->> ${k} = $${params.length}`;
+    }).join(" ");
     const rows = (await this.db.query(
       `SELECT * FROM jobs WHERE owner = $1 AND ($2::text IS NULL OR state = $2)
+         AND ($6::text IS NULL OR name = $6) ${labels}
          AND ($3::text IS NULL OR (created_at, id) < ($3, $4))
        ORDER BY created_at DESC, id DESC LIMIT $5`,
-      [owner, state ?? null, after?.createdAt ?? null, after?.id ?? null, limit + 1],
+      params,
     )).map(jobFromRow);
     return pageOf(rows, limit, encodeCursor);
+  }
+
+  relabel(
+    owner: string,
+    id: string,
+    change: { name?: string | null; labels?: Record<string, string | null> },
+    maxLabels = Infinity,
+  ): Promise<JobRecord | undefined> {
+    return this.db.tx(async (q) => {
+      const [row] = await q("SELECT * FROM jobs WHERE id = $1 AND owner = $2 FOR UPDATE", [
+        id,
+        owner,
+      ]);
+      if (!row) return undefined;
+      const job = jobFromRow(row);
+      const name = change.name === undefined ? job.name : change.name;
+      const labels = mergeLabels(job.labels, change.labels, maxLabels);
+      await q("UPDATE jobs SET name = $2, labels = $3 WHERE id = $1", [id, name, json(labels)]);
+      return { ...job, name, labels };
+    });
+  }
+
+  /**
+   * The row goes with its events, checkpoints and result (ON DELETE CASCADE). The owner's writes
+   * lock the row and check the lease first (`held`), so a write in progress commits before the
+   * delete, and one after it finds no row: nothing of the job is written again.
+   */
+  delete(owner: string, id: string): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      const rows = await q("DELETE FROM jobs WHERE id = $1 AND owner = $2 RETURNING id", [
+        id,
+        owner,
+      ]);
+      for (const r of rows) await this.#deleted(q, r.id as string);
+      return rows.length > 0;
+    });
+  }
+
+  deleteFinishedBefore(before: string, limit: number): Promise<string[]> {
+    return this.db.tx(async (q) => {
+      const rows = await q(
+        `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+           WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < $1
+           ORDER BY finished_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id`,
+        [before, limit],
+      );
+      for (const r of rows) await this.#deleted(q, r.id as string);
+      return rows.map((r) => r.id as string);
+    });
+  }
+
+  /** Whoever still runs or follows a deleted job learns it at commit. */
+  async #deleted(q: Query, id: string): Promise<void> {
+    await notify(q, "cancel", id);
+    await notify(q, "events", id);
   }
 
   async #count(sql: string, params: unknown[]): Promise<number> {
@@ -336,12 +430,13 @@ class PgCheckpoints implements CheckpointStore {
     progress: Progress,
     events: NewEvent[],
   ): Promise<boolean> {
-    return underLease(this.db, lease, progress, events, (q) =>
-      q(
-        `INSERT INTO checkpoints (job_id, generation, state, stats, created_at)
-         VALUES ($1, $2, $3, $4, $5)`,
-        [lease.jobId, state.generation, json(state), json(stats), nowIso()],
-      ));
+    return underLease(
+      this.db,
+      lease,
+      progress,
+      events,
+      (q) => insertCheckpoint(q, lease.jobId, { state, stats }),
+    );
   }
 
   async latest(jobId: string): Promise<SearchState | undefined> {
@@ -389,11 +484,31 @@ class PgDatasets implements DatasetStore {
   async insert(d: DatasetRecord, files: Record<string, Uint8Array> = {}): Promise<void> {
     const p = datasetParams(d);
     await this.db.tx(async (q) => {
-      await q(
-        `INSERT INTO datasets (id, owner, name, source, format, ref, info, bytes, url, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [p.id, p.owner, p.name, p.source, p.format, p.ref, p.info, p.bytes, p.url, p.createdAt],
-      );
+      try {
+        await q(
+          `INSERT INTO datasets (id, owner, name, source, format, ref, info, bytes, url,
+             content_hash, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          [
+            p.id,
+            p.owner,
+            p.name,
+            p.source,
+            p.format,
+            p.ref,
+            p.info,
+            p.bytes,
+            p.url,
+            p.contentHash,
+            p.createdAt,
+          ],
+        );
+      } catch (e) {
+        if ((e as { code?: string }).code === "23505" && /content/.test(String(e))) {
+          throw new DuplicateKeyError(`content ${d.contentHash}`);
+        }
+        throw e;
+      }
       if (!this.keepsFiles) return;
       for (const [name, bytes] of Object.entries(files)) {
         await q("INSERT INTO dataset_files (dataset_id, name, bytes) VALUES ($1, $2, $3)", [
@@ -415,6 +530,14 @@ class PgDatasets implements DatasetStore {
 
   async getById(id: string): Promise<DatasetRecord | undefined> {
     const [r] = await this.db.query("SELECT * FROM datasets WHERE id = $1", [id]);
+    return r && datasetFromRow(r);
+  }
+
+  async byContentHash(owner: string, hash: string): Promise<DatasetRecord | undefined> {
+    const [r] = await this.db.query(
+      "SELECT * FROM datasets WHERE owner = $1 AND content_hash = $2",
+      [owner, hash],
+    );
     return r && datasetFromRow(r);
   }
 

@@ -92,6 +92,16 @@ export const MIGRATIONS: string[] = [
     beat_at TIMESTAMPTZ NOT NULL
   );
   `,
+  // Lifecycle: as SQLite's third migration.
+  `
+  ALTER TABLE jobs ADD COLUMN name TEXT;
+  ALTER TABLE jobs ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE jobs ADD COLUMN continues TEXT;
+  CREATE INDEX jobs_by_name ON jobs (owner, name);
+  CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+  ALTER TABLE datasets ADD COLUMN content_hash TEXT;
+  CREATE UNIQUE INDEX datasets_by_content ON datasets (owner, content_hash);
+  `,
 ];
 
 /** Applies the migrations not yet applied, one node at a time. */

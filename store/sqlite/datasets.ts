@@ -3,7 +3,7 @@ import type { Db } from "./db.ts";
 import { type CursorKey, encodeCursor } from "../cursor.ts";
 import { datasetFromRow, datasetParams, pageOf } from "../rows.ts";
 import type { DatasetRecord, Page } from "../types.ts";
-import type { DatasetStore } from "../storage.ts";
+import { type DatasetStore, DuplicateKeyError } from "../storage.ts";
 
 export class SqliteDatasets implements DatasetStore {
   readonly keepsFiles = false;
@@ -11,12 +11,29 @@ export class SqliteDatasets implements DatasetStore {
   constructor(private readonly db: Db) {}
 
   insert(d: DatasetRecord): Promise<void> {
-    this.db.run(
-      `INSERT INTO datasets (id, owner, name, source, format, ref, info, bytes, url, created_at)
-       VALUES (:id, :owner, :name, :source, :format, :ref, :info, :bytes, :url, :createdAt)`,
-      datasetParams(d),
-    );
+    try {
+      this.db.run(
+        `INSERT INTO datasets (id, owner, name, source, format, ref, info, bytes, url,
+           content_hash, created_at)
+         VALUES (:id, :owner, :name, :source, :format, :ref, :info, :bytes, :url, :contentHash,
+           :createdAt)`,
+        datasetParams(d),
+      );
+    } catch (e) {
+      if (/UNIQUE constraint failed: datasets\.owner, datasets\.content_hash/.test(String(e))) {
+        return Promise.reject(new DuplicateKeyError(`content ${d.contentHash}`));
+      }
+      return Promise.reject(e);
+    }
     return Promise.resolve();
+  }
+
+  byContentHash(owner: string, hash: string): Promise<DatasetRecord | undefined> {
+    const r = this.db.get("SELECT * FROM datasets WHERE owner = :owner AND content_hash = :hash", {
+      owner,
+      hash,
+    });
+    return Promise.resolve(r && datasetFromRow(r));
   }
 
   get(owner: string, id: string): Promise<DatasetRecord | undefined> {

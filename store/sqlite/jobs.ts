@@ -10,8 +10,16 @@ import type { CursorKey } from "../cursor.ts";
 import { nowIso } from "../ids.ts";
 import type { SearchState } from "../../core/search.ts";
 import type { Progress } from "../../core/progress.ts";
-import type { JobError, JobRecord, JobState, Page, StoredEvent } from "../types.ts";
-import { eventFromRow, jobFromRow, jobParams, json, pageOf, parseJson } from "../rows.ts";
+import type { JobError, JobFilter, JobRecord, JobState, Page, StoredEvent } from "../types.ts";
+import {
+  eventFromRow,
+  jobFromRow,
+  jobParams,
+  json,
+  mergeLabels,
+  pageOf,
+  parseJson,
+} from "../rows.ts";
 import {
   type CheckpointStore,
   DuplicateKeyError,
@@ -20,6 +28,7 @@ import {
   type JobLease,
   type JobStore,
   type NewEvent,
+  type StartingPoint,
 } from "../storage.ts";
 import type { Signals } from "../signals.ts";
 
@@ -29,6 +38,14 @@ function insertEvent(db: Db, id: string, e: NewEvent): number {
     "INSERT INTO events (job_id, type, data, created_at) VALUES (:id, :type, :data, :at)",
     { id, type: e.type, data: json(e.data), at: nowIso() },
   ).lastInsertRowid;
+}
+
+function insertCheckpoint(db: Db, id: string, { state, stats }: StartingPoint): void {
+  db.run(
+    `INSERT INTO checkpoints (job_id, generation, state, stats, created_at)
+     VALUES (:id, :generation, :state, :stats, :at)`,
+    { id, generation: state.generation, state: json(state), stats: json(stats), at: nowIso() },
+  );
 }
 
 /** Whether the lease still holds the job (inside the writing transaction). */
@@ -72,16 +89,19 @@ function underLease(
 export class SqliteJobs implements JobStore {
   constructor(private readonly db: Db, private readonly signals: Signals) {}
 
-  insert(job: JobRecord, event: NewEvent): Promise<void> {
+  insert(job: JobRecord, event: NewEvent, start?: StartingPoint): Promise<void> {
     try {
       this.db.tx(() => {
         this.db.run(
-          `INSERT INTO jobs (id, owner, state, dataset_id, data_info, request, config, request_hash,
-             idempotency_key, progress, error, cancel_requested, created_at, started_at, finished_at)
-           VALUES (:id, :owner, :state, :datasetId, :dataInfo, :request, :config, :requestHash,
-             :idempotencyKey, :progress, NULL, 0, :createdAt, NULL, NULL)`,
+          `INSERT INTO jobs (id, owner, name, labels, continues, state, dataset_id, data_info,
+             request, config, request_hash, idempotency_key, progress, error, cancel_requested,
+             created_at, started_at, finished_at)
+           VALUES (:id, :owner, :name, :labels, :continues, :state, :datasetId, :dataInfo,
+             :request, :config, :requestHash, :idempotencyKey, :progress, NULL, 0, :createdAt,
+             NULL, NULL)`,
           jobParams(job),
         );
+        if (start) insertCheckpoint(this.db, job.id, start);
         insertEvent(this.db, job.id, event);
       });
     } catch (e) {
@@ -116,22 +136,90 @@ export class SqliteJobs implements JobStore {
   list(
     owner: string,
     limit: number,
-    state?: JobState,
+    filter: JobFilter = {},
     after?: CursorKey,
   ): Promise<Page<JobRecord>> {
+    const params: Record<string, string | number | null> = {
+      owner,
+      state: filter.state ?? null,
+      name: filter.name ?? null,
+      at: after?.createdAt ?? null,
+      id: after?.id ?? null,
+      limit: limit + 1,
+    };
+    // Each label condition with parameters of its own: the keys are JSON paths, never SQL.
+    const labels = (filter.labels ?? []).map(([key, value], i) => {
+      params[`path${i}`] = `$.${JSON.stringify(key)}`;
+      if (value === undefined) return `AND json_type(labels, :path${i}) IS NOT NULL`;
+      params[`value${i}`] = value;
+      return `AND json_extract(labels, :path${i}) = :value${i}`;
+    }).join(" ");
     const rows = this.db.all(
       `SELECT * FROM jobs WHERE owner = :owner AND (:state IS NULL OR state = :state)
+         AND (:name IS NULL OR name = :name) ${labels}
          AND (:at IS NULL OR (created_at, id) < (:at, :id))
        ORDER BY created_at DESC, id DESC LIMIT :limit`,
-      {
-        owner,
-        state: state ?? null,
-        at: after?.createdAt ?? null,
-        id: after?.id ?? null,
-        limit: limit + 1,
-      },
+      params,
     ).map(jobFromRow);
     return Promise.resolve(pageOf(rows, limit, encodeCursor));
+  }
+
+  relabel(
+    owner: string,
+    id: string,
+    change: { name?: string | null; labels?: Record<string, string | null> },
+    maxLabels = Infinity,
+  ): Promise<JobRecord | undefined> {
+    const relabel = () =>
+      this.db.tx(() => {
+        const row = this.db.get("SELECT * FROM jobs WHERE id = :id AND owner = :owner", {
+          id,
+          owner,
+        });
+        if (!row) return undefined;
+        const job = jobFromRow(row);
+        const name = change.name === undefined ? job.name : change.name;
+        const labels = mergeLabels(job.labels, change.labels, maxLabels);
+        this.db.run("UPDATE jobs SET name = :name, labels = :labels WHERE id = :id", {
+          id,
+          name,
+          labels: json(labels),
+        });
+        return { ...job, name, labels };
+      });
+    try {
+      return Promise.resolve(relabel());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  delete(owner: string, id: string): Promise<boolean> {
+    // The events, checkpoints and result go with the row (ON DELETE CASCADE).
+    const ok = this.db.run("DELETE FROM jobs WHERE id = :id AND owner = :owner", { id, owner })
+      .changes > 0;
+    if (ok) this.#deleted([id]);
+    return Promise.resolve(ok);
+  }
+
+  deleteFinishedBefore(before: string, limit: number): Promise<string[]> {
+    const ids = this.db.all<{ id: string }>(
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+         WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < :before
+         ORDER BY finished_at, id LIMIT :limit)
+       RETURNING id`,
+      { before, limit },
+    ).map((r) => r.id);
+    this.#deleted(ids);
+    return Promise.resolve(ids);
+  }
+
+  /** Whoever still runs or follows a deleted job learns it now. */
+  #deleted(ids: string[]): void {
+    for (const id of ids) {
+      this.signals.emit("cancel", id);
+      this.signals.emit("events", id);
+    }
   }
 
   countActive(owner: string): Promise<number> {
@@ -314,18 +402,14 @@ export class SqliteCheckpoints implements CheckpointStore {
     events: NewEvent[],
   ): Promise<boolean> {
     return Promise.resolve(
-      underLease(this.db, this.signals, lease, progress, events, () =>
-        this.db.run(
-          `INSERT INTO checkpoints (job_id, generation, state, stats, created_at)
-         VALUES (:id, :generation, :state, :stats, :at)`,
-          {
-            id: lease.jobId,
-            generation: state.generation,
-            state: json(state),
-            stats: json(stats),
-            at: nowIso(),
-          },
-        )),
+      underLease(
+        this.db,
+        this.signals,
+        lease,
+        progress,
+        events,
+        () => insertCheckpoint(this.db, lease.jobId, { state, stats }),
+      ),
     );
   }
 

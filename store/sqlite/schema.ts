@@ -87,4 +87,15 @@ export const MIGRATIONS: string[] = [
     beat_at INTEGER NOT NULL
   );
   `,
+  // Lifecycle: a search's name and labels (JSON), the search it continues (JSON), and the
+  // content hash that tells an upload of the same bytes (one dataset per owner and content).
+  `
+  ALTER TABLE jobs ADD COLUMN name TEXT;
+  ALTER TABLE jobs ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE jobs ADD COLUMN continues TEXT;
+  CREATE INDEX jobs_by_name ON jobs (owner, name);
+  CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+  ALTER TABLE datasets ADD COLUMN content_hash TEXT;
+  CREATE UNIQUE INDEX datasets_by_content ON datasets (owner, content_hash);
+  `,
 ];

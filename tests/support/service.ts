@@ -39,6 +39,7 @@ export function testConfig(dir: string, overrides: Partial<ServiceConfig> = {}):
     streams: { perKey: 16, total: 128 },
     http: { publicNames: [], corsOrigins: [] },
     logLevel: "off",
+    retentionDays: 0,
     ...overrides,
   };
 }
@@ -161,7 +162,7 @@ export async function problemOf(res: Response): Promise<any> {
 export async function expectProblem(
   t: TestService,
   path: string,
-  init: RequestInit,
+  init: RequestInit & { key?: string },
   status: number,
   where?: { pointer?: string; parameter?: string; row?: number; column?: string },
 ): Promise<any> {

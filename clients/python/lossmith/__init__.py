@@ -9,6 +9,9 @@
     losses = client.losses(search.id)
     print(losses.losses[0].simplified.infix, losses.final.difference)
     open("learned_loss.py", "w").write(client.export(search.id, 1, "pytorch"))
+    more = client.continue_search(search.id, generations=3)   # a new search, 3 generations on
+    client.searches(labels={"team": "vision"})          # filtered by labels (and name, state)
+    client.delete_search(search.id)                     # with everything stored of it
 
 Every error the service answers is raised as `LossmithError`, carrying its RFC 9457 problem
 document (`error.problem.detail`, `error.problem.errors` with the JSON pointer of each invalid
@@ -46,6 +49,11 @@ __all__ = [
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
 def _build(cls, data: Optional[Dict[str, Any]], **nested):
@@ -146,6 +154,10 @@ class Search:
     config: Dict[str, Any]
     links: Dict[str, str]
     task: Optional[str] = None
+    name: Optional[str] = None
+    labels: Dict[str, str] = field(default_factory=dict)
+    #: `{"search": id, "generation": n}` when this search continues another.
+    continues: Optional[Dict[str, Any]] = None
     started_at: Optional[str] = None
     finished_at: Optional[str] = None
     cancel_requested: bool = False
@@ -243,6 +255,9 @@ class Dataset:
     rows: int
     features: int
     created_at: str
+    content_hash: Optional[str] = None
+    #: True when the upload was this key's dataset already (the same content): that one is it.
+    deduplicated: bool = False
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -333,7 +348,11 @@ class Client:
         for role, f in files.items():
             parts[role] = open(f, "rb") if isinstance(f, str) else f
         try:
-            return _build(Dataset, self._request("POST", "/v1/datasets", files=parts, data=fields).json())
+            response = self._request("POST", "/v1/datasets", files=parts, data=fields)
+            dataset = _build(Dataset, response.json())
+            if response.headers.get("Deduplicated") == "true":
+                dataset = replace(dataset, deduplicated=True)
+            return dataset
         finally:
             for role, f in files.items():
                 if isinstance(f, str):
@@ -356,11 +375,67 @@ class Client:
     def search(self, search_id: str) -> Search:
         return self._search(self._request("GET", f"/v1/searches/{search_id}").json())
 
-    def searches(self, state: Optional[str] = None) -> Iterator[Search]:
+    def searches(
+        self,
+        state: Optional[str] = None,
+        name: Optional[str] = None,
+        labels: Optional[Dict[str, Optional[str]]] = None,
+    ) -> Iterator[Search]:
+        """This key's searches, newest first, every filter given holding: `labels` maps each key
+        to its value, or to None for the key with any value."""
         params: Dict[str, Any] = {"limit": 100}
         if state:
             params["state"] = state
+        if name is not None:
+            params["name"] = name
+        if labels:
+            params["label"] = [k if v is None else f"{k}:{v}" for k, v in labels.items()]
         return (self._search(s) for s in self._pages("/v1/searches", params))
+
+    def update_search(
+        self,
+        search_id: str,
+        name: Any = ...,
+        labels: Optional[Dict[str, Optional[str]]] = None,
+    ) -> Search:
+        """A new name (None removes it; leave it out to keep it) and labels (None removes one,
+        the others stay)."""
+        patch: Dict[str, Any] = {}
+        if name is not ...:
+            patch["name"] = name
+        if labels is not None:
+            patch["labels"] = labels
+        response = self._request(
+            "PATCH",
+            f"/v1/searches/{search_id}",
+            data=json.dumps(patch),
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        return self._search(response.json())
+
+    def continue_search(
+        self,
+        search_id: str,
+        generations: int,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> Search:
+        """A new search that continues a finished one for `generations` more; `fields` as the
+        request takes them (max_evaluations, max_seconds, name, labels)."""
+        body = {"generations": generations}
+        body.update({_camel(k): v for k, v in fields.items()})
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        response = self._request(
+            "POST", f"/v1/searches/{search_id}:continue", json=body, headers=headers
+        )
+        search = self._search(response.json())
+        if response.headers.get("Idempotent-Replayed") == "true":
+            search = replace(search, replayed=True)
+        return search
+
+    def delete_search(self, search_id: str) -> None:
+        """Deletes the search and everything stored of it (a running one is cancelled first)."""
+        self._request("DELETE", f"/v1/searches/{search_id}")
 
     def cancel(self, search_id: str) -> Search:
         return self._search(self._request("POST", f"/v1/searches/{search_id}:cancel").json())

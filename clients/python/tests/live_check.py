@@ -81,4 +81,40 @@ check("candidates come with outcomes and times",
 check("the result document and the report", client.result(search.id)["kind"] == "lossmith.search-result"
       and "Final comparison" in client.report(search.id))
 check("the search is listed", search.id in [s.id for s in client.searches(state="succeeded")])
+
+# The lifecycle: names and labels, continuing, deleting, uploads kept once per content.
+labelled = client.update_search(search.id, name="iris small", labels={"team": "vision", "tier": "1"})
+check("a search is renamed and labelled", labelled.name == "iris small"
+      and labelled.labels == {"team": "vision", "tier": "1"})
+check("a label filter finds it", [s.id for s in client.searches(labels={"team": "vision", "tier": None})]
+      == [search.id] and list(client.searches(labels={"team": "audio"})) == [])
+check("a label is removed, the name kept", client.update_search(search.id, labels={"tier": None}).labels
+      == {"team": "vision"} and client.search(search.id).name == "iris small")
+more = client.continue_search(search.id, generations=1, name="iris small, one more")
+check("a continuation is a new search that names the one it continues",
+      more.id != search.id and more.continues == {"search": search.id, "generation": 2}
+      and more.labels == {"team": "vision"} and more.name == "iris small, one more")
+more = client.wait(more.id)
+check("the continuation ran the generation asked for", more.state == "succeeded"
+      and more.progress.generation == 3 and more.progress.generations == 3)
+client.delete_search(search.id)
+try:
+    client.search(search.id)
+    check("a deleted search is gone", False)
+except LossmithError as e:
+    check("a deleted search is gone", e.status == 404)
+check("the continuation stays", client.search(more.id).state == "succeeded")
+csv = b"a,b,y\n" + b"".join(f"{i % 7},{i % 3},{i % 2}\n".encode() for i in range(30))
+first = client.upload_dataset({"file": csv}, target="y", name="first")
+again = client.upload_dataset({"file": csv}, target="y", name="second")
+check("the same bytes uploaded again are the same dataset", not first.deduplicated
+      and again.deduplicated and again.id == first.id and again.name == "first"
+      and again.content_hash == first.content_hash)
+try:
+    client.searches(state="succeeded").__next__()
+    client._request("GET", "/v1/searches", params={"colour": "blue"})
+    check("an unknown parameter is refused", False)
+except LossmithError as e:
+    check("an unknown parameter is refused, by name", e.status == 400
+          and [x.parameter for x in e.problem.errors] == ["colour"])
 print("all checks passed")
