@@ -100,13 +100,17 @@ Deno.test({
   },
 });
 
-/** A multipart body that sends its first bytes, then waits until `release` resolves. */
-function slowUpload(release: Promise<void>): RequestInit {
+/**
+ * A multipart body that sends its first bytes, then waits until `release` resolves. `rows` sets
+ * its length: uploads of other content are other datasets (the same content would be answered
+ * with the first one, 200).
+ */
+function slowUpload(release: Promise<void>, rows = 40): RequestInit {
   const boundary = "slowboundary";
   const head =
     `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="a.csv"\r\n\r\n`;
-  const rows = Array.from({ length: 40 }, (_, i) => `${i % 7},${i % 2}`).join("\n");
-  const tail = `a,y\n${rows}\r\n--${boundary}\r\n` +
+  const lines = Array.from({ length: rows }, (_, i) => `${i % 7},${i % 2}`).join("\n");
+  const tail = `a,y\n${lines}\r\n--${boundary}\r\n` +
     `content-disposition: form-data; name="target"\r\n\r\ny\r\n--${boundary}--\r\n`;
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -133,7 +137,7 @@ Deno.test({
     try {
       const running = t.json("/v1/datasets", slowUpload(first.promise));
       await new Promise((r) => setTimeout(r, 300));
-      const waiting = t.json("/v1/datasets", slowUpload(second.promise));
+      const waiting = t.json("/v1/datasets", slowUpload(second.promise, 41));
       await new Promise((r) => setTimeout(r, 300));
       const res = await t.request("/v1/datasets", form({ file: blob(new Uint8Array(3)) }));
       assertEquals(res.status, 503);
