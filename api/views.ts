@@ -5,7 +5,7 @@
 import type { DatasetRecord, JobRecord } from "../service/types.ts";
 import type { SearchResult } from "../core/result.ts";
 import { progressSummary } from "../core/progress.ts";
-import { givenIds } from "../service/search_request.ts";
+import { givenIds, modelSummary } from "../service/search_request.ts";
 
 export function datasetView(d: DatasetRecord) {
   return {
@@ -77,6 +77,7 @@ export function searchView(j: JobRecord) {
     failures: j.progress.failures ?? [],
     error: j.error,
     config: publicConfig(j.config, j.datasetId, givenIds(j.request)),
+    model: modelSummary(j.config, j.dataInfo),
     links: searchLinks(j.id),
   };
 }

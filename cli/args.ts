@@ -90,6 +90,10 @@ function valueHint(s: Setting<unknown>): string {
       return "X[,X...]";
     case "stack":
       return "auto|off|K";
+    case "names":
+      return "NAME[,NAME...]";
+    case "layers":
+      return "JSON";
   }
 }
 
@@ -165,6 +169,17 @@ export function parseSettingValue(s: Setting<unknown>, text: string): unknown {
       return text === "auto" || text === "off"
         ? text
         : integer(text, `auto, off or a whole number of candidates from 2 to ${t.max}`);
+    case "names":
+      return text.split(",").map((part) => part.trim());
+    case "layers": {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return fail(
+          'a JSON list of layers, e.g. \'[{"type": "Flatten"}, {"type": "Dense", "units": 10}]\'',
+        );
+      }
+    }
   }
 }
 

@@ -7,7 +7,9 @@ import { InProcessRunner } from "../engine/runner.ts";
 import { finalRun } from "../engine/final_runs.ts";
 import { LOSSMITH_VERSION, type SearchResult, type Versions } from "../core/result.ts";
 import { searchAndEvaluate, type SearchPlatform } from "../core/pipeline.ts";
-import { modelSpecFor } from "../core/model_kinds.ts";
+import { describeModel, modelIssues, modelSpecFor } from "../core/model_kinds.ts";
+import { estimateModelSize, formatBytes } from "../core/model_size.ts";
+import { flagAt, pathPointer } from "../core/settings_schema.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { ProgressPrinter } from "./progress.ts";
 import { initialProgress, type ProgressEvent, reduceProgress } from "../core/progress.ts";
@@ -46,16 +48,32 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
   if (config.validation) config.validation = await localizeRef(config.validation, fetchOpts);
   if (config.test) config.test = await localizeRef(config.test, fetchOpts);
   const data = await loadAndPrepare(config, config.seed, config.split, config.preprocessing);
+  const issues = modelIssues(config.model, data);
+  if (issues.length) {
+    throw new Error(
+      issues.map((i) => {
+        const flag = flagAt(pathPointer(i.path.slice(0, 2))) ?? i.path.join(".");
+        const [layer, field] = i.path.slice(2);
+        const at = layer === undefined ? "" : `layer ${layer}${field ? ` ${field}` : ""} `;
+        return `--${flag}: ${at}${i.detail}`;
+      }).join("; "),
+    );
+  }
   const spec = modelSpecFor(config.model, data);
+  const size = estimateModelSize(spec, config, {
+    train: data.train.n,
+    validation: data.validation.n,
+    test: data.test.n,
+  });
   log(
     `Lossmith ${LOSSMITH_VERSION}: ${
       describeRef(config.dataset)
     } (${data.task}, ${data.train.n}/${data.validation.n}/${data.test.n} rows${
       givenSources(data.sources)
     }), ` +
-      `${spec.kind} ${
-        [spec.inputs, ...spec.hidden, spec.outputs].join("-")
-      }, population ${config.budget.population} x ${config.budget.generations} generations, ` +
+      `${describeModel(spec)} (${size.parameters} parameters, about ${
+        formatBytes(size.bytes.total)
+      } per worker), population ${config.budget.population} x ${config.budget.generations} generations, ` +
       `seed ${config.seed}, backend ${backend.name}${
         backend.adapter ? ` (${backend.adapter})` : ""
       }${

@@ -31,6 +31,10 @@ function values(s: Setting<unknown>): string {
       return `${t.minItems} to ${t.maxItems} numbers in (${t.min}, ${t.max}]`;
     case "stack":
       return `\`auto\`, \`off\` or 2 to ${t.max}`;
+    case "names":
+      return `${t.minItems} or more of ${t.values.map((v) => `\`${v}\``).join(", ")}`;
+    case "layers":
+      return "a list of layers (docs/method.md)";
   }
 }
 

@@ -9,7 +9,7 @@ import { canonicalize, canonicalKey } from "./expr/canonical.ts";
 import type { Tree } from "./expr/tree.ts";
 import { HallOfFame, hasBothInputs, initialPopulation, vary } from "./gp/mod.ts";
 import { Rng } from "./rng.ts";
-import { MODEL_KINDS } from "./model_kinds.ts";
+import { isDenseStack } from "./model_kinds.ts";
 import {
   type CandidateOutcome,
   type CandidateRunner,
@@ -137,7 +137,10 @@ export function drawGeneration(config: SearchConfig, state: SearchState, rng: Rn
     );
   const keys = population.map(canonicalKey);
   const fresh = [...new Set(keys.filter((k) => !(k in state.archive)))];
-  const canonical = new Map(fresh.map((k) => [k, canonicalize(population[keys.indexOf(k)])]));
+  const ops = config.gp.primitives;
+  const canonical = new Map(
+    fresh.map((k) => [k, canonicalize(population[keys.indexOf(k)], ops)]),
+  );
   return { population, keys, fresh, canonical };
 }
 
@@ -265,10 +268,15 @@ export async function planStacks(
   const stats: StackStats = { setting, largest: 1, stacks: 0 };
   const known = state.stackCalibration;
   if (setting === "off") return { size: 1, stats, calibration: known };
-  if (!MODEL_KINDS[config.model.kind].stackable) {
+  if (!isDenseStack(config.model)) {
     return {
       size: 1,
-      stats: { ...stats, note: `${config.model.kind} models are never stacked` },
+      stats: {
+        ...stats,
+        note: config.model.kind === "sequential"
+          ? "a sequential model is stacked only when its layers are a ReLU dense stack"
+          : `${config.model.kind} models are never stacked`,
+      },
       calibration: known,
     };
   }

@@ -1,7 +1,8 @@
 /**
  * How much memory a search takes, estimated from its settings and its data's shape before
  * anything runs, so that the service can refuse what would not fit instead of finding out when a
- * worker aborts. Tensor-free: the model's size comes from core/architectures.ts.
+ * worker aborts. Tensor-free: the model's size comes from its walk over shapes
+ * (core/model_kinds.ts walkModel, over core/architectures.ts).
  *
  * Per worker (every worker prepares the job's data, and runs one request at a time):
  * - data: the rows as loaded, split and shuffled on the host, and the training and validation
@@ -14,8 +15,7 @@
  * prints the estimate beside the measurement for each of its workloads (docs/service.md has the
  * table and the error).
  */
-import { activationsPerExample, parameterCount } from "./architectures.ts";
-import { MODEL_KINDS, type ModelSpec } from "./model_kinds.ts";
+import { isDenseStack, modelKind, type ModelSpec, walkModel } from "./model_kinds.ts";
 import { AUTO_STACK } from "./stack_plan.ts";
 import type { Settings } from "./settings.ts";
 
@@ -28,8 +28,8 @@ const MiB = 2 ** 20;
 export const DATA_COPIES: Record<DataSource, number> = {
   idx: 5,
   npy: 5,
-  csv: 56,
-  json: 32,
+  csv: 60,
+  json: 44,
   bundled: 11,
 };
 /** Per unrolled step and stacked candidate: parameter-sized tensors kept (values, velocity, gradients, transposes). */
@@ -85,10 +85,17 @@ export const MEMORY_FIELDS = [
   "/execution/candidateStack",
 ] as const;
 
+/** The fields a refusal names for this model: its layer list in place of hidden widths. */
+export function memoryFields(spec: Pick<ModelSpec, "kind">): string[] {
+  return MEMORY_FIELDS.map((f) =>
+    f === "/model/hidden" && modelKind(spec.kind).hasLayers ? "/model/layers" : f
+  );
+}
+
 /** Most candidates one request computes together under the setting. */
 function stackOf(settings: Settings, spec: ModelSpec, population: number): number {
   const s = settings.execution.candidateStack;
-  if (!MODEL_KINDS[spec.kind].stackable || s === "off") return 1;
+  if (!isDenseStack(spec) || s === "off") return 1;
   return Math.min(population, s === "auto" ? AUTO_STACK : s);
 }
 
@@ -99,15 +106,19 @@ export function estimateSearchMemory(
   workers: number,
 ): MemoryEstimate {
   const ev = settings.evaluation;
-  const P = parameterCount(spec);
-  const A = activationsPerExample(spec);
+  // The model run over shapes, as the engine builds it: its parameters and the values per example
+  // its forward pass makes (core/model_kinds.ts), the same walk core/model_size.ts reads.
+  const walk = walkModel(spec);
+  const P = walk.params.reduce((n, d) => n + d.shape.reduce((a, b) => a * b, 1), 0);
+  const A = walk.activations;
   const o = data.outputs;
   const held = data.rows * (1 - data.testFraction);
   const trainRows = Math.floor(held * (1 - data.validationFraction));
   const B = Math.max(1, Math.min(ev.batchSize, trainRows));
   const K = stackOf(settings, spec, settings.budget.population);
   const T = ev.localSearch.unrollSteps;
-  const copies = ACTIVATION_COPIES_PER_STEP[MODEL_KINDS[spec.kind].family];
+  // A user's layer list computes as a dense stack when it is one, else as convolutions do.
+  const copies = ACTIVATION_COPIES_PER_STEP[isDenseStack(spec) ? "dense" : "conv"];
   const batch = FLOAT * B * (data.features + o);
   const step = FLOAT * (PARAM_COPIES_PER_STEP * P + B * (copies * A + LOSS_NODES * o)) +
     STEP_OVERHEAD_BYTES;

@@ -4,7 +4,7 @@
  * stacking calibration) as plain JSON, so a caller can checkpoint it after every generation and
  * resume bit-identically. One generation's stages are in core/generation.ts.
  */
-import { height, isWellFormed, type Tree } from "./expr/tree.ts";
+import { height, isOp, isWellFormed, type Tree } from "./expr/tree.ts";
 import { HallOfFame, type HallOfFameJson, hasBothInputs } from "./gp/mod.ts";
 import { Rng } from "./rng.ts";
 import type { CandidateRunner } from "./runner.ts";
@@ -85,7 +85,11 @@ export function warmStartLosses(
 ): Tree[] {
   return from.hallOfFame.entries
     .map((e) => [...e.tree])
-    .filter((t) => isWellFormed(t) && hasBothInputs(t) && height(t) <= config.gp.maxHeight)
+    .filter((t) =>
+      isWellFormed(t) && hasBothInputs(t) && height(t) <= config.gp.maxHeight &&
+      // A seed may not bring in a primitive this search excludes.
+      t.every((n) => !isOp(n) || config.gp.primitives.includes(n))
+    )
     .slice(0, Math.min(count, config.budget.population));
 }
 

@@ -8,6 +8,9 @@
  * the same configuration, resolved by `resolveSettings` with the same layers everywhere.
  */
 import { INIT_SETTINGS, MODEL_KIND_NAMES, MODEL_KINDS } from "./model_kinds.ts";
+import type { Layer } from "./layers.ts";
+import { ALL_OPS } from "./expr/primitives.ts";
+import { BINARY_OPS, type Op } from "./expr/tree.ts";
 
 /** What a setting's values are; the JSON Schema and the CLI parser are derived from it. */
 export type SettingType =
@@ -18,7 +21,11 @@ export type SettingType =
   | { type: "integers"; min: number; max: number; maxItems: number }
   /** A list of positive numbers (min exclusive). */
   | { type: "numbers"; min: number; max: number; minItems: number; maxItems: number }
-  | { type: "stack"; max: number };
+  | { type: "stack"; max: number }
+  /** A subset of `values`, each at most once, at least `minItems`. */
+  | { type: "names"; values: readonly string[]; minItems: number }
+  /** A sequential model's layer list (core/layers.ts). */
+  | { type: "layers" };
 
 export interface Setting<V> {
   readonly value: SettingType;
@@ -111,6 +118,17 @@ export const SETTINGS = {
       "Hidden layer widths of the MLP.",
       "hidden",
     ),
+    layers: setting<Layer[]>(
+      { type: "layers" },
+      [],
+      "The layers of a `sequential` model, in order, as a Keras or TF.js Sequential model's: " +
+        "`Dense`, `Conv2D`, `MaxPooling2D`, `AveragePooling2D`, `GlobalAveragePooling2D`, " +
+        "`Flatten`, `Activation`, each an object with its `type` and fields, e.g. " +
+        '`{"type": "Conv2D", "filters": 8, "kernelSize": 3, "activation": "relu"}`. Images ' +
+        "are read [height, width, channels]; the last layer gives the logits (one per class) " +
+        "or the prediction, with no softmax. On the command line, the list as JSON.",
+      "layers",
+    ),
     init: oneOf(
       INIT_SETTINGS,
       "auto",
@@ -192,6 +210,15 @@ export const SETTINGS = {
       "elites",
     ),
     hallOfFameSize: integer(1, 100, 10, "Distinct best losses kept and ranked.", "hall-of-fame"),
+    primitives: setting<Op[]>(
+      { type: "names", values: ALL_OPS, minItems: 1 },
+      [...ALL_OPS],
+      "The primitives trees are built from: a subset of the primitive set, with at least one " +
+        "binary primitive (a loss combines y and f(x)). Initial trees, mutation and the repair " +
+        "of trees that miss an input draw only these, and the canonical form that is evaluated " +
+        "introduces no other.",
+      "primitives",
+    ),
   },
   evaluation: {
     screen: {
@@ -535,10 +562,13 @@ export function resolveSettings(layers: SettingsLayers = {}): Settings {
   const issues = checkSettings(settings, layers.request ?? {});
   if (issues.length) throw new SettingsError(issues);
   if (!modelHasHidden(settings.model.kind)) settings.model.hidden = [];
+  // In the registry's order, whatever the request's: the same subset is the same search.
+  settings.gp.primitives = ALL_OPS.filter((op) => settings.gp.primitives.includes(op));
   return settings;
 }
 
 const modelHasHidden = (kind: Settings["model"]["kind"]) => MODEL_KINDS[kind].hasHidden;
+const modelHasLayers = (kind: Settings["model"]["kind"]) => MODEL_KINDS[kind].hasLayers;
 
 /** The rules between settings that a schema cannot state. */
 export function checkSettings(s: Settings, request: SettingsPatch = {}): SettingIssue[] {
@@ -574,6 +604,26 @@ export function checkSettings(s: Settings, request: SettingsPatch = {}): Setting
     issues.push({
       path: ["model", "hidden"],
       detail: `is for the mlp model; a ${s.model.kind} model has no hidden widths`,
+    });
+  }
+  if (s.model.layers.length > 0 && !modelHasLayers(s.model.kind)) {
+    issues.push({
+      path: ["model", "layers"],
+      detail: `is for the sequential model; a ${s.model.kind} model has its own architecture ` +
+        '(set "kind": "sequential" to train these layers)',
+    });
+  }
+  if (s.model.layers.length === 0 && modelHasLayers(s.model.kind)) {
+    issues.push({
+      path: ["model", "layers"],
+      detail: "is required for a sequential model: a list of layers, the last giving the outputs",
+    });
+  }
+  if (!s.gp.primitives.some((op) => (BINARY_OPS as readonly string[]).includes(op))) {
+    issues.push({
+      path: ["gp", "primitives"],
+      detail: `has no binary primitive (${BINARY_OPS.join(", ")}): no tree of these could ` +
+        "depend on both y and f(x), as every loss must",
     });
   }
   return issues;

@@ -5,6 +5,7 @@
  */
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020";
 import { isSetting, type Setting, SETTING_LIST, SETTINGS, type SettingType } from "./settings.ts";
+import { LAYER_SCHEMAS, layersSchema } from "./layers.ts";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -46,6 +47,15 @@ function valueSchema(t: SettingType, limit?: number): JsonSchema {
         // What an error says the value must be (read by `describe` below).
         "x-expected": `auto, off or a whole number of candidates from 2 to ${max(t.max)}`,
       };
+    case "names":
+      return {
+        type: "array",
+        minItems: t.minItems,
+        uniqueItems: true,
+        items: { type: "string", enum: [...t.values] },
+      };
+    case "layers":
+      return layersSchema();
   }
 }
 
@@ -104,7 +114,15 @@ export interface SchemaIssue {
 
 // strict: false lets a schema carry `components` and `x-` annotations beside its keywords.
 // verbose: errors carry their schema, whose `x-expected` words an anyOf's message.
-const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false, verbose: true });
+// discriminator: a layer of a list is checked against the schema its `type` names only, so its
+// errors are that layer's (core/layers.ts).
+const ajv = new Ajv2020({
+  allErrors: true,
+  strict: false,
+  validateFormats: false,
+  verbose: true,
+  discriminator: true,
+});
 
 export type SchemaValidator = (value: unknown) => SchemaIssue[];
 
@@ -155,6 +173,24 @@ function describe(e: ErrorObject, opts: ValidatorOptions): SchemaIssue {
     case "minItems":
       detail = `must have at least ${p.limit} item${p.limit === 1 ? "" : "s"}`;
       break;
+    case "uniqueItems":
+      // ajv reports the later copy as j, the earlier as i.
+      pointer += `/${Math.max(Number(p.i), Number(p.j))}`;
+      detail = `repeats item ${Math.min(Number(p.i), Number(p.j))} (each at most once)`;
+      break;
+    case "const":
+      detail = `must be ${JSON.stringify(p.allowedValue)}`;
+      break;
+    case "discriminator": {
+      pointer += `/${p.tag}`;
+      const expected = (e.parentSchema as Record<string, unknown> | undefined)?.["x-expected"];
+      detail = p.error === "mapping"
+        ? `must be ${expected ?? "one of the forms the schema allows"}, not ${
+          JSON.stringify(p.tagValue)
+        }`
+        : "is required, a string";
+      break;
+    }
     case "maxProperties":
       detail = `must have at most ${p.limit} entries`;
       break;
@@ -185,12 +221,29 @@ function describe(e: ErrorObject, opts: ValidatorOptions): SchemaIssue {
   return { pointer, detail };
 }
 
+/**
+ * The schema without its discriminators' `mapping`s: ajv picks a discriminator's branch by the
+ * `const` of the tag in each branch, and refuses a mapping; OpenAPI readers get it in the
+ * document.
+ */
+function withoutMappings(node: unknown): JsonSchema {
+  if (Array.isArray(node)) return node.map(withoutMappings) as unknown as JsonSchema;
+  if (!node || typeof node !== "object") return node as JsonSchema;
+  const out: JsonSchema = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "discriminator" && v && typeof v === "object") {
+      const { mapping: _m, ...rest } = v as Record<string, unknown>;
+      out[k] = rest;
+    } else out[k] = withoutMappings(v);
+  }
+  return out;
+}
+
 /** Compiles a schema once; the validator lists every issue, each field once. */
 export function compileSchema(schema: JsonSchema, opts: ValidatorOptions = {}): SchemaValidator {
-  const fn = ajv.compile({
-    ...schema,
-    ...(opts.components ? { components: { schemas: opts.components } } : {}),
-  });
+  // The layers' schemas are named components (core/layers.ts), wherever the settings are checked.
+  const components = { ...LAYER_SCHEMAS, ...opts.components };
+  const fn = ajv.compile(withoutMappings({ ...schema, components: { schemas: components } }));
   return (value) => {
     if (fn(value)) return [];
     const seen = new Set<string>();

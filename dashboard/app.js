@@ -462,7 +462,9 @@ function renderHeader(el, s) {
     h(
       "p",
       { class: "muted" },
-      `${s.dataset} (${s.task}) · ${s.config.model.kind} · population ${s.config.budget.population}` +
+      `${s.dataset} (${s.task}) · ${
+        s.model ? `${s.model.description} (${s.model.parameters} parameters)` : s.config.model.kind
+      } · population ${s.config.budget.population}` +
         ` × ${s.config.budget.generations} generations · seed ${s.config.seed}`,
     ),
   );

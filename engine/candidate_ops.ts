@@ -24,7 +24,7 @@ import { FusedDense, fusedRefusal } from "./webgpu/dense.ts";
 import { fusedDevice } from "./webgpu/device.ts";
 import { type BackendChoice, type EngineChoice, fusedPolicy } from "../core/backends.ts";
 import { loadAndPrepare, type PreparedData } from "../core/prepare.ts";
-import { MODEL_KINDS } from "../core/model_kinds.ts";
+import { isDenseStack } from "../core/model_kinds.ts";
 import type { Tree } from "../core/expr/tree.ts";
 import type { DataSummary } from "../core/result.ts";
 import type { FinalRun, FinalRunRequest, FinalSettings } from "../core/final.ts";
@@ -106,7 +106,7 @@ export async function disposeJob(job: PreparedJob): Promise<void> {
 
 /** How this job's dense stacks run; calibrates first where this thread decides alone. */
 async function engineOf(job: PreparedJob): Promise<EngineChoice> {
-  if (!MODEL_KINDS[job.evaluator.spec.kind].stackable) return "tfjs";
+  if (!isDenseStack(job.evaluator.spec)) return "tfjs";
   const policy = fusedPolicy(job.backend);
   if (policy === "never") return "tfjs";
   if (policy === "always") return typeof (await fusedEngine(job)) === "string" ? "tfjs" : "fused";
@@ -201,7 +201,7 @@ async function stackedOrAlone<I, R>(
 /** Fitness of weighted trees `steps` long, stacked where the model allows. */
 function fitnessOfTrees(ev: CandidateEvaluator, losses: WeightedTree[], steps?: number) {
   return stackedOrAlone<WeightedTree, FitnessResult>(
-    MODEL_KINDS[ev.spec.kind].stackable,
+    isDenseStack(ev.spec),
     losses,
     (xs) =>
       xs.length === 1
@@ -234,7 +234,7 @@ export async function localSearchAndFitness(
       }
     }
   }
-  const stackable = MODEL_KINDS[ev.spec.kind].stackable;
+  const stackable = isDenseStack(ev.spec);
   const locals = await stackedOrAlone<CandidateItem, LocalSearchResult>(
     stackable,
     items,
@@ -293,7 +293,7 @@ export async function calibrateStacking(
   { k = CALIBRATION_K, steps = CALIBRATION_STEPS }: { k?: number; steps?: number } = {},
 ): Promise<StackCalibration> {
   const ev = job.evaluator;
-  if (!MODEL_KINDS[ev.spec.kind].stackable) {
+  if (!isDenseStack(ev.spec)) {
     throw new Error(`stacking calibration: ${ev.spec.kind} models are never stacked`);
   }
   const trees = Array.from({ length: k }, () => CALIBRATION_TREE);

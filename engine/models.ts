@@ -2,29 +2,32 @@
  * Models as pure functions of a parameter list: `forward(params, x)`. Parameters are plain
  * tensors rather than tf.Variables so that an SGD step can be differentiated through.
  *
- * The convolutional architectures are written once against a small `Net` interface
- * (core/architectures.ts, which runs them over shapes to list their parameters); here they run
- * over tensors, to compute the forward pass. The parameter list and the forward pass cannot
- * disagree.
+ * The architectures other than dense stacks are written once against a small `Net` interface
+ * (core/architectures.ts) and run two ways: over shapes there, to list their parameters (shape and
+ * fans, in order) and size them, and over tensors here, to compute the forward pass. The
+ * parameter list and the forward pass cannot disagree.
  */
 import { tf } from "./tensor/tf.ts";
-import type { ModelSpec } from "../core/model_kinds.ts";
 import {
-  ARCHITECTURES,
-  hiddenOf,
-  imageShapeOf,
-  isConv,
-  type Net,
-  paramDefs,
+  describeModel,
+  MODEL_KINDS,
+  type ModelKind,
+  type ModelSpec,
   parameterCount,
+  walkModel,
+} from "../core/model_kinds.ts";
+import {
+  type ArchitectureKind,
+  ARCHITECTURES,
+  type Net,
+  type ParamDef,
+  sequential,
 } from "../core/architectures.ts";
 
 export type { ModelKind, ModelSpec } from "../core/model_kinds.ts";
+export { describeModel, parameterCount };
 
 export type Params = tf.Tensor[];
-
-// ---------------------------------------------------------------------------------------------
-// Architectures
 
 /** Groups of the normalisation (Wu and He's default for group normalisation). */
 export const NORM_GROUPS = 32;
@@ -47,33 +50,78 @@ export function groupNorm(x: tf.Tensor4D, groups = NORM_GROUPS): tf.Tensor4D {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The two ways of running an architecture
+// Over tensors
+
+/**
+ * Mean over non-overlapping kh x kw windows (rows and columns past the last whole one dropped),
+ * as reshapes and means of rank 4 at most: tfjs's avgPool has a gradient (AvgPoolGrad) that has
+ * none itself, so local search could not differentiate through it twice.
+ */
+function windowMean(x: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const oh = Math.floor(h / kh), ow = Math.floor(w / kw);
+  const cropped = oh * kh < h || ow * kw < w
+    ? tf.slice(x, [0, 0, 0, 0], [b, oh * kh, ow * kw, c])
+    : x;
+  const rows = tf.mean(tf.reshape(cropped, [b, oh, kh, ow * kw * c]), 2);
+  const cols = tf.mean(tf.reshape(rows, [b * oh, ow, kw, c]), 2);
+  return tf.reshape(cols, [b, oh, ow, c]);
+}
 
 function tensorNet(params: Params): Net<tf.Tensor> {
   let next = 0;
   const take = () => params[next++];
   return {
-    conv(x, _out, _k, { stride = 1, pad = 0, bias = true } = {}) {
-      const y = tf.conv2d(x as tf.Tensor4D, take() as tf.Tensor4D, stride, pad);
+    conv(x, _out, k, { stride = 1, pad = 0, bias = true } = {}) {
+      // tfjs sizes a numeric padding's output with the kernel's height on both axes: a
+      // non-square kernel without padding is "valid" (its only padding here).
+      const square = typeof k === "number" || k[0] === k[1];
+      const y = tf.conv2d(
+        x as tf.Tensor4D,
+        take() as tf.Tensor4D,
+        stride,
+        pad === "same" ? "same" : pad === 0 && !square ? "valid" : pad,
+      );
       return bias ? tf.add(y, take()) : y;
     },
     dense(x, _out) {
       const rows = x.rank === 2 ? x : tf.reshape(x, [x.shape[0], -1]);
       return tf.add(tf.matMul(rows as tf.Tensor2D, take() as tf.Tensor2D), take());
     },
-    relu: (x) => tf.relu(x),
-    maxPool2: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid"),
+    activation(x, f) {
+      switch (f) {
+        case "linear":
+          return x;
+        case "relu":
+          return tf.relu(x);
+        case "tanh":
+          return tf.tanh(x);
+        case "sigmoid":
+          return tf.sigmoid(x);
+        case "softplus":
+          return tf.softplus(x);
+      }
+    },
+    pool: (x, how, [kh, kw]) =>
+      how === "max"
+        ? tf.maxPool(x as tf.Tensor4D, [kh, kw], [kh, kw], "valid")
+        : windowMean(x as tf.Tensor4D, kh, kw),
     norm: (x) => groupNorm(x as tf.Tensor4D),
     add: (a, b) => tf.add(a, b),
     globalAvgPool: (x) => tf.mean(x, [1, 2]),
+    flatten: (x) => (x.rank === 2 ? x : tf.reshape(x, [x.shape[0], -1])),
     channels: (x) => x.shape[x.rank - 1],
   };
 }
 
+const family = (kind: ModelKind) => MODEL_KINDS[kind].family;
+
 // ---------------------------------------------------------------------------------------------
 // Public API
 
-export { parameterCount };
+function paramDefs(spec: ModelSpec): ParamDef[] {
+  return walkModel(spec).params;
+}
 
 /**
  * Host-side initial values of `spec.init` (absent: `pytorch`), drawn from the caller's seeded
@@ -124,20 +172,30 @@ export function toParams(spec: ModelSpec, values: Float32Array[]): Params {
   return values.map((v, i) => tf.tensor(v, shapes[i]));
 }
 
-/** A one-line description for logs, e.g. "mlp 784-100-10" or "lenet5 28x28x1-10". */
-export function describeModel(spec: ModelSpec): string {
-  if (isConv(spec.kind)) return `${spec.kind} ${imageShapeOf(spec).join("x")}-${spec.outputs}`;
-  return `${spec.kind} ${[spec.inputs, ...hiddenOf(spec), spec.outputs].join("-")}`;
+function imageShapeOf(spec: ModelSpec): [number, number, number] {
+  const shape = spec.imageShape;
+  if (!shape) throw new Error(`model ${spec.kind} needs the image shape of its inputs`);
+  if (shape[0] * shape[1] * shape[2] !== spec.inputs) {
+    throw new Error(`image shape ${shape.join("x")} does not hold ${spec.inputs} inputs`);
+  }
+  return shape;
 }
 
 /**
  * Logits (classification) or predictions (regression) for a batch x of shape [B, inputs]; the
- * convolutional kinds read each row as an image of `spec.imageShape`.
+ * convolutional kinds, and sequential models on image data, read each row as an image of
+ * `spec.imageShape`.
  */
 export function forward(spec: ModelSpec, params: Params, x: tf.Tensor2D): tf.Tensor2D {
-  if (isConv(spec.kind)) {
+  const f = family(spec.kind);
+  if (f === "conv") {
     const image = tf.reshape(x, [x.shape[0], ...imageShapeOf(spec)]);
-    return ARCHITECTURES[spec.kind](tensorNet(params), image, spec.outputs) as tf.Tensor2D;
+    const arch = ARCHITECTURES[spec.kind as ArchitectureKind];
+    return arch(tensorNet(params), image, spec.outputs) as tf.Tensor2D;
+  }
+  if (f === "layers") {
+    const input = spec.imageShape ? tf.reshape(x, [x.shape[0], ...imageShapeOf(spec)]) : x;
+    return sequential(tensorNet(params), input, spec.layers ?? []) as tf.Tensor2D;
   }
   let h: tf.Tensor2D = x;
   const n = params.length / 2;

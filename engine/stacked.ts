@@ -30,7 +30,7 @@ import {
   withZeroPathFrom,
 } from "./train.ts";
 import { type FitnessResult, WORST_FITNESS } from "../core/runner.ts";
-import { MODEL_KINDS } from "../core/model_kinds.ts";
+import { isDenseStack } from "../core/model_kinds.ts";
 import type { Task } from "../core/data/dataset.ts";
 import type { Tree } from "../core/expr/tree.ts";
 
@@ -279,7 +279,7 @@ export async function stackedFitness(
   opt: InnerOptimizer,
   { checkEvery = 100, products = defaultProducts() }: StackedOptions = {},
 ): Promise<FitnessResult[]> {
-  if (!MODEL_KINDS[spec.kind].stackable) {
+  if (!isDenseStack(spec)) {
     throw new Error(`stacked fitness: no stacked ${spec.kind} model`);
   }
   if (trees.length !== phis.length) throw new Error("stacked fitness: one phi per tree");

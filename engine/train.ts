@@ -8,7 +8,7 @@ import type { BatchLoss, Task } from "./metaloss.ts";
 import { forward, type ModelSpec, type Params } from "./models.ts";
 import { denseLossGradients } from "./dense_backprop.ts";
 import type { InnerOptimizer, UnrollOptions } from "../core/settings.ts";
-import { MODEL_KINDS } from "../core/model_kinds.ts";
+import { isDenseStack } from "../core/model_kinds.ts";
 
 /**
  * tf.tidy for results that are objects of tensors: tidy keeps every tensor it finds in the
@@ -68,7 +68,7 @@ export function lossValueAndGradients(
   params: Params,
   batch: Batch,
 ): { value: () => tf.Scalar; grads: tf.Tensor[] } {
-  if (MODEL_KINDS[spec.kind].family === "dense") {
+  if (isDenseStack(spec)) {
     return denseLossGradients(loss, phi, params, batch.x, batch.y);
   }
   const f = (...p: tf.Tensor[]) => loss(forward(spec, p, batch.x), batch.y, phi);

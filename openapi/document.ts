@@ -33,6 +33,7 @@ import {
 } from "../api/schemas/result.ts";
 import { LOSSMITH_VERSION } from "../core/result.ts";
 import type { ServiceConfig } from "../service/config.ts";
+import { LAYER_SCHEMAS } from "../core/layers.ts";
 
 export function componentSchemas(): Record<string, SchemaObject> {
   return {
@@ -58,6 +59,7 @@ export function componentSchemas(): Record<string, SchemaObject> {
     LossDocument,
     SearchEvent,
     ...EVENT_SCHEMAS,
+    ...(LAYER_SCHEMAS as Record<string, SchemaObject>),
   };
 }
 

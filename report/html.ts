@@ -12,6 +12,7 @@ import {
   standardLossName,
 } from "../core/final.ts";
 import { MODEL_KINDS } from "../core/model_kinds.ts";
+import { describeLayers } from "../core/layers.ts";
 import { describePreprocessing } from "../core/export/provenance.ts";
 import { bestLossTreeChart, convergenceChart, learningCurvesChart, metricName } from "./charts.ts";
 import { escapeXml as esc, formatDuration, formatMaybe, formatSig } from "./format.ts";
@@ -99,7 +100,10 @@ function summary(r: SearchResult): string {
     ["Preprocessing", esc(describePreprocessing(d.preprocessing))],
     [
       "Model",
-      esc(c.model.kind + (c.model.hidden.length ? ` (hidden ${c.model.hidden.join("×")})` : "")),
+      esc(
+        c.model.kind + (c.model.hidden.length ? ` (hidden ${c.model.hidden.join("×")})` : "") +
+          (c.model.layers?.length ? `: ${describeLayers(c.model.layers)}` : ""),
+      ),
     ],
     [
       "Search",

@@ -19,6 +19,8 @@ export interface Limits {
   maxRows: number;
   /** Queued plus running searches per API key. */
   maxActiveJobsPerKey: number;
+  /** Estimated memory of a search's model in one worker (core/model_size.ts). */
+  maxModelBytes: number;
 }
 
 export interface ServiceConfig {
@@ -86,6 +88,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxUploadBytes: 64 * 1024 * 1024,
   maxRows: 1_000_000,
   maxActiveJobsPerKey: 8,
+  // Half of what the wasm backend's heap can grow to (4 GiB): room for the rest of the worker.
+  maxModelBytes: 2 * 1024 ** 3,
 };
 
 /** Flag name, environment variable, and what it sets. */
@@ -114,6 +118,11 @@ const SETTINGS = [
   ["max-generations", "LOSSMITH_MAX_GENERATIONS", "most generations (default 1000)"],
   ["max-upload-bytes", "LOSSMITH_MAX_UPLOAD_BYTES", "largest upload or download (64 MiB)"],
   ["max-rows", "LOSSMITH_MAX_ROWS", "most rows in a dataset (default 1000000)"],
+  [
+    "max-model-bytes",
+    "LOSSMITH_MAX_MODEL_BYTES",
+    "largest estimated memory of a search's model per worker (default 2 GiB)",
+  ],
   ["url-timeout", "LOSSMITH_URL_TIMEOUT_S", "seconds allowed to download a URL (default 30)"],
   [
     "allow-private-urls",
@@ -240,6 +249,12 @@ export function loadConfig(
         1,
       ),
       maxRows: integer("max-rows", v("max-rows"), DEFAULT_LIMITS.maxRows, 10),
+      maxModelBytes: integer(
+        "max-model-bytes",
+        v("max-model-bytes"),
+        DEFAULT_LIMITS.maxModelBytes,
+        1,
+      ),
     },
     url: {
       timeoutMs: 1000 * integer("url-timeout", v("url-timeout"), 30, 1),

@@ -25,6 +25,7 @@ import type { ServiceConfig } from "./config.ts";
 import type { DatasetService } from "./datasets.ts";
 import type { Evaluators } from "./evaluators.ts";
 import {
+  checkModel,
   type ContinueRequest,
   givenIds,
   MAX_LABELS,
@@ -37,7 +38,6 @@ import { type SearchConfig, stoppedBy, warmStartLosses } from "../core/search.ts
 import { Job } from "./job.ts";
 import type { Logger } from "./log.ts";
 import { checkSearchMemory, type MemoryPlan, memoryPlan } from "./memory.ts";
-import { MODEL_KINDS } from "../core/model_kinds.ts";
 import { initialProgress, reduceProgress } from "../core/progress.ts";
 import {
   type CandidateRecord,
@@ -164,14 +164,8 @@ export class JobManager {
     const { record, ref, info } = await this.datasets.refFor(owner, body.dataset, body.task);
     const given = await this.datasets.givenSplits(owner, info, body);
     const config: SearchConfig = { ...resolveSearchConfig(body, ref), ...given };
+    checkModel(config, info, this.config.limits);
     if (body.warmStart) config.warmStart = await this.#warmStart(owner, body.warmStart, config);
-    if (MODEL_KINDS[config.model.kind].needsImages && !info.imageShape) {
-      throw invalid(
-        `model '${config.model.kind}' needs image data; dataset ${record.id} has no image shape ` +
-          `(upload images as an IDX pair, or NumPy features of shape [n, height, width])`,
-        { pointer: "/model/kind" },
-      );
-    }
     // Every worker that runs the search loads its own validation and test sets too.
     const givenRows = await this.datasets.rowsOf(owner, [body.validation, body.test]);
     checkSearchMemory(

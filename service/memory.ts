@@ -16,7 +16,7 @@ import {
   type DataSource,
   estimateSearchMemory,
   formatBytes,
-  MEMORY_FIELDS,
+  memoryFields,
   WORKER_BASE_BYTES,
 } from "../core/memory.ts";
 import { modelSpecFor } from "../core/model_kinds.ts";
@@ -102,12 +102,12 @@ export function checkSearchMemory(
       } running searches)`;
   }
   if (!detail) return;
-  const fix = "; lower the unrolled steps, the batch size, the stacked candidates or the hidden " +
+  const fix = "; lower the unrolled steps, the batch size, the stacked candidates or the model's " +
     "widths, or use a smaller dataset";
   throw new ServiceError(
     "invalid",
     "Search too large for this service's memory",
     detail + fix,
-    MEMORY_FIELDS.map((pointer) => ({ pointer, detail: detail! })),
+    memoryFields(spec).map((pointer) => ({ pointer, detail: detail! })),
   );
 }

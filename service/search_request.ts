@@ -10,8 +10,11 @@ import { type ProfileName, SettingsError, type SettingsPatch } from "../core/set
 import { pathPointer } from "../core/settings_schema.ts";
 import type { DatasetRef } from "../core/prepare.ts";
 import type { Task } from "../core/data/dataset.ts";
-import { ServiceError } from "./errors.ts";
+import { invalid, ServiceError } from "./errors.ts";
 import type { Limits } from "./config.ts";
+import type { DatasetInfo } from "../store/types.ts";
+import { describeModel, MODEL_KINDS, modelIssues, modelSpecFor } from "../core/model_kinds.ts";
+import { estimateModelSize, formatBytes, type ModelSize, splitSizes } from "../core/model_size.ts";
 
 export type SearchRequest = SettingsPatch & {
   dataset: string;
@@ -95,4 +98,103 @@ export function givenIds(request: unknown): { validation?: string; test?: string
     ...(id(r.validation) ? { validation: id(r.validation) } : {}),
     ...(id(r.test) ? { test: id(r.test) } : {}),
   };
+}
+
+/** The model's data shape, from what inspecting the dataset found. */
+function modelData(info: DatasetInfo) {
+  return {
+    task: info.task,
+    inputs: info.features,
+    nClasses: info.classes,
+    imageShape: info.imageShape,
+  };
+}
+
+/** What a search's model is and costs, as the API shows it (null where it cannot be built). */
+export interface ModelSummary {
+  description: string;
+  parameters: number;
+  estimatedBytes: ModelSize["bytes"];
+}
+
+export function modelSummary(config: SearchConfig, info: DatasetInfo): ModelSummary | null {
+  try {
+    const spec = modelSpecFor(config.model, modelData(info));
+    const size = estimateModelSize(spec, config, splitSizes(info.rows, config.split));
+    return {
+      description: describeModel(spec),
+      parameters: size.parameters,
+      estimatedBytes: size.bytes,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the search's model can be built on its dataset and fits in a worker, before any memory
+ * is spent on it: a kind that needs images gets images, a sequential model's layers fit the data's
+ * shape (each problem with the pointer of its layer's field), and the estimated memory is within
+ * `maxModelBytes`. Throws an `invalid` error; returns the model's size.
+ */
+export function checkModel(config: SearchConfig, info: DatasetInfo, limits: Limits): ModelSize {
+  const kind = config.model.kind;
+  if (MODEL_KINDS[kind].needsImages && !info.imageShape) {
+    throw invalid(
+      `model '${kind}' needs image data; dataset ${info.name} has no image shape ` +
+        `(upload images as an IDX pair, or NumPy features of shape [n, height, width])`,
+      { pointer: "/model/kind" },
+    );
+  }
+  const issues = modelIssues(config.model, modelData(info));
+  if (issues.length) {
+    const errors = issues.map((i) => {
+      const pointer = pathPointer(i.path);
+      return { pointer, detail: `${pointer} ${i.detail}` };
+    });
+    throw new ServiceError(
+      "invalid",
+      "Invalid request",
+      errors.map((e) => e.detail).join("; "),
+      errors,
+    );
+  }
+  let size: ModelSize;
+  try {
+    size = estimateModelSize(
+      modelSpecFor(config.model, modelData(info)),
+      config,
+      splitSizes(info.rows, config.split),
+    );
+  } catch (e) {
+    // A built-in architecture on images it cannot take (LeNet-5 on 8x8 images).
+    throw invalid(
+      `model '${kind}' cannot be built on dataset ${info.name}: ${(e as Error).message}`,
+      {
+        pointer: "/model/kind",
+      },
+    );
+  }
+  if (size.bytes.total > limits.maxModelBytes) {
+    const b = size.bytes;
+    const pointer = MODEL_KINDS[kind].hasLayers ? "/model/layers" : "/model";
+    throw invalid(
+      `the model's estimated memory, ${formatBytes(b.total)} per worker (${size.parameters} ` +
+        `parameters${size.stacked > 1 ? `, ${size.stacked} candidates stacked` : ""}; local ` +
+        `search ${formatBytes(b.localSearch)}, evaluation of a split ${
+          formatBytes(b.evaluation)
+        }, data ${formatBytes(b.data)}), is above this service's limit of ${
+          formatBytes(limits.maxModelBytes)
+        }: ${
+          b.evaluation > b.localSearch
+            ? "the forward pass over a whole validation or test split dominates: smaller " +
+              "feature maps (strides or pooling early), fewer filters, or smaller splits " +
+              "(split.testFraction, split.validationFraction)"
+            : "use fewer or smaller layers, a smaller evaluation.batchSize, fewer " +
+              "evaluation.localSearch.unrollSteps, or execution.candidateStack off"
+        }`,
+      { pointer },
+    );
+  }
+  return size;
 }

@@ -2,7 +2,8 @@
  * The PyTorch export, run by real Python: for trees that use every primitive, the constants
  * +1, -1 and a folded 2.5, and both tasks, the generated `learned_loss` must give the engine's
  * value (compileLoss on the tfjs cpu backend) and the engine's gradient with respect to the
- * logits. All cases go through one Python process, since importing torch takes a second or two.
+ * logits; its `LearnedLoss` module the same; `reduction` 'sum' and 'none' as PyTorch's losses
+ * reduce; from probabilities (from_logits=False); and classes along dim 1 of (N, C, H, W). All cases go through one Python process, since importing torch takes a second or two.
  */
 import { assert, assertEquals, assertLess } from "./support/assert.ts";
 import { tf } from "../engine/tensor/tf.ts";
@@ -36,7 +37,7 @@ const REGRESSION = [
   "div(2.5, square(f(x)) + -1) - tanh(y * f(x))",
 ];
 
-const BATCH = 6;
+const BATCH = 12; // two examples of 2 x 3 pixels, for the (N, C, H, W) layout
 const CLASSES = 4;
 const OUTPUTS = 2;
 
@@ -103,11 +104,35 @@ for i, c in enumerate(json.load(open(sys.argv[1]))):
     # A loss that ignores the logits has no graph: its gradient is zero.
     grad = torch.autograd.grad(loss, logits)[0] if loss.requires_grad else torch.zeros_like(logits)
     alt = torch.tensor(c["alternative"], dtype=torch.long if c["task"] == "classification" else torch.float32)
+    z = logits.detach()
+    none = module.learned_loss(z, alt, reduction="none")
+    extra = {
+        # The module is the function; 'sum' and 'none' reduce as PyTorch's losses do.
+        "module": finite(module.LearnedLoss()(z, alt).item()),
+        "sum": finite(module.learned_loss(z, alt, reduction="sum").item()),
+        "none_shape": list(none.shape),
+        "none_mean": finite(none.mean().item()),
+    }
+    if c["task"] == "classification":
+        # From probabilities, and with the classes along dim 1 of an (N, C, H, W) layout:
+        # the rows become the pixels of a 2 x 3 image per example.
+        extra["probabilities"] = finite(module.learned_loss(torch.softmax(z, -1), alt, from_logits=False).item())
+        n, k = z.shape
+        image = z.reshape(n // 6, 6, k).permute(0, 2, 1).reshape(n // 6, k, 2, 3)
+        labels = alt.reshape(n // 6, 2, 3)
+        extra["nchw"] = finite(module.LearnedLoss(dim=1)(image, labels).item())
+        extra["nchw_none_shape"] = list(module.learned_loss(image, labels, reduction="none").shape)
+        try:
+            module.learned_loss(z, alt[:-1])
+            extra["refused"] = False
+        except ValueError:
+            extra["refused"] = True
     out.append({
         "value": finite(loss.item()),
         "grad": [finite(g) for g in grad.flatten().tolist()],
-        "alternative": finite(module.learned_loss(logits.detach(), alt).item()),
-        "float64": finite(module.learned_loss(logits.detach().double(), alt).item()),
+        "alternative": finite(module.learned_loss(z, alt).item()),
+        "float64": finite(module.learned_loss(z.double(), alt).item()),
+        **extra,
     })
 print(json.dumps(out))
 `;
@@ -117,6 +142,14 @@ interface TorchResult {
   grad: (number | null)[];
   alternative: number | null;
   float64: number | null;
+  module: number | null;
+  sum: number | null;
+  none_shape: number[];
+  none_mean: number | null;
+  probabilities?: number | null;
+  nchw?: number | null;
+  nchw_none_shape?: number[];
+  refused?: boolean;
 }
 
 /** Writes each case's export and runs them all in one Python process. */
@@ -191,6 +224,19 @@ Deno.test({
       assertEquals(got[i].alternative, v, `alternative target layout of ${what}`);
       // In float64 the export computes the same function with other roundings.
       assertLess(relErr(float64, value, 1e-3), 1e-4, `float64 value of ${what}`);
+      const r = got[i];
+      assertEquals(r.module, v, `LearnedLoss() is learned_loss, ${what}`);
+      // 'sum' adds what 'mean' averages: the examples, or every element for regression.
+      const elements = c.task === "classification" ? BATCH : BATCH * OUTPUTS;
+      assertLess(relErr(r.sum, elements * value, 1e-3), 1e-5, `reduction='sum' of ${what}`);
+      assertEquals(r.none_shape, c.task === "classification" ? [BATCH] : [BATCH, OUTPUTS]);
+      assertLess(relErr(r.none_mean, value, 1e-3), 1e-5, `reduction='none' of ${what}`);
+      if (c.task === "classification") {
+        assertLess(relErr(r.probabilities!, value, 1e-3), 1e-4, `from probabilities, ${what}`);
+        assertLess(relErr(r.nchw!, value, 1e-3), 1e-5, `(N, C, H, W) layout of ${what}`);
+        assertEquals(r.nchw_none_shape, [BATCH / 6, 2, 3]);
+        assertEquals(r.refused, true, "a target that fits no layout is refused");
+      }
     });
     assertLess(cases.length - compared, 5, "too many random trees overflowed to test anything");
   },

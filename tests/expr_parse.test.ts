@@ -71,7 +71,7 @@ Deno.test("parse: round trip of toInfix and toPrefix over many random trees", ()
       (_, i) => generate(rng, { minHeight: 0, maxHeight: 1 + (i % 7), method: "half" }),
     ),
     // Canonical forms bring folded constants such as 0.7071067811865475 or 1e-7.
-    ...randomTrees(12, 500, 6).map(canonicalize),
+    ...randomTrees(12, 500, 6).map((t) => canonicalize(t)),
   ];
   for (const t of trees) {
     assert.deepEqual(parseInfix(toInfix(t)), t, toInfix(t));

@@ -360,3 +360,49 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a sequential dense stack runs on the fused engine as the MLP it is; other lists are refused",
+  ignore: !fd,
+  fn: async () => {
+    const fx = await setUp("iris", "mlp", [8, 5], (e) => ({ ...e, fitnessSteps: 60 }));
+    const sequential: ModelSpec = {
+      ...fx.spec,
+      kind: "sequential",
+      hidden: [],
+      layers: [
+        { type: "Dense", units: 8, activation: "relu" },
+        { type: "Dense", units: 5, activation: "relu" },
+        { type: "Dense", units: 3 },
+      ],
+    };
+    assertEquals(fusedRefusal(sequential, fx.settings), undefined);
+    const engine = new FusedDense(
+      fd!,
+      sequential,
+      fx.task,
+      fx.ev.train,
+      fx.ev.validation,
+      fx.settings,
+      fx.seed,
+    );
+    try {
+      const trees = TREES[fx.task];
+      const phis = trees.map((t) => t.map(() => 1));
+      // The same parameters from the same draws, the same kernels: the MLP's bits.
+      assertEquals(
+        await engine.fitness(trees, phis, 60),
+        await fx.engine.fitness(trees, phis, 60),
+      );
+    } finally {
+      engine.dispose();
+      fx.dispose();
+    }
+    const tanh: ModelSpec = {
+      ...sequential,
+      layers: [{ type: "Dense", units: 8, activation: "tanh" }, { type: "Dense", units: 3 }],
+    };
+    assert(fusedRefusal(tanh, fx.settings)?.includes("dense stacks only"));
+  },
+});

@@ -96,6 +96,19 @@ export function read(l: LossesBody, search: S["Search"], result: S["SearchResult
   known(search.progress.filters.cacheHits, true);
   known(search.progress.final?.done, true);
   known(search.links.report, true);
+  known(search.model?.parameters, true);
+  known(search.model?.estimatedBytes.total, true);
+  known(search.config.gp.primitives[0], true);
+  const layer = search.config.model.layers[0];
+  switch (layer.type) {
+    case "Conv2D":
+      known(layer.filters, true);
+      known(layer.kernelSize, true);
+      break;
+    case "Dense":
+      known(layer.units, true);
+      break;
+  }
   known(result.generations[0].times.wallMs, true);
   known(result.final?.seeds, true);
   known(result.stopped, true);

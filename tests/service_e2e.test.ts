@@ -93,7 +93,9 @@ Deno.test({
 
         const py = await t.request(`/v1/searches/${created.id}/losses/1/pytorch`);
         assertEquals(py.headers.get("content-type"), "text/x-python; charset=utf-8");
-        assert((await py.text()).includes("def learned_loss(logits, target):"));
+        const pyText = await py.text();
+        assert(pyText.includes("def learned_loss(input, target, reduction="), "the function");
+        assert(pyText.includes("class LearnedLoss(torch.nn.Module):"), "and its module");
         const js = await t.request(`/v1/searches/${created.id}/losses/1/tfjs`);
         assert((await js.text()).includes("learnedLoss"));
         const doc = await t.json(`/v1/searches/${created.id}/losses/1/json`);

@@ -77,7 +77,10 @@ Deno.test({
   name: "a search estimated past its memory share is refused with the fields and the estimate",
   ...SERVICE_TEST,
   fn: async () => {
-    const t = await startTestService({ workers: 1 });
+    // The model's own cap (--max-model-bytes, tests/service_models.test.ts) refuses these first
+    // at the default settings; lifted here, the service's memory share is what refuses them.
+    const limits = { ...DEFAULT_LIMITS, maxModelBytes: Number.MAX_SAFE_INTEGER };
+    const t = await startTestService({ workers: 1, limits });
     try {
       const before = tableCounts(t.service);
       for (const body of [OVERSIZED, tinySearch("iris", { model: { hidden: [4096, 4096] } })]) {
@@ -96,6 +99,16 @@ Deno.test({
       assertEquals(ok.status, 202);
     } finally {
       await t.close();
+    }
+    // At the default settings issue 13's probe is refused as well, before anything is stored.
+    const d = await startTestService({ workers: 1 });
+    try {
+      const before = tableCounts(d.service);
+      const res = await d.json("/v1/searches", postJson(OVERSIZED));
+      assertEquals(res.status, 422, JSON.stringify(res.body));
+      assertEquals(tableCounts(d.service), before);
+    } finally {
+      await d.close();
     }
   },
 });

@@ -5,8 +5,9 @@
  * both reasons. A search running beside it and the next search lose nothing, /healthz and
  * /metrics count the replacements, and the time from the fault to the replacement is printed.
  *
- * The service's memory check would refuse this search before it ran (service/memory.ts); it is
- * turned off here, as an operator may, to meet the fault itself. Each abort fills one worker's
+ * The service's memory checks would refuse this search before it ran (its memory share,
+ * service/memory.ts, and the model's cap, core/model_size.ts); they are turned off here, as an
+ * operator may, to meet the fault itself. Each abort fills one worker's
  * heap first: the process passes about 4.5 GB for a few seconds.
  */
 import { assert, assertEquals } from "./support/assert.ts";
@@ -19,6 +20,7 @@ import {
   waitFor,
 } from "./support/service.ts";
 import { largeIdxPair } from "./support/data_files.ts";
+import { DEFAULT_LIMITS } from "../service/config.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
 
@@ -45,7 +47,11 @@ Deno.test({
     "the search beside it and the next one lose nothing",
   ...SERVICE_TEST,
   fn: async () => {
-    const t = await startTestService({ workers: 2, memory: { limitBytes: 0 } });
+    const t = await startTestService({
+      workers: 2,
+      memory: { limitBytes: 0 },
+      limits: { ...DEFAULT_LIMITS, maxModelBytes: Number.MAX_SAFE_INTEGER },
+    });
     try {
       const { images, labels } = largeIdxPair(24_000);
       const upload = await t.json(

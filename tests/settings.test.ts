@@ -78,7 +78,11 @@ Deno.test("every setting's flag parses its default back, and booleans turn off",
       assertEquals([a, b], [false, true], setting.flag);
     } else {
       const d = setting.default;
-      const text = Array.isArray(d) ? d.join(",") : String(d);
+      const text = setting.value.type === "layers"
+        ? JSON.stringify(d)
+        : Array.isArray(d)
+        ? d.join(",")
+        : String(d);
       assertEquals(parseSettingValue(setting, text), d, setting.flag);
     }
     assert(USAGE.includes(`--${setting.flag}`), `usage lacks --${setting.flag}`);

@@ -50,7 +50,7 @@ function phisFor(trees: Tree[], diverging: number[]): number[][] {
 async function setUp(name: BundledName, kind: "mlp" | "linear", hidden: number[]) {
   const config = smallConfig(1, {
     dataset: { kind: "bundled", name },
-    model: { kind, hidden, init: "auto" },
+    model: { kind, hidden, layers: [], init: "auto" },
   });
   const settings = { ...config.evaluation, fitnessSteps: STEPS };
   const { data, spec } = await prepared(config);
@@ -142,7 +142,7 @@ async function hypergradientsBothWays(
 > {
   const config = smallConfig(1, {
     dataset: { kind: "bundled", name: "iris" },
-    model: { kind: "mlp", hidden, init: "auto" },
+    model: { kind: "mlp", hidden, layers: [], init: "auto" },
   });
   const { data, spec } = await prepared(config);
   const evaluator = new CandidateEvaluator(data, spec, config.evaluation, config.seed);
@@ -218,7 +218,7 @@ for (
 Deno.test("stacked local search equals one-at-a-time, candidates that stop early included", async () => {
   const config = smallConfig(1, {
     dataset: { kind: "bundled", name: "iris" },
-    model: { kind: "mlp", hidden: [8], init: "auto" },
+    model: { kind: "mlp", hidden: [8], layers: [], init: "auto" },
   });
   const { data, spec } = await prepared(config);
   // A meta learning rate this large throws some candidates' phi into overflow within a few steps.

@@ -33,7 +33,7 @@
  */
 import { type JobContext, RunnerUnavailable } from "../core/runner.ts";
 import type { StackCalibration } from "../core/stack_plan.ts";
-import { MODEL_KINDS } from "../core/model_kinds.ts";
+import { isDenseStack } from "../core/model_kinds.ts";
 import type { BackendChoice, BackendName } from "../core/backends.ts";
 // A type only: the pool's client is derived from the table the worker serves.
 import type { CandidateOps } from "../engine/candidate_ops.ts";
@@ -347,7 +347,7 @@ export class WorkerPool {
   /** Whether the job's engine waits for its calibration: auto, an adapter, a dense model. */
   #measuresEngine(job: JobQueue): boolean {
     return this.#opts.backend === "auto" && this.#backend.fused !== undefined &&
-      MODEL_KINDS[job.context.config.model.kind].stackable;
+      isDenseStack(job.context.config.model);
   }
 
   #calibrate(job: JobQueue): Promise<StackCalibration> {

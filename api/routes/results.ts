@@ -70,8 +70,12 @@ export function resultRoutes(service: Service): RouteSpec[] {
       path: "/v1/searches/{id}/losses/{rank}/{format}",
       operationId: "exportLoss",
       summary: "Download one ranked loss as JSON, a PyTorch function or a TensorFlow.js module",
-      description: "The code needs nothing but its framework: `learned_loss(logits, target)` " +
-        "in Python, `learnedLoss(logits, target)` in JavaScript. Every format carries what the " +
+      description: "The code needs nothing but its framework and follows its conventions: in " +
+        "Python `learned_loss(input, target, reduction, dim, from_logits)` and its " +
+        "`torch.nn.Module` `LearnedLoss` (logits by default, classes along dim 1, as " +
+        "CrossEntropyLoss); in JavaScript `learnedLoss(yTrue, yPred, {fromLogits})`, Keras's " +
+        "per-example convention for `model.compile` (probabilities by default). Every format " +
+        "carries what the " +
         "loss was tuned and validated with (optimiser, learning rate, momentum, steps, batch " +
         "size, initialisation, input scaling, regression target scaling) and its verdict: " +
         "`VALIDATED_WITH` in the code, `validatedWith` and `verdict` in JSON. `svg`: its " +

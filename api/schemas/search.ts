@@ -310,6 +310,7 @@ export const Search: SchemaObject = {
     "failures",
     "error",
     "config",
+    "model",
     "links",
   ],
   properties: {
@@ -354,6 +355,36 @@ export const Search: SchemaObject = {
       },
     },
     config: ref("SearchConfig"),
+    model: {
+      type: ["object", "null"],
+      description: "The model trained under each loss, on this dataset: its description, its " +
+        "parameters and its estimated memory per evaluation worker (docs/service.md), checked " +
+        "against the service's `--max-model-bytes` when the search was submitted. Null for a " +
+        "model that cannot be built on the data.",
+      required: ["description", "parameters", "estimatedBytes"],
+      properties: {
+        description: {
+          type: "string",
+          examples: [
+            "sequential 28x28x1: Conv2D(8, 3x3, relu), MaxPooling2D(2x2), Flatten, Dense(10)",
+          ],
+        },
+        parameters: { type: "integer", description: "Trainable scalars (tfjs's countParams)." },
+        estimatedBytes: {
+          type: "object",
+          description: "At the peak of a local-search meta-step, of a forward pass over a " +
+            "whole evaluation split, of the dataset's rows, and the worker's total (the rows " +
+            "and the larger peak).",
+          required: ["localSearch", "evaluation", "data", "total"],
+          properties: {
+            localSearch: { type: "integer" },
+            evaluation: { type: "integer" },
+            data: { type: "integer" },
+            total: { type: "integer" },
+          },
+        },
+      },
+    },
     links: {
       type: "object",
       description: "Where to go next: the search itself (GET, PATCH, DELETE), its events, " +

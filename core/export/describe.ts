@@ -46,8 +46,8 @@ export function describe(loss: CheckedLoss): string[] {
         ),
       ]
       : []),
-    `Inputs: ${TERMINALS[loss.task]}.`,
-    `Reduction: ${REDUCTION[loss.task]}.`,
+    ...wrap(`Inputs: ${TERMINALS[loss.task]}.`),
+    ...wrap(`Reduction: ${REDUCTION[loss.task]}.`),
     ...wrap(WEIGHTS),
     "Primitives:",
     ...usedPrimitives(loss).map(([op, text]) => `  ${signature(op)} = ${text}`),

@@ -8,6 +8,7 @@
 import type { SearchResult } from "../result.ts";
 import type { Preprocessing } from "../prepare.ts";
 import { initFor, type InitScheme } from "../model_kinds.ts";
+import { describeLayers } from "../layers.ts";
 
 export interface Provenance {
   optimizer: {
@@ -81,7 +82,8 @@ export function provenanceOf(source: ProvenanceSource, rank: number): Provenance
     batchSize: config.evaluation.batchSize,
     steps: { fitness: config.evaluation.fitnessSteps, final: config.final.steps },
     model: config.model.kind +
-      (config.model.hidden.length ? ` ${config.model.hidden.join("-")}` : ""),
+      (config.model.hidden.length ? ` ${config.model.hidden.join("-")}` : "") +
+      (config.model.layers?.length ? `: ${describeLayers(config.model.layers)}` : ""),
     init: initFor(config.model.kind, config.model.init),
     ...(source.dataset?.preprocessing ? { preprocessing: source.dataset.preprocessing } : {}),
     ...(rank === 1 && final?.tuned ? { tunedLr: { ...final.tuned.lr } } : {}),

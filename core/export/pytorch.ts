@@ -47,35 +47,102 @@ const PYTHON: CodeDialect = {
 
 const INPUTS = {
   classification: [
-    "    if target.dim() == logits.dim() - 1:",
-    "        # Class indices: one one-hot row per sample.",
-    "        target = torch.nn.functional.one_hot(target.long(), logits.shape[-1])",
-    "    y = target.to(logits.dtype)",
-    "    fx = torch.softmax(logits, dim=-1)",
+    '    if reduction not in ("mean", "sum", "none"):',
+    "        raise ValueError(f\"reduction must be 'mean', 'sum' or 'none', not {reduction!r}\")",
+    "    dim = dim % input.dim()",
+    "    if target.shape == input.shape:",
+    "        # One-hot targets or class probabilities, laid out like the input.",
+    "        y = target.to(input.dtype)",
+    "    elif target.shape == input.shape[:dim] + input.shape[dim + 1:]:",
+    "        # Class indices: one-hot along the class dimension.",
+    "        y = torch.nn.functional.one_hot(target.long(), input.shape[dim])",
+    "        y = y.movedim(-1, dim).to(input.dtype)",
+    "    else:",
+    "        raise ValueError(",
+    '            f"target of shape {tuple(target.shape)} is neither class indices nor one-hot "',
+    '            f"targets for input of shape {tuple(input.shape)} with classes along dim {dim}"',
+    "        )",
+    "    fx = torch.softmax(input, dim=dim) if from_logits else input",
   ],
   // reshape rather than broadcasting: a (N,) target against (N, 1) predictions would otherwise
   // silently give an (N, N) loss. reshape raises if the sizes differ.
   regression: [
-    "    fx = logits",
+    '    if reduction not in ("mean", "sum", "none"):',
+    "        raise ValueError(f\"reduction must be 'mean', 'sum' or 'none', not {reduction!r}\")",
+    "    fx = input",
     "    y = target.to(fx.dtype).reshape(fx.shape)",
   ],
 };
 
+const SIGNATURE = {
+  classification: 'input, target, reduction="mean", dim=1, from_logits=True',
+  regression: 'input, target, reduction="mean"',
+};
+
 const ARGS = {
   classification: [
-    "    logits: float tensor (N, C) of raw model outputs (before softmax).",
-    "    target: class indices, integer tensor (N,), or one-hot (or soft) targets (N, C).",
+    "    input: float tensor (N, C) or (N, C, d1, ...), classes along `dim`: logits (the",
+    "        default, as torch.nn.CrossEntropyLoss takes them) or, with from_logits=False,",
+    "        class probabilities (a softmax's output).",
+    "    target: class indices, an integer tensor (N,) or (N, d1, ...), or one-hot targets (or",
+    "        class probabilities) shaped like input.",
+    "    reduction: 'mean' (default: the loss the search tuned and validated), 'sum', or",
+    "        'none' (the loss of each element, summed over the classes: shape (N, d1, ...)).",
+    "    dim: the class dimension (default 1, PyTorch's; -1 for classes last).",
+    "    from_logits: whether input holds logits, to which the softmax is applied here.",
   ],
   regression: [
-    "    logits: float tensor (N, K) of raw predictions.",
-    "    target: tensor of targets with as many elements, reshaped to the predictions' shape.",
+    "    input: float tensor (N, K) of raw predictions (any shape).",
+    "    target: tensor of targets with as many elements, reshaped to the input's shape.",
+    "    reduction: 'mean' (default: the loss the search tuned and validated), 'sum', or",
+    "        'none' (the element-wise loss, shaped like input), as torch.nn.MSELoss.",
   ],
 };
 
 const REDUCE = {
-  classification: (t: string) =>
-    `    return ${t}.sum(dim=-1).mean()  # sum over classes, mean over batch`,
-  regression: (t: string) => `    return ${t}.mean()  # mean over batch and outputs`,
+  classification: (t: string) => [
+    `    loss = ${t}.sum(dim=dim)  # over the classes`,
+    '    if reduction == "none":',
+    "        return loss",
+    '    return loss.sum() if reduction == "sum" else loss.mean()',
+  ],
+  regression: (t: string) => [
+    `    loss = ${t}`,
+    '    if reduction == "none":',
+    "        return loss",
+    '    return loss.sum() if reduction == "sum" else loss.mean()',
+  ],
+};
+
+const MODULE = {
+  classification: [
+    "class LearnedLoss(torch.nn.Module):",
+    '    """learned_loss as a torch.nn.Module, as torch.nn.CrossEntropyLoss:',
+    "    LearnedLoss(reduction='mean', dim=1, from_logits=True)(input, target).",
+    '    """',
+    "",
+    '    def __init__(self, reduction="mean", dim=1, from_logits=True):',
+    "        super().__init__()",
+    "        self.reduction = reduction",
+    "        self.dim = dim",
+    "        self.from_logits = from_logits",
+    "",
+    "    def forward(self, input, target):",
+    "        return learned_loss(input, target, self.reduction, self.dim, self.from_logits)",
+  ],
+  regression: [
+    "class LearnedLoss(torch.nn.Module):",
+    '    """learned_loss as a torch.nn.Module, as torch.nn.MSELoss:',
+    "    LearnedLoss(reduction='mean')(input, target).",
+    '    """',
+    "",
+    '    def __init__(self, reduction="mean"):',
+    "        super().__init__()",
+    "        self.reduction = reduction",
+    "",
+    "    def forward(self, input, target):",
+    "        return learned_loss(input, target, self.reduction)",
+  ],
 };
 
 /**
@@ -94,7 +161,10 @@ export function pythonLiteral(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${pythonLiteral(v)}`).join(", ")}}`;
 }
 
-/** Python source defining `learned_loss(logits, target)`. */
+/**
+ * Python source defining `learned_loss(input, target, reduction, ...)` and its `nn.Module`,
+ * `LearnedLoss`, in PyTorch's conventions (those of CrossEntropyLoss and MSELoss).
+ */
 export function exportPytorch(loss: ExportableLoss): string {
   return pythonSource(checkLoss(loss));
 }
@@ -108,7 +178,8 @@ function pythonSource(loss: CheckedLoss): string {
     ...ARGS[loss.task],
     "",
     "Returns:",
-    "    the mean loss, a scalar tensor, differentiable with respect to logits.",
+    "    the reduced loss (a scalar unless reduction='none'), differentiable with respect to",
+    "    input.",
   ];
   const provenance = loss.validatedWith
     ? [
@@ -123,14 +194,17 @@ function pythonSource(loss: CheckedLoss): string {
     ...provenance,
     "",
     "",
-    "def learned_loss(logits, target):",
+    `def learned_loss(${SIGNATURE[loss.task]}):`,
     `    """${docstring.map((l) => l === "" ? "" : `    ${l}`).join("\n").trimStart()}`,
     '    """',
     ...INPUTS[loss.task],
     `    # L = ${formula(loss).infix}`,
     "    # t<k> is node k of the prefix tree; '* w' is the weight phi[k] of a child.",
     ...steps.map((s) => `    ${s.name} = ${s.expr}`),
-    REDUCE[loss.task](result),
+    ...REDUCE[loss.task](result),
+    "",
+    "",
+    ...MODULE[loss.task],
     "",
   ].join("\n");
 }

@@ -10,7 +10,8 @@ export const WEIGHTS =
   "passed up to its parent (phi[0], the root's, is unused). Constants and weights are float32.";
 
 export const TERMINALS: Readonly<Record<Task, string>> = {
-  classification: "y is the one-hot target, fx = softmax(logits) over the class axis",
+  classification: "y is the one-hot target, fx the predicted class probabilities (the " +
+    "softmax of the logits over the class axis)",
   regression: "y is the target, fx the raw prediction",
 };
 

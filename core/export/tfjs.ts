@@ -33,39 +33,76 @@ const JAVASCRIPT: CodeDialect = {
   literal: float32Literal,
 };
 
+// Targets: one value per example are class indices ([N] or [N, 1] for [N, C] outputs; any
+// layout with the class axis removed, or of size 1, for [N, ..., C]); as many as the outputs
+// are one-hot rows or class probabilities. Reshaped, not broadcast: a [N] target against [N, 1]
+// predictions would silently give an [N, N] loss.
 const INPUTS = {
   classification: [
-    "    // Class indices (one rank less than the logits) become one-hot rows.",
-    "    const y = target.rank === logits.rank - 1",
-    '      ? tf.oneHot(tf.cast(target, "int32"), logits.shape[logits.rank - 1], 1, 0, "float32")',
-    '      : tf.cast(target, "float32");',
-    "    const fx = tf.softmax(logits);",
+    "    const classes = yPred.shape[yPred.rank - 1];",
+    "    let y;",
+    "    if (yTrue.size === yPred.size) {",
+    "      // One-hot rows or class probabilities, in the layout of the outputs.",
+    '      y = tf.reshape(tf.cast(yTrue, "float32"), yPred.shape);',
+    "    } else if (yTrue.size * classes === yPred.size) {",
+    "      // Class indices: one per example.",
+    '      const indices = tf.cast(tf.reshape(yTrue, yPred.shape.slice(0, -1)), "int32");',
+    '      y = tf.oneHot(indices, classes, 1, 0, "float32");',
+    "    } else {",
+    "      throw new Error(",
+    "        `learnedLoss: yTrue of shape [${yTrue.shape}] is neither class indices nor one-hot ` +",
+    "          `targets for yPred of shape [${yPred.shape}]`,",
+    "      );",
+    "    }",
+    "    // Class probabilities over the last axis: a softmax of the logits, or yPred as it is.",
+    '    const fx = fromLogits ? tf.softmax(yPred) : tf.cast(yPred, "float32");',
   ],
-  // Reshaped, not broadcast: a [N] target against [N, 1] predictions would silently give an
-  // [N, N] loss; tf.reshape throws if the sizes differ.
   regression: [
-    "    const fx = logits;",
-    '    const y = tf.reshape(tf.cast(target, "float32"), fx.shape);',
+    '    const fx = tf.cast(yPred, "float32");',
+    '    const y = tf.reshape(tf.cast(yTrue, "float32"), fx.shape);',
   ],
 };
 
 const PARAMS = {
   classification: [
-    " * @param {tf.Tensor} logits raw model outputs [N, C] (before softmax).",
-    " * @param {tf.Tensor} target class indices [N] or one-hot (or soft) targets [N, C].",
+    " * @param {tf.Tensor} yTrue the targets: one-hot rows (or class probabilities) shaped like",
+    " *   yPred, or class indices, one per example ([N] or [N, 1] for yPred [N, C]). In",
+    " *   model.fit TF.js itself insists on targets shaped like the outputs for any loss but its",
+    " *   own sparse one: pass tf.oneHot(labels, C) there.",
+    " * @param {tf.Tensor} yPred the model's outputs [N, C] (or [N, ..., C], classes last):",
+    " *   class probabilities (a softmax layer's output) by default, logits with fromLogits.",
+    " * @param {{fromLogits?: boolean}} [options] fromLogits (default false, as Keras's",
+    " *   categoricalCrossentropy): whether yPred are logits, to which the softmax is applied here.",
   ],
   regression: [
-    " * @param {tf.Tensor} logits raw predictions [N, K].",
-    " * @param {tf.Tensor} target targets with as many elements, reshaped to [N, K].",
+    " * @param {tf.Tensor} yTrue the targets, as many as the predictions (reshaped to them).",
+    " * @param {tf.Tensor} yPred the raw predictions [N, K]; `fromLogits` does not apply.",
+    " * @param {{fromLogits?: boolean}} [options] ignored for regression.",
+  ],
+};
+
+const RETURNS = {
+  classification: [
+    " * @returns {tf.Tensor} the loss of each example, shape yPred.shape without its last axis",
+    " *   (summed over the classes); model.compile averages it over the batch, which gives the",
+    " *   mean loss the search tuned and validated.",
+  ],
+  regression: [
+    " * @returns {tf.Tensor} the loss of each example, averaged over its outputs: shape [N];",
+    " *   model.compile averages it over the batch, which gives the mean loss the search tuned.",
   ],
 };
 
 const REDUCE = {
-  classification: (t: string) => `    return tf.mean(tf.sum(${t}, -1)); // classes, then batch`,
-  regression: (t: string) => `    return tf.mean(${t}); // batch and outputs`,
+  classification: (t: string) => `    return tf.sum(${t}, -1); // over the classes, per example`,
+  regression: (t: string) => `    return tf.mean(${t}, -1); // over the outputs, per example`,
 };
 
-/** JavaScript ES module source exporting `learnedLoss(logits, target)`. */
+/**
+ * JavaScript ES module source exporting `learnedLoss(yTrue, yPred, {fromLogits})`, Keras's
+ * convention (per-example losses, usable as it is in `model.compile({loss: learnedLoss})`), and
+ * `learnedLossFromLogits(yTrue, yPred)`.
+ */
 export function exportTfjs(loss: ExportableLoss): string {
   return moduleSource(checkLoss(loss));
 }
@@ -88,10 +125,13 @@ function moduleSource(loss: CheckedLoss): string {
     "/**",
     ...describe(loss).map(comment),
     " *",
+    " * Keras's convention: learnedLoss(yTrue, yPred), one loss per example, as",
+    " * model.compile({optimizer, loss: learnedLoss}) takes it.",
+    " *",
     ...PARAMS[loss.task],
-    " * @returns {tf.Scalar} the mean loss, differentiable with respect to logits.",
+    ...RETURNS[loss.task],
     " */",
-    "export function learnedLoss(logits, target) {",
+    "export function learnedLoss(yTrue, yPred, { fromLogits = false } = {}) {",
     "  return tf.tidy(() => {",
     ...INPUTS[loss.task],
     `    // L = ${formula(loss).infix}`,
@@ -99,6 +139,11 @@ function moduleSource(loss: CheckedLoss): string {
     ...steps.map((s) => `    const ${s.name} = ${s.expr};`),
     REDUCE[loss.task](result),
     "  });",
+    "}",
+    "",
+    "/** learnedLoss for models whose outputs are logits (no softmax layer). */",
+    "export function learnedLossFromLogits(yTrue, yPred) {",
+    "  return learnedLoss(yTrue, yPred, { fromLogits: true });",
     "}",
     "",
   ].join("\n");

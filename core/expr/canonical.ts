@@ -11,6 +11,11 @@
  *
  * The form is computed bottom-up by a smart constructor (`make`) that only returns nodes in
  * normal form, hence canonicalize(canonicalize(t)) = canonicalize(t).
+ *
+ * A search on a subset of the primitives (`gp.primitives`) evaluates trees in a form restricted
+ * to that subset: a rewrite that would bring in another primitive (x * x to square(x), x + x to
+ * 2 * x, a negation as mul(-1, x)) is not made. The archive's key stays the unrestricted form,
+ * which tells equal functions apart whatever primitives they are written with.
  */
 
 import { ALL_OPS, applyOp, OPS } from "./primitives.ts";
@@ -71,8 +76,28 @@ const negated = (t: Term) => {
 };
 const neg = (t: Term) => make("mul", [-1, t]);
 
+/** The primitives a restricted canonical form may use (set while `canonicalize` runs). */
+let allowed: ReadonlySet<Op> | undefined;
+
+/** Whether a term uses only allowed primitives. */
+function within(t: Term): boolean {
+  return typeof t !== "object" || (allowed!.has(t.op) && t.args.every(within));
+}
+
 /** Normal form of op(args), given arguments already in normal form. */
 function make(op: Op, args: readonly Term[]): Term {
+  if (allowed) {
+    const t = unrestricted(op, args);
+    return within(t) ? t : { op, args: sorted(op, args) };
+  }
+  return unrestricted(op, args);
+}
+
+function sorted(op: Op, args: readonly Term[]): readonly Term[] {
+  return OPS[op].commutative && compareTerms(args[0], args[1]) > 0 ? [args[1], args[0]] : args;
+}
+
+function unrestricted(op: Op, args: readonly Term[]): Term {
   if (OPS[op].commutative && compareTerms(args[0], args[1]) > 0) args = [args[1], args[0]];
   if (args.every((a) => typeof a === "number")) {
     const v = applyOp(op, args[0] as number, (args[1] ?? 0) as number);
@@ -171,9 +196,19 @@ function rewrite(op: Op, [a, b]: readonly Term[]): Term | undefined {
   }
 }
 
-/** The canonical form of a tree: same value wherever the tree is finite. */
-export function canonicalize(tree: Tree): Tree {
-  return toTree(fromTree(tree));
+/**
+ * The canonical form of a tree: same value wherever the tree is finite. With `ops`, the form
+ * uses no primitive outside them that the tree does not already use (see above).
+ */
+export function canonicalize(tree: Tree, ops?: readonly Op[]): Tree {
+  const restrict = ops !== undefined && ALL_OPS.some((op) => !ops.includes(op));
+  if (!restrict) return toTree(fromTree(tree));
+  allowed = new Set([...ops, ...tree.filter(isOp)]);
+  try {
+    return toTree(fromTree(tree));
+  } finally {
+    allowed = undefined;
+  }
 }
 
 /** Archive key: the prefix string of the canonical form. */

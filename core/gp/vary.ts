@@ -21,11 +21,13 @@ export const DEFAULT_GP_SETTINGS: Readonly<GpSettings> = Object.freeze(defaultSe
 export function initialPopulation(
   rng: Rng,
   size: number,
-  settings: Pick<GpSettings, "initMinHeight" | "initMaxHeight"> = DEFAULT_GP_SETTINGS,
+  settings:
+    & Pick<GpSettings, "initMinHeight" | "initMaxHeight">
+    & Partial<Pick<GpSettings, "primitives">> = DEFAULT_GP_SETTINGS,
 ): Tree[] {
-  const { initMinHeight, initMaxHeight } = settings;
-  return rampedHalfAndHalf(rng, size, initMinHeight, initMaxHeight)
-    .map((t) => repair(rng, t));
+  const { initMinHeight, initMaxHeight, primitives } = settings;
+  return rampedHalfAndHalf(rng, size, initMinHeight, initMaxHeight, primitives)
+    .map((t) => repair(rng, t, primitives));
 }
 
 /** Indices of the `count` best individuals, NaN last, ties by position. */
@@ -69,11 +71,12 @@ export function vary(
       child = mutateUniform(rng, parent, {
         minHeight: settings.mutationMinHeight,
         maxHeight: settings.mutationMaxHeight,
+        ops: settings.primitives,
       });
     } else {
       child = [...parent];
     }
-    next.push(limitHeight(repair(rng, child), parent, settings.maxHeight));
+    next.push(limitHeight(repair(rng, child, settings.primitives), parent, settings.maxHeight));
   }
   return next;
 }

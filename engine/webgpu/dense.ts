@@ -26,7 +26,7 @@
  */
 import { initialValues, type ModelSpec } from "../models.ts";
 import type { BatchSource } from "../batches.ts";
-import { MODEL_KINDS } from "../../core/model_kinds.ts";
+import { denseHidden, isDenseStack } from "../../core/model_kinds.ts";
 import type { EvaluationSettings, InnerOptimizer } from "../../core/settings.ts";
 import type { Task } from "../../core/data/dataset.ts";
 import type { Tree } from "../../core/expr/tree.ts";
@@ -100,8 +100,11 @@ function unrollShape(evaluation: EvaluationSettings): { first: number; secondOrd
 
 /** Why the fused engine cannot run these settings, or undefined when it can. */
 export function fusedRefusal(spec: ModelSpec, evaluation: EvaluationSettings): string | undefined {
-  if (MODEL_KINDS[spec.kind].family !== "dense") {
-    return `the fused engine trains dense models only, not ${spec.kind}`;
+  if (!isDenseStack(spec)) {
+    return spec.kind === "sequential"
+      ? "the fused engine trains dense stacks only (Dense layers with ReLU between them and a " +
+        "linear last one); this sequential model has other layers or activations"
+      : `the fused engine trains dense models only, not ${spec.kind}`;
   }
   // What the fused engine does not compute: the scale at initialisation, a fitness over folds,
   // the validation task loss that breaks ties. tfjs does, so those searches run there.
@@ -201,7 +204,7 @@ export class FusedDense {
     };
     const widths = [
       spec.inputs,
-      ...(MODEL_KINDS[spec.kind].hasHidden ? spec.hidden : []),
+      ...denseHidden(spec)!,
       spec.outputs,
     ];
     let off = 0;
