@@ -50,4 +50,15 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:' + (Deno.env.get('PORT') ?? '8000') + '/healthz'); Deno.exit(r.ok ? 0 : 1)"]
 
 # SIGTERM (docker stop) stops gracefully; running searches resume at the next start.
-CMD ["deno", "run", "-A", "--frozen", "main.ts", "start"]
+# The permissions of `deno task start` (README, Permissions), with the data in /data: network
+# (listening, URL datasets, PostgreSQL), reading the app and /data, writing /data only, the
+# variables it reads (every other one reads as unset), FFI for OpenBLAS (if installed), the
+# machine's memory size and its host name.
+CMD ["deno", "run", "--frozen", "--allow-net", \
+  "--allow-read=/app,/data,/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0,/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0", \
+  "--allow-write=/data", \
+  "--allow-env=PORT,LOSSMITH_*,PG*,OPENBLAS_NUM_THREADS", \
+  "--ignore-env", \
+  "--allow-ffi=/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0,/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0", \
+  "--allow-sys=systemMemoryInfo,hostname", \
+  "main.ts", "start"]

@@ -20,6 +20,7 @@ import { resultRoutes } from "./routes/results.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { dashboardRoutes } from "./routes/dashboard.ts";
 import { readAllLimited } from "../core/data/bytes.ts";
+import { guard } from "./guard.ts";
 
 /** Thrown inside the request pipeline; turned into its problem response. */
 class ProblemError extends Error {
@@ -108,6 +109,14 @@ async function readBody(c: Context, max: number): Promise<Uint8Array> {
   return await readAllLimited(body, max, tooLarge);
 }
 
+/** A route's OpenAPI path as a pattern over request paths: `{id}` is one segment. */
+function pathPattern(path: string): RegExp {
+  const source = path.split(/(\{\w+\})/).map((part) =>
+    /^\{\w+\}$/.test(part) ? "[^/:]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  ).join("");
+  return new RegExp(`^${source}$`);
+}
+
 export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } {
   // The document is built from the routes, and one route serves it: resolved lazily.
   const holder: { document?: OpenAPIObject } = {};
@@ -116,10 +125,27 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
   const components = componentSchemas();
   const app = new Hono();
 
+  const gate = guard(service.config);
+  /** The route template and the key a request was answered for, for its log line. */
+  const served = new WeakMap<Request, { route: string; owner?: string }>();
   app.use("*", async (c, next) => {
-    await next();
+    const t0 = performance.now();
+    const refused = gate.check(c.req.raw, !service.authRequired());
+    if (refused) c.res = refused;
+    else await next();
+    for (const [k, v] of Object.entries(gate.corsHeaders(c.req.raw))) c.res.headers.set(k, v);
     c.res.headers.set("x-content-type-options", "nosniff");
     service.metrics.httpRequest(c.req.method, c.res.status);
+    const seen = served.get(c.req.raw);
+    // The route's template, not the path: ids stay out of the route field, which stays
+    // low-cardinality; the key's id, never its token.
+    service.log.info("request", {
+      method: c.req.method,
+      route: seen?.route ?? "-",
+      status: c.res.status,
+      ms: Math.round((performance.now() - t0) * 10) / 10,
+      key: seen?.owner || undefined,
+    });
   });
 
   const authenticate = async (c: Context): Promise<string> => {
@@ -139,8 +165,15 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
     );
   };
 
-  const readInput = async (c: Context, route: RouteSpec, v: Compiled): Promise<Input> => {
+  const readInput = async (
+    c: Context,
+    route: RouteSpec,
+    v: Compiled,
+    turn: { end?: () => void },
+  ): Promise<Input> => {
+    served.set(c.req.raw, { route: route.path });
     const owner = route.public ? "" : await authenticate(c);
+    served.set(c.req.raw, { route: route.path, owner });
     const instance = c.req.path;
     const errors: FieldError[] = [];
     const path = stripVerb(route.path, c.req.param() as Record<string, string>);
@@ -174,6 +207,8 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
         ),
       );
     }
+    // After the key and the parameters, before the body: a refused request reads nothing.
+    if (route.admit) turn.end = await route.admit();
     const bytes = await readBody(c, service.config.limits.maxUploadBytes);
     if (isJson(type)) {
       let body: unknown;
@@ -218,29 +253,59 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
   for (const route of routes) {
     const compiled = compile(route, components);
     app.on(route.method.toUpperCase(), honoPath(route.path), async (c) => {
-      const input = await readInput(c, route, compiled);
-      return await route.handler(c, input);
+      const turn: { end?: () => void } = {};
+      try {
+        const input = await readInput(c, route, compiled, turn);
+        return await route.handler(c, input);
+      } finally {
+        turn.end?.();
+      }
     });
   }
 
-  app.notFound((c) =>
-    problemResponse(
+  // A path that exists under other methods is a wrong method (405 with Allow), not a 404.
+  const shapes = routes.map((r) => ({
+    method: r.method.toUpperCase(),
+    pattern: pathPattern(r.path),
+  }));
+  app.notFound((c) => {
+    const allowed = [
+      ...new Set(shapes.filter((s) => s.pattern.test(c.req.path)).map((s) => s.method)),
+    ];
+    if (allowed.length > 0) {
+      return problemResponse(
+        problem(
+          "method-not-allowed",
+          `${c.req.path} answers ${allowed.join(", ")}, not ${c.req.method}`,
+          { instance: c.req.path },
+        ),
+        { allow: allowed.join(", ") },
+      );
+    }
+    return problemResponse(
       problem("not-found", `no operation ${c.req.method} ${c.req.path}; see /docs`, {
         instance: c.req.path,
       }),
-    )
-  );
+    );
+  });
 
   app.onError((e, c) => {
     if (e instanceof ProblemError) return problemResponse(e.body, e.headers);
     if (e instanceof ServiceError) {
       const type = typeForKind(e.kind);
+      const headers: Record<string, string> = {};
+      if (e.kind === "unauthorized") headers["www-authenticate"] = 'Bearer realm="lossmith"';
+      if (e.retryAfter !== undefined) headers["retry-after"] = String(e.retryAfter);
       return problemResponse(
         problem(type, e.detail, { title: e.title, instance: c.req.path, errors: e.errors }),
-        e.kind === "unauthorized" ? { "www-authenticate": 'Bearer realm="lossmith"' } : {},
+        headers,
       );
     }
-    console.error(`${c.req.method} ${c.req.path}: ${(e as Error).stack ?? e}`);
+    service.log.error("internal error", {
+      method: c.req.method,
+      path: c.req.path,
+      error: (e as Error).stack ?? String(e),
+    });
     return problemResponse(
       problem("internal", "an unexpected error occurred; it has been logged", {
         instance: c.req.path,

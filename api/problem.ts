@@ -32,10 +32,21 @@ export const PROBLEM_TYPES: Record<string, { status: number; title: string; when
     title: "Unauthorized",
     when: "No valid `Authorization: Bearer <key>` header, and the service requires one.",
   },
+  "forbidden": {
+    status: 403,
+    title: "Forbidden",
+    when: "The request came from a web page of another site, or was addressed to a host name " +
+      "this service does not answer to (see docs/service.md, Access).",
+  },
   "not-found": {
     status: 404,
     title: "Not found",
     when: "No such resource for this key (another key's resources are not found either).",
+  },
+  "method-not-allowed": {
+    status: 405,
+    title: "Method not allowed",
+    when: "The path exists, but not with this method; `Allow` lists the methods it takes.",
   },
   "conflict": {
     status: 409,
@@ -55,12 +66,14 @@ export const PROBLEM_TYPES: Record<string, { status: number; title: string; when
   "limit": {
     status: 429,
     title: "Limit reached",
-    when: "A per-key limit (queued and running searches) is reached; `detail` names it.",
+    when: "A per-key limit (queued and running searches, open event streams) is reached; " +
+      "`detail` names it and `Retry-After` says when to try again.",
   },
   "unavailable": {
     status: 503,
     title: "Unavailable",
-    when: "The service is shutting down.",
+    when: "The service is shutting down, or too many uploads or event streams are open; " +
+      "`Retry-After` says when to try again.",
   },
   "internal": { status: 500, title: "Internal error", when: "A bug: please report it." },
 };

@@ -43,6 +43,11 @@ export interface RouteSpec {
   };
   /** Media type -> schema; JSON bodies are validated, multipart ones field by field. */
   body?: Record<string, SchemaObject>;
+  /**
+   * Waits for a turn before the body is read (a bounded queue for memory-heavy work); the
+   * function it resolves to ends the turn once the handler has answered.
+   */
+  admit?: () => Promise<() => void>;
   responses: Record<string, ResponseSpec>;
   handler: (c: Context, input: Input) => Response | Promise<Response>;
 }

@@ -4,10 +4,12 @@
  *
  *   deno task keys create NAME [--db FILE | --database-url URL]   prints the key once
  *   deno task keys list [--db FILE | --database-url URL]
- *   deno task keys revoke ID [--db FILE | --database-url URL]
+ *   deno task keys revoke ID [--db FILE | --database-url URL]   also cancels the key's queued
+ *     and running searches, on whichever node runs them
  */
 import { parseArgs } from "node:util";
 import { openStorage, type Storage } from "../store/mod.ts";
+import { revokeKey } from "../service/keys.ts";
 
 export const USAGE =
   `Usage: deno task keys create NAME | list | revoke ID  [--db FILE | --database-url URL]
@@ -62,14 +64,17 @@ async function run(store: Storage, command: string, arg: string | undefined): Pr
         );
       }
       return 0;
-    case "revoke":
+    case "revoke": {
       if (!arg) break;
-      if (await store.keys.revoke(arg)) {
-        console.log(`Revoked ${arg}.`);
+      const searches = await revokeKey(store, arg);
+      if (searches) {
+        // Its searches stop too, on whichever node runs them (service/keys.ts).
+        console.log(`Revoked ${arg}; ${searches.length} queued or running search(es) cancelled.`);
         return 0;
       }
       console.error(`No active key ${arg}.`);
       return 1;
+    }
   }
   console.error(USAGE);
   return 2;

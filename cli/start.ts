@@ -3,11 +3,32 @@
  * ./lossmith.sqlite; see service/config.ts (or --help) for every setting. SIGINT or SIGTERM stop it
  * gracefully: running searches are checkpointed per generation and resume at the next start.
  */
-import { loadConfig, Service } from "../service/mod.ts";
+import { loadConfig, Service, type ServiceConfig } from "../service/mod.ts";
 import { StorageInUse } from "../store/mod.ts";
 import { isLoopbackHost, USAGE } from "../service/config.ts";
 import { createApp } from "../api/app.ts";
 import { followSearch, submitDefaultSearch } from "./default_search.ts";
+
+/**
+ * The files the service writes: the data folder, and with SQLite the database and the lock file
+ * beside it (store/sqlite/lock.ts); PostgreSQL is reached over the network.
+ */
+function storagePaths(config: ServiceConfig): string[] {
+  return config.databaseUrl ? [config.dataDir] : [config.db, `${config.db}.lock`, config.dataDir];
+}
+
+/** The storage accesses this process lacks, in words. */
+function deniedPaths(config: ServiceConfig): string[] {
+  const out: string[] = [];
+  for (const path of storagePaths(config)) {
+    for (const name of ["read", "write"] as const) {
+      if (Deno.permissions.querySync({ name, path }).state !== "granted") {
+        out.push(`${name} ${path}`);
+      }
+    }
+  }
+  return out;
+}
 
 export async function main(argv: string[]): Promise<number> {
   let config;
@@ -20,6 +41,17 @@ export async function main(argv: string[]): Promise<number> {
   if (config === "help") {
     console.log(USAGE);
     return 0;
+  }
+  const denied = deniedPaths(config);
+  if (denied.length > 0) {
+    // `deno task start` may write only its default database: say how to run with another.
+    const paths = storagePaths(config).join(",");
+    console.error(
+      `error: this process may not ${denied.join(" and ")}. Run it with those permissions, ` +
+        `e.g. deno run --allow-read=.,${paths} --allow-write=${paths} ... main.ts start ` +
+        `(README: Permissions)`,
+    );
+    return 2;
   }
   let service: Service;
   try {

@@ -10,7 +10,13 @@ import type { Tree } from "./expr/tree.ts";
 import { HallOfFame, hasBothInputs, initialPopulation, vary } from "./gp/mod.ts";
 import { Rng } from "./rng.ts";
 import { isDenseStack } from "./model_kinds.ts";
-import type { CandidateOutcome, CandidateRunner, TimedFitness, TimedScreen } from "./runner.ts";
+import {
+  type CandidateOutcome,
+  type CandidateRunner,
+  stopsSearch,
+  type TimedFitness,
+  type TimedScreen,
+} from "./runner.ts";
 import {
   duePromotions,
   rankOptions,
@@ -142,7 +148,6 @@ export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new DOMException("search cancelled", "AbortError");
 }
 
-const isAbort = (e: unknown) => (e as Error)?.name === "AbortError";
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Stage 2: the rejection screen (and gradient signature) of every new form, concurrently. */
@@ -170,7 +175,7 @@ export async function screenStage(
     try {
       screens.set(k, await runner.screen(tree));
     } catch (e) {
-      if (isAbort(e)) throw e;
+      if (stopsSearch(e)) throw e;
       screens.set(k, e as Error);
     }
   }));
@@ -288,7 +293,7 @@ export async function planStacks(
       calibration = await runner.calibrate();
     } catch (e) {
       // Stacking is only ever a speed-up: without a measurement, one at a time.
-      if (isAbort(e)) throw e;
+      if (stopsSearch(e)) throw e;
       return { size: 1, stats: { ...stats, note: `calibration failed: ${messageOf(e)}` } };
     }
   }
@@ -398,7 +403,7 @@ export async function evaluateStage(
         stack.map((k) => ({ tree: drawn.canonical.get(k)!, phiSeed: phiSeed(k) })),
       );
     } catch (e) {
-      if (isAbort(e)) throw e;
+      if (stopsSearch(e)) throw e;
       outcomes = stack.map(() => ({ ok: false, error: messageOf(e) }));
     }
     stack.forEach((k, i) => {
@@ -489,7 +494,7 @@ export async function promoteStage(
             ladder[rung],
           );
         } catch (e) {
-          if (isAbort(e)) throw e;
+          if (stopsSearch(e)) throw e;
           got = stack.map(() => ({ ok: false, error: messageOf(e) }));
         }
         stack.forEach((k, i) => results.set(k, got[i]));

@@ -198,9 +198,16 @@ export function describeRef(ref: DatasetRef): string {
   return `${ref.name ?? files}${target}`;
 }
 
-export async function loadDataset(ref: DatasetRef): Promise<Dataset> {
+/**
+ * Loads the dataset a reference names. `maxInflatedBytes` bounds what a gzip file may inflate to,
+ * counted while it inflates (the service passes its upload limit; the default is 1 GiB).
+ */
+export async function loadDataset(
+  ref: DatasetRef,
+  opts: { maxInflatedBytes?: number } = {},
+): Promise<Dataset> {
   if (ref.kind === "bundled") return await loadBundled(ref.name);
-  return await FORMATS[ref.kind].load(refFiles(ref), ref);
+  return await FORMATS[ref.kind].load(refFiles(ref), { ...ref, ...opts });
 }
 
 function rows(ds: Dataset): LabeledRows {

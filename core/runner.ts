@@ -74,6 +74,21 @@ export interface FitnessResult {
   steps?: number;
 }
 
+/**
+ * The runner could not run a request for reasons of its own (no worker left, workers lost again
+ * and again by no fault of the request): never a candidate's failure. The search stops, failed
+ * with this reason, instead of recording it against candidates.
+ */
+export class RunnerUnavailable extends Error {
+  override name = "RunnerUnavailable";
+}
+
+/** Errors that stop a search rather than fail a candidate: a cancel, or no runner to run on. */
+export function stopsSearch(e: unknown): boolean {
+  const name = (e as Error)?.name;
+  return name === "AbortError" || name === "RunnerUnavailable";
+}
+
 /** Fitness given to candidates that are rejected or whose training diverges: worse than any. */
 export const WORST_FITNESS = Number.POSITIVE_INFINITY;
 

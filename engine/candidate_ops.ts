@@ -19,6 +19,7 @@
 import { CandidateEvaluator } from "./evaluator.ts";
 import { finalRun } from "./final_runs.ts";
 import { tf } from "./tensor/tf.ts";
+import { isBackendFault } from "./tensor/faults.ts";
 import { FusedDense, fusedRefusal } from "./webgpu/dense.ts";
 import { fusedDevice } from "./webgpu/device.ts";
 import { type BackendChoice, type EngineChoice, fusedPolicy } from "../core/backends.ts";
@@ -178,7 +179,9 @@ async function stackedOrAlone<I, R>(
     try {
       const [results, ms] = await timed(() => step(items));
       return results.map((result) => ({ ok: true, result, ms: ms / items.length }));
-    } catch {
+    } catch (e) {
+      // A broken backend computes nothing more: the request fails, to be retried elsewhere.
+      if (isBackendFault(e)) throw e;
       // One at a time below: the failure then belongs to the candidate that causes it.
     }
   }
@@ -188,6 +191,7 @@ async function stackedOrAlone<I, R>(
       const [[result], ms] = await timed(() => step([item]));
       out.push({ ok: true, result, ms });
     } catch (e) {
+      if (isBackendFault(e)) throw e;
       out.push({ ok: false, error: message(e) });
     }
   }

@@ -7,6 +7,7 @@
  */
 import type { CandidateOps } from "../engine/candidate_ops.ts";
 import { remote } from "../workers/protocol.ts";
+import { RunnerUnavailable } from "../core/runner.ts";
 import type { JobRunner, WorkerPool } from "../workers/pool.ts";
 import type { EvaluationQueue } from "../store/mod.ts";
 import { encodeData } from "../store/codec.ts";
@@ -58,6 +59,8 @@ export class QueueEvaluators implements Evaluators {
         throw e;
       }
       if (answer.ok) return answer.result;
+      // The nodes' doing, not the candidate's: the search stops instead of failing it.
+      if (answer.unavailable) throw new RunnerUnavailable(answer.error);
       if (answer.contextFailed) {
         if (!failure) {
           failure = new Error(answer.error);

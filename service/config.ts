@@ -49,9 +49,34 @@ export interface ServiceConfig {
   };
   /** On a database with no search yet, `deno task start` submits the embedded default search. */
   defaultSearch: boolean;
+  memory: {
+    /**
+     * Bytes the whole service may hold (service/memory.ts shares them out: the runtime and
+     * workers, the dataset inspections, and each running search); 0 turns the check off.
+     */
+    limitBytes: number;
+  };
+  /** Dataset uploads and registrations read and inspected at once; more wait, up to `queue`. */
+  inspections: { concurrent: number; queue: number };
+  /** Open event streams, per key and in all. */
+  streams: { perKey: number; total: number };
+  http: {
+    /**
+     * Host names (besides loopback names) a request may be addressed to; in local mode any other
+     * Host is refused, so a DNS name rebound to 127.0.0.1 reaches nothing.
+     */
+    publicNames: string[];
+    /** Origins whose pages may call the API (CORS); other cross-site requests are refused. */
+    corsOrigins: string[];
+  };
+  /** Log lines at or above this level go to stdout, one JSON object each. */
+  logLevel: LogLevel;
   /** Finished searches are deleted this many days after they ended; 0 keeps them. */
   retentionDays: number;
 }
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "off"] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
 
 export const DEFAULT_LIMITS: Limits = {
   maxPopulation: 200,
@@ -109,6 +134,18 @@ const SETTINGS = [
     "LOSSMITH_DEFAULT_SEARCH",
     "on a new database, run the default search: MNIST, MLP, 12 x 8 (default true)",
   ],
+  [
+    "memory-limit",
+    "LOSSMITH_MEMORY_LIMIT",
+    "bytes the service may hold in all (default half the machine's; 0: no check)",
+  ],
+  ["max-inspections", "LOSSMITH_MAX_INSPECTIONS", "dataset uploads read at once (default 2)"],
+  ["inspection-queue", "LOSSMITH_INSPECTION_QUEUE", "uploads waiting for one (default 8)"],
+  ["max-streams-per-key", "LOSSMITH_MAX_STREAMS_PER_KEY", "open event streams per key (16)"],
+  ["max-streams", "LOSSMITH_MAX_STREAMS", "open event streams in all (default 128)"],
+  ["public-name", "LOSSMITH_PUBLIC_NAME", "host names requests may use, comma-separated"],
+  ["cors-origins", "LOSSMITH_CORS_ORIGINS", "origins whose pages may call the API (CORS)"],
+  ["log-level", "LOSSMITH_LOG_LEVEL", `${LOG_LEVELS.join("|")} (default info)`],
   [
     "retention-days",
     "LOSSMITH_RETENTION_DAYS",
@@ -224,8 +261,65 @@ export function loadConfig(
       allowPrivate: boolean("allow-private-urls", v("allow-private-urls")),
     },
     defaultSearch: boolean("default-search", v("default-search"), true),
+    memory: { limitBytes: integer("memory-limit", v("memory-limit"), defaultMemoryLimit()) },
+    inspections: {
+      concurrent: integer("max-inspections", v("max-inspections"), 2, 1),
+      queue: integer("inspection-queue", v("inspection-queue"), 8),
+    },
+    streams: {
+      perKey: integer("max-streams-per-key", v("max-streams-per-key"), 16, 1),
+      total: integer("max-streams", v("max-streams"), 128, 1),
+    },
+    http: {
+      publicNames: list(v("public-name")).map((n) => n.toLowerCase()),
+      corsOrigins: list(v("cors-origins")).map(origin),
+    },
+    logLevel: oneOf("log-level", v("log-level"), LOG_LEVELS, "info"),
     retentionDays: integer("retention-days", v("retention-days"), 0, 0),
   };
+}
+
+/** What the service may hold in all when the machine's memory cannot be read. */
+export const DEFAULT_MEMORY_LIMIT = 8 * 2 ** 30;
+
+/** Half the machine's memory (a service shares its host), or 8 GiB without --allow-sys. */
+function defaultMemoryLimit(): number {
+  try {
+    return Math.floor(Deno.systemMemoryInfo().total / 2);
+  } catch {
+    return DEFAULT_MEMORY_LIMIT;
+  }
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((t) => t.trim()).filter((t) => t !== "");
+}
+
+/** An origin as browsers send it: scheme, host and port, no path. */
+function origin(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`cors-origins: '${text}' is not an origin such as https://app.example`);
+  }
+  if (url.origin === "null" || url.pathname !== "/" && url.pathname !== "") {
+    throw new Error(`cors-origins: '${text}' is not an origin such as https://app.example`);
+  }
+  return url.origin;
+}
+
+function oneOf<const T extends string>(
+  name: string,
+  text: string | undefined,
+  values: readonly T[],
+  fallback: T,
+): T {
+  if (text === undefined || text === "") return fallback;
+  if (!(values as readonly string[]).includes(text)) {
+    throw new Error(`${name} must be one of ${values.join(", ")}, got '${text}'`);
+  }
+  return text as T;
 }
 
 /** The host's name and a random suffix: unique among the nodes of a database. */

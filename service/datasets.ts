@@ -42,6 +42,7 @@ import { nowIso, randomId } from "../store/ids.ts";
 import { type FieldError, invalid, notFound, ServiceError } from "./errors.ts";
 import { fetchLimited, UrlFetchFailed, UrlRefused, UrlTooLarge } from "./url_fetch.ts";
 import type { ServiceConfig } from "./config.ts";
+import { AdmissionQueue } from "./admission.ts";
 
 /**
  * An upload's files by role: `file` (CSV or JSON), `features` and `labels` (NumPy), or `images`
@@ -113,12 +114,25 @@ function formatOf(files: UploadFiles, meta: DatasetMeta, at: Locate): FormatName
 
 export class DatasetService {
   readonly #bundled = new Map<BundledName, Promise<DatasetRecord>>();
+  /** Uploads and registrations in progress: body, download and inspection, a few at once. */
+  readonly #turns: AdmissionQueue;
 
   constructor(
     private readonly storage: Storage,
     private readonly config: ServiceConfig,
     private readonly node: NodeInfo,
-  ) {}
+  ) {
+    this.#turns = new AdmissionQueue(
+      config.inspections.concurrent,
+      config.inspections.queue,
+      "dataset uploads",
+    );
+  }
+
+  /** A turn to upload or register a dataset (the API takes it before reading the body). */
+  admit(): Promise<() => void> {
+    return this.#turns.acquire();
+  }
 
   /** Where this node writes what it has not finished writing. */
   get #incoming(): string {
@@ -275,9 +289,10 @@ export class DatasetService {
       );
     }
     const ref = { ...record.ref, task };
+    const end = await this.admit();
     try {
       const here = await this.localRef(record.id, ref);
-      return { record, ref, info: await inspectDataset(here, record.info.target) };
+      return { record, ref, info: await inspectDataset(here, record.info.target, this.#inflate) };
     } catch (e) {
       if (e instanceof InspectError && e.dataError) {
         throw invalid(`dataset ${id} cannot be read for ${task}: ${e.message}`, {
@@ -287,7 +302,14 @@ export class DatasetService {
         });
       }
       throw e;
+    } finally {
+      end();
     }
+  }
+
+  /** Gzip files inflate to at most the upload limit, counted while they inflate. */
+  get #inflate() {
+    return { maxInflatedBytes: this.config.limits.maxUploadBytes };
   }
 
   /**
@@ -325,6 +347,13 @@ export class DatasetService {
       out[role] = found.ref;
     }
     return out;
+  }
+
+  /** Rows of the named datasets together (a search's own validation and test sets). */
+  async rowsOf(owner: string, ids: (string | undefined)[]): Promise<number> {
+    let rows = 0;
+    for (const id of ids) if (id !== undefined) rows += (await this.get(owner, id)).info.rows;
+    return rows;
   }
 
   /**
@@ -431,12 +460,15 @@ export class DatasetService {
         });
       let info;
       try {
-        info = await inspectDataset(refAt(tmp), meta.target);
+        info = await inspectDataset(refAt(tmp), meta.target, this.#inflate);
       } catch (e) {
         if (e instanceof InspectError && e.dataError) {
-          // The loaders name the file at fault ("the labels file ..."): point at its field.
-          const role = roleNamed(format, e.message);
-          throw new ServiceError("invalid", "Invalid dataset", e.message, [{
+          // The loaders say which file is at fault (a single-file format has only one).
+          const role = (e.role as Role | undefined) ?? roleNamed(format, e.message);
+          const [kind, title] = e.tooLarge
+            ? ["too-large", "Dataset too large"] as const
+            : ["invalid", "Invalid dataset"] as const;
+          throw new ServiceError(kind, title, e.message, [{
             detail: e.message,
             ...(role ? at(role) : {}),
             row: e.row,

@@ -31,6 +31,8 @@ export class ServiceError extends Error {
     readonly title: string,
     detail: string,
     readonly errors: FieldError[] = [],
+    /** For a limit or unavailability: seconds after which trying again may succeed. */
+    readonly retryAfter?: number,
   ) {
     super(detail);
     this.name = "ServiceError";

@@ -5,11 +5,17 @@
  * search was cancelled, or this node stalled and another took the request): the work goes on
  * being computed only if nobody else is, and its answer, refused by the queue, is dropped. A
  * node that dies stops renewing; its leases expire and other nodes take the requests.
+ *
+ * A request this node's pool could not run by no fault of its own (RunnerUnavailable: its workers
+ * were lost again and again, or none is left) is not answered: its lease lapses and another node
+ * takes it, so the infrastructure's failures are never charged to a candidate. While none of its
+ * workers serves or is starting, the node takes no requests at all.
  */
 import type { DatasetRef } from "../core/prepare.ts";
 import type { JobContext } from "../core/runner.ts";
 import type { JobRunner, WorkerPool } from "../workers/pool.ts";
 import type { EvaluationAnswer, EvaluationQueue, EvaluationTask } from "../store/mod.ts";
+import type { Logger } from "./log.ts";
 
 /** An idle node looks for requests this often when no notification came. */
 const POLL_MS = 1000;
@@ -45,6 +51,7 @@ export class Executor {
     private readonly queue: EvaluationQueue,
     private readonly pool: WorkerPool,
     private readonly localRef: (datasetId: string, ref: DatasetRef) => Promise<DatasetRef>,
+    private readonly log: Logger,
   ) {}
 
   /** Leases held now. */
@@ -61,13 +68,15 @@ export class Executor {
 
   async #take(): Promise<void> {
     while (!this.#closed) {
-      const free = this.pool.parallelism - this.#inFlight.size;
+      const health = this.pool.health();
+      const serving = health.ready + health.starting > 0;
+      const free = serving ? this.pool.parallelism - this.#inFlight.size : 0;
       let tasks: EvaluationTask[] = [];
       if (free > 0) {
         try {
           tasks = await this.queue.take(free);
         } catch (e) {
-          if (!this.#closed) console.error(`evaluation queue: ${message(e)}`);
+          if (!this.#closed) this.log.error("evaluation queue", { error: message(e) });
         }
       }
       for (const t of tasks) void this.#run(t);
@@ -134,6 +143,11 @@ export class Executor {
       const contextFailed = !r || r.runner.failure !== undefined;
       answer = { ok: false, error: message(e), contextFailed };
       if ((e as Error)?.name === "AbortError") entry.lost = true;
+      if ((e as Error)?.name === "RunnerUnavailable") {
+        // Not this request's doing: left unanswered, its lease lapses and another node runs it.
+        entry.lost = true;
+        this.log.warn("evaluation left to another node", { job: task.jobId, error: message(e) });
+      }
     } finally {
       if (r) {
         r.active--;
@@ -143,7 +157,13 @@ export class Executor {
     try {
       if (!entry.lost && !this.#closed && await this.queue.answer(task, answer)) this.answered++;
     } catch (e) {
-      if (!this.#closed) console.error(`evaluation ${task.op} of ${task.jobId}: ${message(e)}`);
+      if (!this.#closed) {
+        this.log.error("evaluation answer failed", {
+          op: task.op,
+          job: task.jobId,
+          error: message(e),
+        });
+      }
     } finally {
       this.#inFlight.delete(task.id);
       this.#wake();

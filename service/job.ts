@@ -29,6 +29,7 @@ import {
 import type { JobRunner } from "../workers/pool.ts";
 import type { JobError, JobLease, JobRecord, JobState, NewEvent, Storage } from "../store/mod.ts";
 import type { Evaluators } from "./evaluators.ts";
+import type { Fields, Logger } from "./log.ts";
 
 export type StopReason = "cancel" | "shutdown" | "lost" | "failure";
 type FinishedState = Exclude<JobState, "queued" | "running">;
@@ -39,6 +40,7 @@ const PROGRESS_EVERY_MS = 250;
 export interface JobDeps {
   storage: Storage;
   evaluators: Evaluators;
+  log: Logger;
 }
 
 /** What the search produced before it ended, however it ended. */
@@ -112,7 +114,7 @@ export class Job {
       try {
         ok = await fn();
       } catch (e) {
-        console.error(`search ${this.id}: a store write failed: ${(e as Error).message}`);
+        this.#log("store write failed", { error: (e as Error).message }, "error");
       }
       if (!ok) this.stop("lost");
     });
@@ -134,7 +136,6 @@ export class Job {
         return;
       }
       const resumeFrom = await storage.checkpoints.latest(this.id);
-      this.#logStart(resumeFrom);
 
       const { config, dataInfo: info } = this.record;
       const given = this.record.request as { validation?: string; test?: string };
@@ -175,15 +176,20 @@ export class Job {
       const reason = this.#stopReason();
       if (reason === "cancel" || reason === "failure") await evaluators.cancel(this.id);
       await this.#end(await work);
-      if (this.#stop?.reason === "lost" && !await storage.jobs.getById(this.id)) {
-        // Deleted while it ran here: what the queue may still hold of it goes too.
-        console.log(`search ${this.id}: deleted while it ran on this node; stopped`);
-        await evaluators.cancel(this.id).catch(() => {});
-        await evaluators.forget(this.id).catch(() => {});
+      if (this.#stop?.reason === "lost") {
+        if (!await storage.jobs.getById(this.id)) {
+          // Deleted while it ran here: what the queue may still hold of it goes too.
+          this.#transition("deleted", { node: this.lease.node });
+          await evaluators.cancel(this.id).catch(() => {});
+          await evaluators.forget(this.id).catch(() => {});
+        } else {
+          // Another node holds it, or will: nothing was written.
+          this.#transition("lost", { node: this.lease.node }, "warn");
+        }
       }
     } catch (e) {
       // The store is unreachable: the job stays as stored, for the next claim.
-      console.error(`search ${this.id}: ${(e as Error).message}`);
+      this.#log("store unreachable", { error: (e as Error).message }, "error");
       this.#stop ??= { reason: "lost" };
     } finally {
       this.#ended.resolve();
@@ -191,29 +197,21 @@ export class Job {
   }
 
   /**
-   * The node's console says what it picked up: a continuation of another search, a search
-   * resumed from its last checkpoint (after a restart, or from another node), or one claimed
-   * again that had checkpointed nothing, so that it starts over.
+   * What the log's `running` line says this node picked up: a continuation of another search
+   * (`continues`, `from`), a search resumed from its last checkpoint (`resumedFrom`; after a
+   * restart, or from another node), or one claimed again that had checkpointed nothing, so that it
+   * starts over (`restarted`); with the node, the claim's number and the generations it runs to.
    */
-  #logStart(resumeFrom: SearchState | undefined): void {
-    const of = this.record.config.budget.generations;
-    const claim = `claim ${this.lease.run} of this search, node ${this.lease.node}`;
+  #startFields(resumeFrom: SearchState | undefined): Fields {
+    const generations = this.record.config.budget.generations;
+    const claim = { node: this.lease.node, claim: this.lease.run };
     const origin = this.record.continues;
     if (origin && resumeFrom?.generation === origin.generation && this.lease.run === 1) {
-      console.log(
-        `search ${this.id}: continues search ${origin.search} from generation ` +
-          `${origin.generation}, to ${of} generations`,
-      );
-    } else if (resumeFrom) {
-      console.log(
-        `search ${this.id}: resumed from generation ${resumeFrom.generation} of ${of} (${claim})`,
-      );
-    } else if (this.lease.run > 1) {
-      console.log(
-        `search ${this.id}: resumed from the start, no generation of ${of} was checkpointed ` +
-          `(${claim})`,
-      );
+      return { ...claim, continues: origin.search, from: origin.generation, generations };
     }
+    if (resumeFrom) return { ...claim, resumedFrom: resumeFrom.generation, generations };
+    if (this.lease.run > 1) return { ...claim, restarted: true, generations };
+    return claim;
   }
 
   /** Describe, search, final evaluation: never rejects, the outcome says how it went. */
@@ -257,6 +255,7 @@ export class Job {
           data: { state: "running", resumedFrom: resumeFrom?.generation ?? null },
         })
       );
+      if (this.#stopReason() !== "lost") this.#transition("running", this.#startFields(resumeFrom));
       throwIfStopped(this.#controller.signal);
       const { result } = await searchAndEvaluate(config, this.#summary, platform, {
         signal: this.#controller.signal,
@@ -330,7 +329,7 @@ export class Job {
       // Stays `running`: released, so another node resumes it now, or this one at its next start.
       await this.#writes;
       await this.deps.storage.jobs.release(this.lease);
-      return;
+      return this.#transition("interrupted", { generation: this.#progress.generation });
     }
     if (stop?.reason === "cancel") {
       return await this.#finish("cancelled", null, result ?? this.#resultSoFar());
@@ -373,7 +372,17 @@ export class Job {
     );
     if (!finished) return;
     this.#state = state;
+    this.#transition(state, { error: error?.detail, stopped: result?.stopped });
     await evaluators.forget(this.id).catch(() => {});
+  }
+
+  /** One log line per transition of the search (service/log.ts). */
+  #transition(state: string, fields: Fields = {}, level: "info" | "warn" = "info"): void {
+    this.deps.log[level]("search", { id: this.id, owner: this.record.owner, state, ...fields });
+  }
+
+  #log(event: string, fields: Fields, level: "warn" | "error"): void {
+    this.deps.log[level](event, { id: this.id, ...fields });
   }
 }
 

@@ -36,6 +36,8 @@ import { invalid, notFound, ServiceError } from "./errors.ts";
 import { isBundled } from "./datasets.ts";
 import { type SearchConfig, stoppedBy, warmStartLosses } from "../core/search.ts";
 import { Job } from "./job.ts";
+import type { Logger } from "./log.ts";
+import { checkSearchMemory, type MemoryPlan, memoryPlan } from "./memory.ts";
 import { initialProgress, reduceProgress } from "../core/progress.ts";
 import {
   type CandidateRecord,
@@ -58,6 +60,20 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A queued job ends `cancelled` here, unless a node has claimed it; true if it did. */
+export function endQueued(storage: Storage, job: JobRecord): Promise<boolean> {
+  if (job.state !== "queued") return Promise.resolve(false);
+  return storage.jobs.cancelQueued(
+    job.id,
+    reduceProgress(job.progress, { kind: "finished" }),
+    { type: "finished", data: { state: "cancelled", error: null, stopped: null } },
+  );
+}
+
+/** Seconds a client is told to wait: for a search to end, for a restart. */
+const LIMIT_RETRY_S = 30;
+const SHUTDOWN_RETRY_S = 10;
+
 /** How often finished searches past their retention are looked for (and once at start). */
 const RETENTION_SWEEP_MS = 3600_000;
 /** Searches deleted per statement of a sweep. */
@@ -65,7 +81,13 @@ const RETENTION_BATCH = 100;
 const DAY_MS = 24 * 3600_000;
 
 const shuttingDown = () =>
-  new ServiceError("unavailable", "Shutting down", "the service is shutting down");
+  new ServiceError(
+    "unavailable",
+    "Shutting down",
+    "the service is shutting down",
+    [],
+    SHUTDOWN_RETRY_S,
+  );
 
 export class JobManager {
   /** The jobs this node runs now. */
@@ -76,6 +98,7 @@ export class JobManager {
   #timer?: ReturnType<typeof setInterval>;
   #retention?: ReturnType<typeof setInterval>;
   readonly #unlisten: (() => void)[] = [];
+  readonly #memory: MemoryPlan | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -83,7 +106,12 @@ export class JobManager {
     private readonly datasets: DatasetService,
     private readonly config: ServiceConfig,
     private readonly node: NodeInfo,
-  ) {}
+    private readonly log: Logger,
+    /** What each heartbeat says of this node (its workers' state too). */
+    private readonly beatInfo: () => NodeInfo = () => node,
+  ) {
+    this.#memory = memoryPlan(config);
+  }
 
   /** Claims work now, whenever a job becomes claimable, and at every heartbeat. */
   start(): void {
@@ -94,7 +122,9 @@ export class JobManager {
       this.#retention = setInterval(() => this.#sweepQuietly(), RETENTION_SWEEP_MS);
       this.#sweepQuietly();
     }
-    this.#schedule();
+    // A beat now, not a third of the lease from now: the one made before the workers started may
+    // be older than a lease already (a slow start), and the node would look gone meanwhile.
+    void this.#heartbeat();
   }
 
   /** Searches this node runs now. */
@@ -105,7 +135,7 @@ export class JobManager {
   async #heartbeat(): Promise<void> {
     if (this.#stopping) return;
     try {
-      await this.storage.nodes.beat(this.node);
+      await this.storage.nodes.beat(this.beatInfo());
       const held = new Map(
         (await this.storage.jobs.renew(this.node.id, this.config.leaseMs)).map((h) => [h.jobId, h]),
       );
@@ -115,7 +145,7 @@ export class JobManager {
         else if (h.cancelRequested) job.stop("cancel");
       }
     } catch (e) {
-      console.error(`heartbeat: ${(e as Error).message}`);
+      this.log.error("heartbeat failed", { node: this.node.id, error: (e as Error).message });
     }
     this.#schedule();
   }
@@ -136,6 +166,15 @@ export class JobManager {
     const config: SearchConfig = { ...resolveSearchConfig(body, ref), ...given };
     checkModel(config, info, this.config.limits);
     if (body.warmStart) config.warmStart = await this.#warmStart(owner, body.warmStart, config);
+    // Every worker that runs the search loads its own validation and test sets too.
+    const givenRows = await this.datasets.rowsOf(owner, [body.validation, body.test]);
+    checkSearchMemory(
+      this.#memory,
+      config,
+      { info: { ...info, rows: info.rows + givenRows }, format: record.format },
+      this.evaluators.parallelism,
+      this.evaluators.backend,
+    );
     const job: JobRecord = {
       id: randomId("srch"),
       owner,
@@ -175,6 +214,13 @@ export class JobManager {
       if (again) return { job: again, replayed: true };
       throw e;
     }
+    this.log.info("search", {
+      id: job.id,
+      owner,
+      state: "queued",
+      dataset: job.datasetId,
+      continues: job.continues?.search,
+    });
     this.#schedule();
     return { job: await this.get(owner, job.id), replayed: false };
   }
@@ -188,6 +234,8 @@ export class JobManager {
         "Too many searches",
         `this key has ${active} queued or running searches; the limit is ${limit} per key. ` +
           `Wait for one to finish or cancel one.`,
+        [],
+        LIMIT_RETRY_S,
       );
     }
   }
@@ -394,7 +442,7 @@ export class JobManager {
     }
     if (!await this.storage.jobs.delete(owner, id)) throw notFound("search", id);
     await this.#forget(id);
-    console.log(`search ${id}: deleted`);
+    this.log.info("search", { id, owner, state: "deleted" });
   }
 
   /** What the evaluation queue holds of a deleted search goes too. */
@@ -403,7 +451,7 @@ export class JobManager {
       await this.evaluators.cancel(id);
       await this.evaluators.forget(id);
     } catch (e) {
-      console.error(`search ${id}: its evaluation requests could not be dropped: ${e}`);
+      this.log.error("evaluation requests not dropped", { id, error: String(e) });
     }
   }
 
@@ -422,16 +470,19 @@ export class JobManager {
       if (ids.length < RETENTION_BATCH) break;
     }
     if (deleted.length) {
-      console.log(
-        `retention: deleted ${deleted.length} search(es) finished before ${before} ` +
-          `(${this.config.retentionDays} days)`,
-      );
+      this.log.info("retention", {
+        deleted: deleted.length,
+        before,
+        retentionDays: this.config.retentionDays,
+      });
     }
     return deleted;
   }
 
   #sweepQuietly(): void {
-    this.sweepExpired().catch((e) => console.error(`retention sweep: ${(e as Error).message}`));
+    this.sweepExpired().catch((e) =>
+      this.log.error("retention sweep failed", { error: (e as Error).message })
+    );
   }
 
   #withLiveProgress(job: JobRecord): JobRecord {
@@ -449,11 +500,7 @@ export class JobManager {
     if (live) {
       live.stop("cancel");
     } else if (job.state === "queued" || job.state === "running") {
-      const ended = job.state === "queued" && await this.storage.jobs.cancelQueued(
-        id,
-        reduceProgress(job.progress, { kind: "finished" }),
-        { type: "finished", data: { state: "cancelled", error: null, stopped: null } },
-      );
+      const ended = await endQueued(this.storage, job);
       // Running elsewhere, or claimed meanwhile: its owner sees the request and stops it.
       if (!ended) await this.storage.jobs.requestCancel(owner, id);
     }
@@ -561,7 +608,7 @@ export class JobManager {
           }
           this.#run(
             new Job(
-              { storage: this.storage, evaluators: this.evaluators },
+              { storage: this.storage, evaluators: this.evaluators, log: this.log },
               claimed.job,
               claimed.lease,
             ),
@@ -569,7 +616,10 @@ export class JobManager {
         }
       } while (this.#claimAgain && !this.#stopping);
     } catch (e) {
-      console.error(`claiming searches: ${(e as Error).message}`);
+      this.log.error("claiming searches failed", {
+        node: this.node.id,
+        error: (e as Error).message,
+      });
     } finally {
       this.#claiming = false;
     }
@@ -578,7 +628,9 @@ export class JobManager {
   #run(job: Job): void {
     this.#live.set(job.id, job);
     job.run()
-      .catch((e) => console.error(`search ${job.id}: ${(e as Error).stack ?? e}`))
+      .catch((e) =>
+        this.log.error("search crashed", { id: job.id, error: (e as Error).stack ?? String(e) })
+      )
       .finally(() => {
         this.#live.delete(job.id);
         this.#schedule();

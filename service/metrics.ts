@@ -3,7 +3,7 @@
  * evaluations and their latency, worker utilisation, HTTP requests. Counters live here; gauges
  * are read from the store and the pool when scraped.
  */
-import type { PoolStats } from "../workers/pool.ts";
+import type { PoolCounters, PoolHealth, PoolStats } from "../workers/pool.ts";
 import type { CandidateOp } from "../workers/pool.ts";
 import type { NodeHealth } from "./mod.ts";
 
@@ -42,7 +42,7 @@ export class Metrics {
   render(
     jobs: Record<string, number>,
     states: readonly string[],
-    pool: PoolStats,
+    pool: PoolStats & { health: PoolHealth; counters: PoolCounters },
     node: NodeHealth,
   ): string {
     const out: string[] = [];
@@ -75,6 +75,33 @@ export class Metrics {
     }
     family("lossmith_workers", "gauge", "Evaluation workers in the pool.");
     out.push(`lossmith_workers ${pool.size}`);
+    family("lossmith_workers_ready", "gauge", "Workers serving (idle or busy) now.");
+    out.push(`lossmith_workers_ready ${pool.health.ready}`);
+    family("lossmith_workers_starting", "gauge", "Replacement workers starting now.");
+    out.push(`lossmith_workers_starting ${pool.health.starting}`);
+    family("lossmith_workers_dead", "gauge", "Worker slots whose replacement failed to start.");
+    out.push(`lossmith_workers_dead ${pool.health.dead}`);
+    family(
+      "lossmith_worker_replacements_total",
+      "counter",
+      "Workers replaced, by reason: broken (runtime fault), lost (crashed or terminated), " +
+        "abandoned (their job was cancelled).",
+    );
+    for (const reason of ["broken", "lost", "abandoned"] as const) {
+      out.push(`lossmith_worker_replacements_total{reason="${reason}"} ${pool.counters[reason]}`);
+    }
+    family("lossmith_worker_start_failures_total", "counter", "Replacements that failed to start.");
+    out.push(`lossmith_worker_start_failures_total ${pool.counters.startFailures}`);
+    family("lossmith_request_retries_total", "counter", "Worker requests sent again.");
+    out.push(`lossmith_request_retries_total ${pool.counters.retries}`);
+    if (pool.health.lastReplacementMs !== undefined) {
+      family(
+        "lossmith_worker_last_replacement_seconds",
+        "gauge",
+        "From the last worker fault seen to its replacement serving.",
+      );
+      out.push(`lossmith_worker_last_replacement_seconds ${pool.health.lastReplacementMs / 1000}`);
+    }
     family("lossmith_workers_busy", "gauge", "Workers evaluating a request now.");
     out.push(`lossmith_workers_busy ${pool.busy}`);
     family("lossmith_worker_busy_seconds_total", "counter", "Worker time spent on requests.");

@@ -5,7 +5,7 @@
  */
 import { type NodeInfo, openStorage, type Storage } from "../store/mod.ts";
 import { nowIso } from "../store/ids.ts";
-import { WorkerPool } from "../workers/pool.ts";
+import { type PoolHealth, WorkerPool } from "../workers/pool.ts";
 import { LOSSMITH_VERSION } from "../core/result.ts";
 import { isLoopbackHost, type ServiceConfig } from "./config.ts";
 import { DatasetService } from "./datasets.ts";
@@ -15,9 +15,24 @@ import { Executor } from "./executor.ts";
 import { JobManager } from "./jobs.ts";
 import { KeyService } from "./keys.ts";
 import { Metrics } from "./metrics.ts";
+import { Slots } from "./admission.ts";
+import { Logger } from "./log.ts";
+
+/**
+ * The state of a node's workers: `ok`, every one serves; `degraded`, some are being replaced or
+ * could not be; `down`, none serves or is starting.
+ */
+export type WorkersStatus = "ok" | "degraded" | "down";
+
+export function workersStatus(pool: PoolHealth): WorkersStatus {
+  if (pool.ready === pool.size) return "ok";
+  return pool.ready + pool.starting > 0 ? "degraded" : "down";
+}
 
 /** What /healthz and /metrics say of this node and the queue it shares. */
 export interface NodeHealth {
+  /** This node's workers. */
+  status: WorkersStatus;
   node: string;
   storage: "sqlite" | "postgres";
   /** Leases this node holds: searches it runs, evaluations its workers compute. */
@@ -26,11 +41,15 @@ export interface NodeHealth {
   queue: { searches: number; evaluations: number };
   /** Nodes with a recent heartbeat, this one included. */
   nodes: number;
+  /** Each of them, with the state of its workers at its last heartbeat (this one: now). */
+  cluster: { node: string; status: WorkersStatus; url?: string }[];
 }
 
 export class Service {
   readonly version = LOSSMITH_VERSION;
   readonly keys: KeyService;
+  /** Open event streams, per key and in all. */
+  readonly streams: Slots;
   readonly #closing = new AbortController();
 
   private constructor(
@@ -41,9 +60,11 @@ export class Service {
     readonly datasets: DatasetService,
     readonly jobs: JobManager,
     readonly metrics: Metrics,
+    readonly log: Logger,
     readonly executor?: Executor,
   ) {
     this.keys = new KeyService(storage);
+    this.streams = new Slots(config.streams.perKey, config.streams.total);
   }
 
   /** Refused with StorageInUse when another service holds the SQLite file. */
@@ -63,13 +84,17 @@ export class Service {
       startedAt: nowIso(),
     };
     const metrics = new Metrics();
+    const log = new Logger(config.logLevel);
     let pool: WorkerPool;
     try {
       await storage.nodes.beat(node);
       pool = await WorkerPool.start({
         size: config.workers,
         backend: config.backend,
-        observer: { requestDone: (kind, ms, ok) => metrics.requestDone(kind, ms, ok) },
+        observer: {
+          requestDone: (kind, ms, ok) => metrics.requestDone(kind, ms, ok),
+          replaced: (worker, why) => log.warn("worker replaced", { worker, why }),
+        },
       });
     } catch (e) {
       await storage.close();
@@ -80,10 +105,22 @@ export class Service {
     const queue = storage.evaluations;
     const evaluators: Evaluators = queue ? new QueueEvaluators(queue, pool) : localEvaluators(pool);
     const executor = queue
-      ? new Executor(queue, pool, (id, ref) => datasets.localRef(id, ref))
+      ? new Executor(queue, pool, (id, ref) => datasets.localRef(id, ref), log)
       : undefined;
-    const jobs = new JobManager(storage, evaluators, datasets, config, node);
-    const service = new Service(config, storage, node, pool, datasets, jobs, metrics, executor);
+    // Each heartbeat carries the state of this node's workers, for every node's /healthz.
+    const beat = (): NodeInfo => ({ ...node, workers: workersStatus(pool.health()) });
+    const jobs = new JobManager(storage, evaluators, datasets, config, node, log, beat);
+    const service = new Service(
+      config,
+      storage,
+      node,
+      pool,
+      datasets,
+      jobs,
+      metrics,
+      log,
+      executor,
+    );
     executor?.start();
     jobs.start();
     return service;
@@ -104,12 +141,20 @@ export class Service {
       this.storage.evaluations?.depth() ?? { queued: 0, active: 0 },
       this.storage.nodes.live(this.config.leaseMs),
     ]);
+    const status = workersStatus(this.pool.health());
+    const cluster = nodes.map((n) => ({
+      node: n.id,
+      status: n.id === this.node.id ? status : n.workers ?? "ok",
+      ...(n.url ? { url: n.url } : {}),
+    }));
     return {
+      status,
       node: this.node.id,
       storage: this.storage.engine,
       leases: { searches: held, evaluations: this.executor?.leases ?? 0 },
       queue: { searches: byState.queued ?? 0, evaluations: depth.queued },
       nodes: nodes.length,
+      cluster,
     };
   }
 

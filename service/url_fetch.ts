@@ -1,14 +1,23 @@
 /**
  * Downloads a dataset a user registered by URL, as a server-side request made on a user's behalf
- * must be made: http(s) only, a time limit, a size limit enforced while reading, and never to
- * loopback, private, link-local or other special addresses (the service's own network) unless the
- * operator allows them. Every redirect is checked like the first URL.
+ * must be made: http(s) only, no credentials in the URL, a time limit, a size limit enforced while
+ * reading, and never to a special-purpose address (loopback, private, link-local, documentation,
+ * translation and tunnelling prefixes, ...: anything but global unicast) unless the operator
+ * allows them. Every redirect is checked like the first URL.
  *
- * Known limit: the address is checked when it is resolved here and fetch() resolves the name
- * again, so a DNS server that answers differently the second time (rebinding) could slip
- * through. Operators who register untrusted URLs should also filter egress at the network level.
+ * The name is resolved once, here, and the connection goes to the address that was checked:
+ * node:http(s)'s `lookup` hook answers with the checked addresses instead of asking DNS again, so
+ * a DNS server that answers differently the second time (rebinding) cannot redirect the request.
+ * TLS still verifies the certificate against the URL's host name, which also goes out as SNI and
+ * in the Host header. (fetch() cannot be pinned so for https: its TCP transport speaks plain
+ * HTTP.)
  */
+import http from "node:http";
+import https from "node:https";
+import type { LookupFunction } from "node:net";
+import ipaddr from "ipaddr.js";
 import { readAllLimited } from "../core/data/bytes.ts";
+import { LOSSMITH_VERSION } from "../core/result.ts";
 
 export class UrlRefused extends Error {
   override name = "UrlRefused";
@@ -26,109 +35,111 @@ export interface FetchLimits {
   timeoutMs: number;
   maxBytes: number;
   allowPrivate: boolean;
+  /** Root certificates (PEM) instead of the system's: for tests with their own TLS server. */
+  caCerts?: string[];
+  /** How names are resolved (default Deno.resolveDns, A and AAAA). */
+  resolve?: (host: string) => Promise<string[]>;
 }
 
 const MAX_REDIRECTS = 5;
+/** IANA allocates global unicast IPv6 from this block only; the rest is reserved by the IETF. */
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR("2000::/3");
 
-function v4Octets(text: string): number[] | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  const o = m.slice(1).map(Number);
-  return o.every((x) => x <= 255) ? o : undefined;
-}
-
-/** Why an IPv4 address is not a public one, or undefined if it is. */
-function specialV4([a, b]: number[]): string | undefined {
-  if (a === 127) return "loopback";
-  if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return "private";
-  if (a === 169 && b === 254) return "link-local";
-  if (a === 100 && b >= 64 && b <= 127) return "shared (carrier-grade NAT)";
-  if (a === 0) return "unspecified";
-  if (a >= 224) return "multicast or reserved";
-  if (a === 198 && (b === 18 || b === 19)) return "benchmarking";
-  if (a === 192 && b === 0) return "reserved";
-  return undefined;
-}
-
-/** Expands an IPv6 address to eight 16-bit groups (undefined if it is not one). */
-function v6Groups(text: string): number[] | undefined {
-  let t = text.replace(/^\[|\]$/g, "").split("%")[0].toLowerCase();
-  if (!t.includes(":")) return undefined;
-  // A trailing dotted quad (::ffff:1.2.3.4) becomes two groups.
-  const quad = /(\d+\.\d+\.\d+\.\d+)$/.exec(t);
-  if (quad) {
-    const o = v4Octets(quad[1]);
-    if (!o) return undefined;
-    t = t.slice(0, -quad[1].length) +
-      `${((o[0] << 8) | o[1]).toString(16)}:${((o[2] << 8) | o[3]).toString(16)}`;
-  }
-  const halves = t.split("::");
-  if (halves.length > 2) return undefined;
-  const parse = (s: string) => s === "" ? [] : s.split(":").map((g) => parseInt(g, 16));
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  const fill = 8 - head.length - tail.length;
-  if (fill < 0 || (halves.length === 1 && fill !== 0)) return undefined;
-  const groups = [...head, ...new Array(fill).fill(0), ...tail];
-  return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
-}
-
-function specialV6(g: number[]): string | undefined {
-  if (g.every((x) => x === 0)) return "unspecified";
-  if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return "loopback";
-  // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) carry an IPv4 address.
-  const mapped = g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
-  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0);
-  if (mapped || nat64) return specialV4([g[6] >> 8, g[6] & 255, g[7] >> 8, g[7] & 255]);
-  if ((g[0] & 0xfe00) === 0xfc00) return "private (unique local)";
-  if ((g[0] & 0xffc0) === 0xfe80) return "link-local";
-  if ((g[0] & 0xff00) === 0xff00) return "multicast";
-  return undefined;
-}
-
-/** Why an address may not be fetched, or undefined for a public address. */
+/**
+ * Why an address may not be fetched (the name of its special-purpose range, as ipaddr.js keeps the
+ * IANA registries), or undefined for a global unicast address.
+ */
 export function specialAddress(address: string): string | undefined {
-  const v4 = v4Octets(address);
-  if (v4) return specialV4(v4);
-  const v6 = v6Groups(address);
-  if (v6) return specialV6(v6);
+  const text = address.replace(/^\[|\]$/g, "").split("%")[0];
+  if (!ipaddr.isValid(text)) return "malformed";
+  const parsed = ipaddr.parse(text);
+  const range = parsed.range();
+  // ipaddr.js names ranges in camel case ("linkLocal"): words read better in a refusal.
+  if (range !== "unicast") return range.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  if (parsed.kind() === "ipv6" && !parsed.match(GLOBAL_UNICAST_V6)) return "reserved";
   return undefined;
 }
 
-/** Resolves the URL's host and refuses it if any address is special. */
-export async function checkUrl(url: URL, allowPrivate: boolean): Promise<void> {
+const HINT = "; an operator can allow such addresses with LOSSMITH_ALLOW_PRIVATE_URLS=true";
+
+async function resolveDns(host: string): Promise<string[]> {
+  const found = await Promise.all(
+    (["A", "AAAA"] as const).map((type) => Deno.resolveDns(host, type).catch(() => [])),
+  );
+  return found.flat();
+}
+
+/** Refuses what no URL dataset may be, whatever the addresses: schemes other than http(s), creds. */
+function checkShape(url: URL): void {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new UrlRefused(`only http and https URLs can be registered, not ${url.protocol}`);
   }
-  if (allowPrivate) return;
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  const hint = "; an operator can allow such addresses with LOSSMITH_ALLOW_PRIVATE_URLS=true";
-  if (host === "localhost" || host.endsWith(".localhost")) {
-    throw new UrlRefused(`${host} is a loopback name${hint}`);
-  }
-  let addresses: string[];
-  if (v4Octets(host) || v6Groups(host)) {
-    addresses = [host];
-  } else {
-    const found = await Promise.all(
-      (["A", "AAAA"] as const).map((type) => Deno.resolveDns(host, type).catch(() => [])),
+  if (url.username || url.password) {
+    // They would be stored and returned with the dataset, and sent to every redirect target.
+    throw new UrlRefused(
+      "a URL with credentials (user:password@) is not accepted: the URL is stored and shown " +
+        "with the dataset; publish the file at a URL that needs none, or upload it",
     );
-    addresses = found.flat();
-    if (addresses.length === 0) throw new UrlFetchFailed(`could not resolve host ${host}`);
-  }
-  for (const a of addresses) {
-    const why = specialAddress(a);
-    if (why) throw new UrlRefused(`${host} resolves to ${a}, a ${why} address${hint}`);
   }
 }
 
-/** Reads a body stream, failing as soon as it passes maxBytes. */
-function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
-  return readAllLimited(
-    body,
-    maxBytes,
-    () => new UrlTooLarge(`the download is larger than ${maxBytes} bytes, the limit`),
-  );
+/**
+ * The addresses the URL's host resolves to, once; refused if any is special (unless allowed).
+ * The download connects to these and no others.
+ */
+export async function checkUrl(
+  url: URL,
+  allowPrivate: boolean,
+  resolve: (host: string) => Promise<string[]> = resolveDns,
+): Promise<string[]> {
+  checkShape(url);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (!allowPrivate && (host === "localhost" || host.endsWith(".localhost"))) {
+    throw new UrlRefused(`${host} is a loopback name${HINT}`);
+  }
+  const addresses = ipaddr.isValid(host) ? [host] : await resolve(host);
+  if (addresses.length === 0) throw new UrlFetchFailed(`could not resolve host ${host}`);
+  if (allowPrivate) return addresses;
+  for (const a of addresses) {
+    const why = specialAddress(a);
+    if (why) {
+      throw new UrlRefused(`${host} resolves to ${a}, a special-purpose (${why}) address${HINT}`);
+    }
+  }
+  return addresses;
+}
+
+/** A `lookup` for node:net that answers with the checked addresses only. */
+function pinnedLookup(addresses: string[]): LookupFunction {
+  const entries = addresses.map((address) => ({
+    address,
+    family: ipaddr.parse(address).kind() === "ipv6" ? 6 : 4,
+  }));
+  return ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    if (options?.all) callback(null, entries);
+    else callback(null, entries[0].address, entries[0].family);
+  }) as unknown as LookupFunction;
+}
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
+function get(url: URL, addresses: string[], limits: FetchLimits, signal: AbortSignal) {
+  const module = url.protocol === "https:" ? https : http;
+  return new Promise<Answer>((resolve, reject) => {
+    const request = module.get(url, {
+      lookup: pinnedLookup(addresses),
+      // No pooled connection: each request connects to the addresses checked for it.
+      agent: false,
+      signal,
+      headers: { "accept-encoding": "identity", "user-agent": `lossmith/${LOSSMITH_VERSION}` },
+      ...(limits.caCerts ? { ca: limits.caCerts } : {}),
+    }, (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
+    request.on("error", reject);
+  });
 }
 
 /** Downloads the URL within the limits; redirects are followed by hand and checked. */
@@ -142,25 +153,37 @@ export async function fetchLimited(urlText: string, limits: FetchLimits): Promis
   const signal = AbortSignal.timeout(limits.timeoutMs);
   try {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      await checkUrl(url, limits.allowPrivate);
-      const res = await fetch(url, { redirect: "manual", signal });
-      if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
-        await res.body?.cancel();
-        url = new URL(res.headers.get("location")!, url);
+      const addresses = await checkUrl(url, limits.allowPrivate, limits.resolve);
+      const res = await get(url, addresses, limits, signal);
+      const location = res.headers.location;
+      if (res.status >= 300 && res.status < 400 && location) {
+        res.body.destroy();
+        url = new URL(location, url);
         continue;
       }
-      if (!res.ok) {
-        await res.body?.cancel();
+      if (res.status < 200 || res.status >= 300) {
+        res.body.destroy();
         throw new UrlFetchFailed(`${url} answered HTTP ${res.status}`);
       }
-      const length = Number(res.headers.get("content-length") ?? NaN);
+      const encoding = res.headers["content-encoding"];
+      if (encoding && encoding !== "identity") {
+        res.body.destroy();
+        throw new UrlFetchFailed(
+          `${url} answered with content-encoding ${encoding} although asked for none`,
+        );
+      }
+      const length = Number(res.headers["content-length"] ?? NaN);
       if (length > limits.maxBytes) {
-        await res.body?.cancel();
+        res.body.destroy();
         throw new UrlTooLarge(
           `the download is ${length} bytes; the limit is ${limits.maxBytes} bytes`,
         );
       }
-      return res.body ? await readLimited(res.body, limits.maxBytes) : new Uint8Array();
+      return await readAllLimited(
+        res.body as AsyncIterable<Uint8Array>,
+        limits.maxBytes,
+        () => new UrlTooLarge(`the download is larger than ${limits.maxBytes} bytes, the limit`),
+      );
     }
     throw new UrlFetchFailed(`more than ${MAX_REDIRECTS} redirects`);
   } catch (e) {

@@ -121,6 +121,11 @@ export interface JobStore {
   markRunning(lease: JobLease, progress: Progress, event: NewEvent): Promise<boolean>;
   /** Records a cancel request; true if the job was still queued or running. */
   requestCancel(owner: string, id: string): Promise<boolean>;
+  /**
+   * Records a cancel request on every queued or running job of the owner (its key was revoked),
+   * each signalled on `cancel` as `requestCancel` does; the ids of those jobs.
+   */
+  requestCancelAll(owner: string): Promise<string[]>;
   /** A queued job ends `cancelled` with its event, only if no node has claimed it. */
   cancelQueued(id: string, progress: Progress, event: NewEvent): Promise<boolean>;
   /**
@@ -222,6 +227,8 @@ export interface NodeInfo {
   startedAt: string;
   /** Where it listens, once it does. */
   url?: string;
+  /** The state of its workers at its last heartbeat (service/mod.ts WorkersStatus). */
+  workers?: "ok" | "degraded" | "down";
 }
 
 /** The processes using the storage, each refreshing its row while it lives. */
@@ -255,7 +262,13 @@ export interface EvaluationTask extends EvaluationRequest {
 
 export type EvaluationAnswer =
   | { ok: true; result: unknown }
-  | { ok: false; error: string; contextFailed?: boolean };
+  | {
+    ok: false;
+    error: string;
+    contextFailed?: boolean;
+    /** No node could run it (its leases were lost again and again): not the request's fault. */
+    unavailable?: boolean;
+  };
 
 /**
  * The queue of candidate evaluations shared by the nodes of one database (PostgreSQL only).

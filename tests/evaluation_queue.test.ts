@@ -3,7 +3,8 @@
  * with two storages as two nodes would open them: a request is answered whoever takes it, values
  * JSON cannot write come back as they were, a request made again meets the first and its answer,
  * a lease that is not renewed expires and goes to the other node while the stale attempt's answer
- * is refused, and a cancel reaches the waiter and the holder. It measures what a lease costs:
+ * is refused, a request whose every lease lapses is answered as no node's to run (so that the
+ * search stops instead of failing a candidate), and a cancel reaches the waiter and the holder. It measures what a lease costs:
  * the round trip of a request whose work takes no time.
  */
 import { assert, assertEquals } from "./support/assert.ts";
@@ -107,6 +108,31 @@ Deno.test({
       assert(!await qa.answer(held, { ok: true, result: "stale" }), "and so is its answer");
       assert(await qb.answer(taken, { ok: true, result: "fresh" }));
       assertEquals(await waiting, { ok: true, result: "fresh" });
+    } finally {
+      await close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a request whose every lease lapses is answered `unavailable`: the nodes' failure, " +
+    "not the request's",
+  ...OPTIONS,
+  fn: async () => {
+    const { a, b, close } = await twoNodes();
+    try {
+      const qa = a.evaluations!, qb = b.evaluations!;
+      const waiting = qa.request(request("k4"));
+      waiting.catch(() => {});
+      // Each node takes it and lets the lease lapse (as one whose workers are gone does).
+      const attempts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const [t] = await waitTake(i % 2 ? qb : qa, 4 * qa.leaseMs);
+        attempts.push(t.attempt);
+      }
+      assertEquals(attempts, [0, 1, 2]);
+      const answer = await waiting;
+      assert(!answer.ok && answer.unavailable === true, JSON.stringify(answer));
     } finally {
       await close();
     }

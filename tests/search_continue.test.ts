@@ -51,6 +51,8 @@ Deno.test({
   fn: async () => {
     const t = await startTestService({
       limits: { ...(await import("../service/config.ts")).DEFAULT_LIMITS, maxGenerations: 10 },
+      // The log's line for the continuation's start is checked below.
+      logLevel: "info",
     });
     const said: string[] = [];
     const log = console.log;
@@ -139,10 +141,11 @@ Deno.test({
       assertEquals(moreDone.progress.generation, 8);
       // The same settings as one search of 8 asked for from the start.
       assertEquals(moreDone.config, eightDone.config);
-      assert(
-        said.some((l) =>
-          l.includes(`search ${more.id}: continues search ${five.id} from generation 5, to 8`)
-        ),
+      const started = said.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+        .find((l) => l.event === "search" && l.id === more.id && l.state === "running");
+      assertEquals(
+        [started?.continues, started?.from, started?.generations],
+        [five.id, 5, 8],
         said.join("\n"),
       );
 

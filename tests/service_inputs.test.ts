@@ -1,8 +1,9 @@
 // deno-lint-ignore-file no-explicit-any
 /**
  * Bad input at every endpoint gets an RFC 9457 problem (with the JSON pointer, parameter, or row
- * and column at fault) and leaves the store as it was; uploads of CSV and IDX data; URL
- * registration refused for loopback, private and link-local addresses unless allowed.
+ * and column at fault) and leaves the store as it was; uploads of CSV and IDX data, whose errors
+ * name the file at fault; URL registration refused for special-purpose addresses and URLs with
+ * credentials unless allowed; a wrong method gets 405 with Allow.
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import {
@@ -13,7 +14,7 @@ import {
   startTestService,
   tableCounts,
 } from "./support/service.ts";
-import { gzip, idxPair } from "./support/data_files.ts";
+import { gzip, idx, idxPair } from "./support/data_files.ts";
 
 const SERVICE_TEST = { sanitizeOps: false, sanitizeResources: false };
 
@@ -310,6 +311,10 @@ Deno.test({
           "http://[::1]/x.csv",
           "http://[::ffff:127.0.0.1]/x.csv",
           "http://0.0.0.0/x.csv",
+          "http://[::7f00:1]/x.csv",
+          "http://[2002:7f00:1::]/x.csv",
+          "http://[fec0::1]/x.csv",
+          `http://user:secret@127.0.0.1:${files.addr.port}/iris.csv`,
           "ftp://example.invalid/x.csv",
         ]
       ) {
@@ -320,10 +325,11 @@ Deno.test({
           422,
           { pointer: "/url" },
         );
-        assert(/loopback|private|link-local|unspecified|only http/.test(p.detail), p.detail);
+        assert(/special-purpose|loopback|credentials|only http/.test(p.detail), p.detail);
+        assert(!JSON.stringify(p).includes("secret"), "a password is never echoed");
         hits++;
       }
-      assertEquals(hits, 9);
+      assertEquals(hits, 13);
       assertEquals(tableCounts(refusing.service).datasets, 0);
     } finally {
       await refusing.close();
@@ -347,6 +353,69 @@ Deno.test({
     } finally {
       await allowing.close();
       await files.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "a wrong method gets 405 with Allow; an unknown path 404",
+  ...SERVICE_TEST,
+  fn: async () => {
+    const t = await startTestService();
+    try {
+      for (
+        const [method, path, allow] of [
+          ["DELETE", "/v1/searches", "POST, GET"],
+          ["PUT", "/v1/datasets/ds_x", "GET, DELETE"],
+          ["POST", "/healthz", "GET"],
+        ]
+      ) {
+        const res = await t.request(path, { method });
+        assertEquals(res.status, 405, `${method} ${path}`);
+        assertEquals(res.headers.get("allow"), allow);
+        assertEquals(res.headers.get("content-type"), "application/problem+json");
+        assert((await res.json()).detail.includes(allow));
+      }
+      const missing = await t.request("/v1/nothing");
+      assertEquals(missing.status, 404);
+      await missing.body?.cancel();
+    } finally {
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "every IDX data error names its file: images or labels",
+  ...SERVICE_TEST,
+  fn: async () => {
+    const t = await startTestService();
+    try {
+      const { images, labels } = idxPair(12);
+      const blob = (b: Uint8Array) => new Blob([b as BlobPart]);
+      const cases: [string, Uint8Array, Uint8Array, RegExp][] = [
+        // All labels 255: classes 0..254 have no image (the probe got `class "0" has 0 rows`).
+        ["labels", images, idx(8, [12], new Array(12).fill(255)), /no image/],
+        ["images", images.subarray(0, 30), labels, /images file declares/],
+        ["labels", images, labels.subarray(0, 10), /labels file declares/],
+        ["images", images, idx(8, [11], new Array(11).fill(0)), /12 images but the labels/],
+        ["images", await gzip(images).then((g) => g.subarray(0, 20)), labels, /gzip/],
+        ["labels", images, idx(8, [12], [...new Array(11).fill(0), 1]), /labels file: class/],
+      ];
+      for (const [role, img, lab, message] of cases) {
+        const p = await expectProblem(
+          t,
+          "/v1/datasets",
+          form({ images: blob(img), labels: blob(lab) }),
+          422,
+          { parameter: role },
+        );
+        assert(message.test(p.detail), p.detail);
+        assert(!/class "0" has 0 rows/.test(p.detail), p.detail);
+      }
+      assertEquals(tableCounts(t.service).datasets, 0);
+    } finally {
+      await t.close();
     }
   },
 });

@@ -4,7 +4,8 @@
  * cancelled at once; a search whose data cannot be prepared fails; a graceful shutdown leaves a
  * running search `running`, so that it resumes at the next start; a running search cancelled
  * keeps the ranked losses of its finished generations. Each ends with exactly one `finished`
- * event.
+ * event, after which a reconnecting EventSource gets 204 and stops. Revoking a key (the CLI, in
+ * another process) cancels its searches.
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import {
@@ -136,6 +137,82 @@ Deno.test({
       assert(result.generations.length >= resumed.progress.resumedFrom);
       const ends = await finishedEvents(t, id);
       assertEquals(ends.map((e) => [e.data.state, e.data.stopped]), [["cancelled", "cancelled"]]);
+    } finally {
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "after `finished`, a reconnection gets 204 No Content, on which EventSource stops",
+  ...SERVICE_TEST,
+  fn: async () => {
+    const t = await startTestService();
+    try {
+      const id = (await t.json("/v1/searches", postJson(tinySearch("iris")))).body.id;
+      await waitFor(t, id, finished);
+      const events = await readEvents(await t.request(`/v1/searches/${id}/events`));
+      const last = events[events.length - 1];
+      assertEquals(last.event, "finished");
+      for (
+        const init of [
+          { headers: { "last-event-id": String(last.id) } },
+          { path: `?after=${last.id}` },
+        ]
+      ) {
+        const res = await t.request(
+          `/v1/searches/${id}/events${"path" in init ? init.path : ""}`,
+          "headers" in init ? { headers: init.headers } : {},
+        );
+        assertEquals(res.status, 204);
+        assertEquals(await res.text(), "");
+      }
+      // Before the end, the same request replays what was missed.
+      const replay = await t.request(`/v1/searches/${id}/events`, {
+        headers: { "last-event-id": String(last.id - 1) },
+      });
+      assertEquals((await readEvents(replay)).map((e) => e.event), ["finished"]);
+    } finally {
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "revoking a key with the CLI cancels its queued and running searches",
+  ...SERVICE_TEST,
+  fn: async () => {
+    const t = await startTestService({ maxRunningJobs: 1 });
+    try {
+      const { id: keyId, token } = await t.service.storage.keys.create("mallory");
+      const other = (await t.service.storage.keys.create("alice")).token;
+      const running = (await t.json("/v1/searches", { ...postJson(LONG), key: token })).body;
+      const queued = (await t.json("/v1/searches", { ...postJson(LONG), key: token })).body;
+      await waitFor(t, running.id, (s) => s.state === "running", 120_000, token);
+      const cli = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "main.ts", "keys", "revoke", keyId, "--db", `${t.dir}/lossmith.sqlite`],
+        cwd: new URL("..", import.meta.url),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert(cli.success, new TextDecoder().decode(cli.stderr));
+      assert(
+        /2 queued or running search\(es\) cancelled/.test(new TextDecoder().decode(cli.stdout)),
+      );
+      const t0 = performance.now();
+      // The key is gone: the owner's view is read through the service itself.
+      const state = async (id: string) => (await t.service.storage.jobs.getById(id))!.state;
+      while (
+        (await Promise.all([running.id, queued.id].map(state))).some((s) => s !== "cancelled")
+      ) {
+        assert(performance.now() - t0 < 20_000, "the searches were not cancelled in time");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      console.log(`revoke -> searches cancelled: ${(performance.now() - t0).toFixed(0)} ms`);
+      assertEquals((await t.request("/v1/searches", { key: token })).status, 401);
+      // Another key's work is untouched.
+      const others = await t.json("/v1/searches", { key: other });
+      assertEquals(others.status, 200);
     } finally {
       await t.close();
     }

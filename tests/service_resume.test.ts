@@ -80,9 +80,15 @@ Deno.test({
       assert(resumed.progress.resumedFrom < 6, "it resumed mid-search, not after the end");
       const events = await (await fetch(`${server.base}/v1/searches/${job.id}/events`)).text();
       assert(events.includes(`"resumedFrom":${resumed.progress.resumedFrom}`), events);
-      // And the service's console says so.
-      const said = `search ${job.id}: resumed from generation ${resumed.progress.resumedFrom} of 6`;
-      assert(server.stdout().includes(said), server.stdout());
+      // And the service's log says so, in its line for the search's `running` transition.
+      const said = server.stdout().split("\n").filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l))
+        .find((l) => l.event === "search" && l.id === job.id && l.state === "running");
+      assertEquals(
+        [said?.resumedFrom, said?.generations],
+        [resumed.progress.resumedFrom, 6],
+        server.stdout(),
+      );
 
       // The same request and seed, never interrupted.
       const again = await submit(server, body);

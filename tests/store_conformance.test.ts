@@ -514,6 +514,38 @@ const CASES: Record<string, Case> = {
     assertEquals(heard, [queued.id]);
   },
 
+  "cancel all of an owner: its queued and running jobs, signalled, nobody else's": async (
+    s,
+    peer,
+  ) => {
+    const running = job({ owner: "mallory" });
+    const queued = job({ owner: "mallory" });
+    const others = job({ owner: "alice" });
+    const done = job({ owner: "mallory" });
+    for (const j of [running, queued, others, done]) await s.jobs.insert(j, ev("state"));
+    const lease = (await s.jobs.claim("n", 60_000))!.lease;
+    assertEquals(lease.jobId, running.id);
+    assert(await s.jobs.cancelQueued(done.id, done.progress, ev("finished")));
+    const heard: string[] = [];
+    const unlisten = s.listen("cancel", (id) => heard.push(id));
+    // Another process (the keys command, another node) asks; the owner of the lease is told.
+    const asked = await peer.jobs.requestCancelAll("mallory");
+    assertEquals([...asked].sort(), [running.id, queued.id].sort());
+    assertEquals(await s.jobs.renew("n", 60_000), [
+      { jobId: running.id, run: lease.run, cancelRequested: true },
+    ]);
+    assertEquals((await s.jobs.getById(queued.id))!.cancelRequested, true);
+    assertEquals((await s.jobs.getById(others.id))!.cancelRequested, false);
+    assertEquals((await s.jobs.getById(done.id))!.state, "cancelled");
+    // Asked again, the same two: a request stands until the job ends.
+    assertEquals((await peer.jobs.requestCancelAll("mallory")).sort(), [...asked].sort());
+    const deadline = Date.now() + 5000;
+    while (heard.length < 2 && Date.now() < deadline) await sleep(10);
+    unlisten();
+    assertEquals([...new Set(heard)].sort(), [running.id, queued.id].sort());
+    assertEquals(await peer.jobs.requestCancelAll("nobody"), []);
+  },
+
   "events: a wait wakes when another process stores one, and ids follow commit order": async (
     s,
     peer,
@@ -554,6 +586,16 @@ const CASES: Record<string, Case> = {
     );
     await reader;
     assertEquals([...seen].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i));
+  },
+
+  "nodes: a heartbeat carries the state of the node's workers, the last one stands": async (
+    s,
+    peer,
+  ) => {
+    const node = { id: "n1", host: "h", pid: 1, startedAt: nowIso() };
+    await s.nodes.beat({ ...node, workers: "ok" });
+    await s.nodes.beat({ ...node, workers: "degraded" });
+    assertEquals(await peer.nodes.live(60_000), [{ ...node, workers: "degraded" }]);
   },
 
   "nodes: heartbeats tell which nodes live": async (s, peer) => {

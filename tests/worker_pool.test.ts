@@ -35,6 +35,8 @@ const TREES: Tree[] = [
   ["add", "y", "fx"],
 ];
 
+const NO_COUNTS = { retries: 0, restarts: 0, broken: 0, lost: 0, abandoned: 0, startFailures: 0 };
+
 function context(id: string, evaluation = CONFIG.evaluation): JobContext {
   return {
     id,
@@ -98,14 +100,14 @@ Deno.test("worker pool gives the in-process results, whatever the scheduling", a
     const [s, t] = [await screens, await tunes];
     assertEquals(TREES.map((_, i) => essentials(s[i], t[i])), expected);
     assert(expected.every((e) => Number.isFinite(e.fitness)), "fixture trees should train");
-    assertEquals(pool.counters, { retries: 0, restarts: 0, abandoned: 0 });
+    assertEquals(pool.counters, NO_COUNTS);
   } finally {
     await pool.close();
   }
   assertEquals(tf.memory().numTensors, 0, "in-process runner leaked tensors");
 });
 
-Deno.test("a worker killed mid-request is replaced and the request retried", async () => {
+Deno.test("a worker killed mid-request is replaced and the request retried, uncharged", async () => {
   // Longer fitness training, so that the request is surely still running when it is killed.
   const { pool, job } = await startPool(2, { ...CONFIG.evaluation, fitnessSteps: 100 });
   try {
@@ -117,7 +119,7 @@ Deno.test("a worker killed mid-request is replaced and the request retried", asy
     const [retried, reference] = [await killed, await survivor];
     assertEquals(retried.local, reference.local);
     assertEquals(retried.fitness, reference.fitness);
-    assertEquals(pool.counters, { retries: 1, restarts: 1, abandoned: 0 });
+    assertEquals(pool.counters, { ...NO_COUNTS, retries: 1, restarts: 1, lost: 1 });
     // The pool still serves on both workers.
     const after = await Promise.all([job.screen(TREES[0]), job.screen(TREES[2])]);
     assert(after.every((r) => r.gradientSignature !== undefined));
@@ -131,9 +133,25 @@ Deno.test("a request that fails twice rejects with both reasons; others are unaf
   try {
     const bad = job.screen(["nosuchop", "y"] as unknown as Tree);
     const good = job.screen(TREES[1]);
+    // A pool of one: the retry can only go to the same (healthy) worker.
     await assertRejects(() => bad, /failed twice: first worker 0: .*; then worker 0: /);
     assert((await good).gradientSignature !== undefined);
-    assertEquals(pool.counters, { retries: 1, restarts: 0, abandoned: 0 });
+    assertEquals(pool.counters, { ...NO_COUNTS, retries: 1 });
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("a failed request is retried on a different worker when there is one", async () => {
+  const { pool, job } = await startPool(2);
+  try {
+    const bad = ["nosuchop", "y"] as unknown as Tree;
+    for (let i = 0; i < 3; i++) {
+      const e = await assertRejects(() => job.screen(bad));
+      const [, first, then] = /first worker (\d): .*; then worker (\d): /.exec(e.message) ?? [];
+      assert(first !== undefined && first !== then, e.message);
+    }
+    assertEquals(pool.counters, { ...NO_COUNTS, retries: 3 });
   } finally {
     await pool.close();
   }
@@ -173,7 +191,7 @@ Deno.test("a job whose data cannot be prepared fails at once, without retries or
     assert(broken.failure !== undefined);
     await assertRejects(() => evaluate(broken, TREES[0], 1), /could not prepare/);
     assert((await fine).gradientSignature !== undefined);
-    assertEquals(pool.counters, { retries: 0, restarts: 0, abandoned: 0 });
+    assertEquals(pool.counters, NO_COUNTS);
   } finally {
     await pool.close();
   }

@@ -4,9 +4,11 @@
  * request names its job, and the worker prepares that job's data and evaluator the first time it
  * meets it (preparation is deterministic, so every worker holds identical data and nothing large
  * is posted). A few jobs are cached, least recently used evicted, so several jobs can share the
- * worker without reloading their data on every request.
+ * worker without reloading their data on every request. After every request the backend is
+ * checked (engine/tensor/faults.ts): a worker whose backend faulted says so, and is replaced.
  */
 import { initBackend } from "../engine/tensor/backend.ts";
+import { backendHealth, watchBackend } from "../engine/tensor/faults.ts";
 import { tf } from "../engine/tensor/tf.ts";
 import {
   type CandidateOps,
@@ -46,6 +48,7 @@ serveOps<CandidateWorkerInfo, JobContext>({
     maxContexts = Math.max(1, o.maxContexts);
     backend = o.backend;
     const info = await initBackend(o.backend);
+    watchBackend();
     return { ...info, tfjs: tf.version.tfjs, initMs: performance.now() - t0 };
   },
   async opsFor(ctx) {
@@ -71,4 +74,5 @@ serveOps<CandidateWorkerInfo, JobContext>({
     return entry.ops;
   },
   release,
+  health: backendHealth,
 });

@@ -12,6 +12,10 @@ export class InspectError extends Error {
     readonly dataError: boolean,
     readonly row?: number,
     readonly column?: string,
+    /** The file at fault, by role, when the loader said which. */
+    readonly role?: string,
+    /** Over a size limit rather than malformed. */
+    readonly tooLarge?: boolean,
   ) {
     super(message);
     this.name = "InspectError";
@@ -23,8 +27,9 @@ const WORKER_URL = new URL("./inspect_worker.ts", import.meta.url).href;
 export async function inspectDataset(
   ref: DatasetRef,
   target?: string,
-  timeoutMs = 120_000,
+  opts: { timeoutMs?: number; maxInflatedBytes?: number } = {},
 ): Promise<DatasetInfo> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   const { client, ready } = WorkerClient.start(WORKER_URL, {});
   const ops = remote<typeof inspectOps, object>((op, args) => client.call(op, args), {});
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -35,9 +40,12 @@ export async function inspectDataset(
     );
   });
   try {
-    const r = await Promise.race([ready.then(() => ops.inspect(ref, target)), timeout]);
+    const r = await Promise.race([
+      ready.then(() => ops.inspect(ref, target, opts.maxInflatedBytes)),
+      timeout,
+    ]);
     if (r.ok) return r.info;
-    throw new InspectError(r.message, r.dataError, r.row, r.column);
+    throw new InspectError(r.message, r.dataError, r.row, r.column, r.role, r.tooLarge);
   } catch (e) {
     if (e instanceof InspectError) throw e;
     throw new InspectError(`reading the dataset failed: ${(e as Error).message}`, false);

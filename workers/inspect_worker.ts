@@ -15,12 +15,22 @@ const MAX_NAMES = 100;
 /** What an inspection reports: the description, or why the data cannot be read. */
 export type Inspection =
   | { ok: true; info: DatasetInfo }
-  | { ok: false; dataError: boolean; message: string; row?: number; column?: string };
+  | {
+    ok: false;
+    dataError: boolean;
+    message: string;
+    row?: number;
+    column?: string;
+    /** The file at fault, by role (core/data/formats.ts). */
+    role?: string;
+    tooLarge?: boolean;
+  };
 
 export const inspectOps = {
-  async inspect(ref: DatasetRef, target?: string): Promise<Inspection> {
+  /** `maxInflatedBytes`: what a gzip file may inflate to (the service's upload limit). */
+  async inspect(ref: DatasetRef, target?: string, maxInflatedBytes?: number): Promise<Inspection> {
     try {
-      const ds = await loadDataset(ref);
+      const ds = await loadDataset(ref, { maxInflatedBytes });
       return {
         ok: true,
         info: {
@@ -44,6 +54,8 @@ export const inspectOps = {
         message: err.message,
         row: err.row,
         column: err.column,
+        role: err.role,
+        tooLarge: err.tooLarge,
       };
     }
   },

@@ -5,10 +5,18 @@
  * with a large generation cannot starve a small one. Results depend only on the tree, the job's
  * configuration and its seed, so they equal InProcessRunner's whichever worker runs them.
  *
- * Failures stay local to one request. A request that fails (the worker answered with an error,
- * or the worker died) is retried once, ahead of its job's queue, on the next idle worker; a dead
- * worker is replaced by a fresh one. A second failure rejects only that request, with both
- * reasons. A job whose data cannot be prepared at all fails as a whole, without retries.
+ * Failures stay local to one request, and are charged to it only when it caused them:
+ * - the request's own failure: its operation threw on a healthy worker, or the worker broke while
+ *   running it (it answered `broken`: a wasm abort, an exhausted heap; or it crashed). The
+ *   request is retried once, ahead of its job's queue, on a different worker where there is one
+ *   (a broken worker is always replaced, so a retry after a fault always meets a fresh worker);
+ *   failing there too rejects it with both reasons: the candidate failed on two workers.
+ * - the infrastructure's: the worker was terminated from outside (`terminateWorker`), a
+ *   replacement failed to start, the pool closed. The request is sent again without being
+ *   charged, at most MAX_UNCHARGED times; beyond that, or with no worker left, it rejects with
+ *   RunnerUnavailable, which stops the search instead of failing a candidate.
+ * A broken or lost worker is terminated and replaced at once, so that no later request meets it.
+ * A job whose data cannot be prepared at all fails as a whole, without retries.
  *
  * Cancelling a job (closing its runner) rejects its queued requests at once and abandons its
  * requests in flight: their workers are terminated and replaced, so the CPU goes to other jobs
@@ -23,7 +31,7 @@
  * the search asks none, as when resuming or not stacking) and from then on sends the decision
  * in the job's context with every request.
  */
-import type { JobContext } from "../core/runner.ts";
+import { type JobContext, RunnerUnavailable } from "../core/runner.ts";
 import type { StackCalibration } from "../core/stack_plan.ts";
 import { isDenseStack } from "../core/model_kinds.ts";
 import type { BackendChoice, BackendName } from "../core/backends.ts";
@@ -40,6 +48,8 @@ export type CandidateOp = keyof CandidateOps & string;
 export interface PoolObserver {
   /** Called when a request settles, with its wall time on the worker. */
   requestDone?(op: CandidateOp, ms: number, ok: boolean): void;
+  /** Called when a worker is terminated and a fresh one started at its index, with why. */
+  replaced?(worker: number, why: string): void;
 }
 
 export interface PoolOptions {
@@ -51,12 +61,31 @@ export interface PoolOptions {
 }
 
 export interface PoolCounters {
-  /** Requests sent a second time after a failure. */
+  /** Requests sent again after a failure (charged to them or not). */
   retries: number;
-  /** Dead workers replaced by fresh ones. */
+  /** Workers replaced by fresh ones, for whatever reason below. */
   restarts: number;
+  /** Workers whose runtime broke (they answered `broken`), replaced. */
+  broken: number;
+  /** Workers that crashed or were terminated from outside, replaced. */
+  lost: number;
   /** Workers terminated because the job of their request was cancelled. */
   abandoned: number;
+  /** Replacements that failed to start. */
+  startFailures: number;
+}
+
+/** The workers as a health check reports them. */
+export interface PoolHealth {
+  size: number;
+  /** Started and serving (idle or busy). */
+  ready: number;
+  /** Starting: replacements on their way. */
+  starting: number;
+  /** Slots left empty: their replacement failed to start. */
+  dead: number;
+  /** From a worker's fault (the end of the request that saw it) to its replacement's ready. */
+  lastReplacementMs?: number;
 }
 
 export interface PoolStats {
@@ -103,15 +132,21 @@ interface Request {
   args: unknown[];
   resolve: (result: unknown) => void;
   reject: (error: Error) => void;
-  /** Why the first attempt failed; set once the request has been retried. */
-  firstFailure?: string;
+  /** Why the attempts charged to it failed, with the serials of the workers they ran on. */
+  failures: { reason: string; worker: number }[];
+  /** Attempts lost to the infrastructure, not charged. */
+  uncharged: number;
 }
+
+/** Sends lost to the infrastructure that a request survives before its search stops. */
+const MAX_UNCHARGED = 4;
 
 type SlotState = "starting" | "idle" | "busy" | "dead";
 
-/** One worker's life: a replacement is a new Slot at the same index. */
+/** One worker's life: a replacement is a new Slot at the same index, with a new serial. */
 interface Slot {
   index: number;
+  serial: number;
   client: WorkerClient;
   state: SlotState;
   request?: Request;
@@ -150,7 +185,16 @@ export class WorkerPool {
   /** Jobs with a runner open, in round-robin order. */
   #jobs: JobQueue[] = [];
   #cursor = 0;
-  readonly #counters: PoolCounters = { retries: 0, restarts: 0, abandoned: 0 };
+  readonly #counters: PoolCounters = {
+    retries: 0,
+    restarts: 0,
+    broken: 0,
+    lost: 0,
+    abandoned: 0,
+    startFailures: 0,
+  };
+  #serials = 0;
+  #lastReplacementMs?: number;
   readonly #started = performance.now();
   #busyMs = 0;
   #closed = false;
@@ -187,6 +231,11 @@ export class WorkerPool {
     return this.#backend.adapter;
   }
 
+  /** The OpenBLAS library the wasm workers' matrix products call, if any. */
+  get nativeMatMul(): string | undefined {
+    return this.#backend.nativeMatMul;
+  }
+
   /** The adapter the workers' fused WebGPU engine may use, if any. */
   get fused(): string | undefined {
     return this.#backend.fused;
@@ -211,6 +260,18 @@ export class WorkerPool {
       jobs: this.#jobs.length,
       busyMs: this.#busyMs + busy.reduce((t, s) => t + (now - s.startedAt), 0),
       uptimeMs: now - this.#started,
+    };
+  }
+
+  health(): PoolHealth {
+    const count = (...states: SlotState[]) =>
+      this.#slots.filter((s) => states.includes(s.state)).length;
+    return {
+      size: this.parallelism,
+      ready: count("idle", "busy"),
+      starting: count("starting"),
+      dead: count("dead"),
+      lastReplacementMs: this.#lastReplacementMs,
     };
   }
 
@@ -245,11 +306,14 @@ export class WorkerPool {
     );
   }
 
-  /** Really terminates one worker, as a crash would: an operator and test hook. */
+  /**
+   * Really terminates one worker from outside, as an operator or the machine would: an operator
+   * and test hook. Its request is sent again without being charged (the infrastructure's doing).
+   */
   terminateWorker(index: number): void {
     const slot = this.#slots[index];
     if (!slot) throw new Error(`no worker ${index} (pool size ${this.parallelism})`);
-    this.#died(slot, `worker ${index} was terminated`);
+    this.#lost(slot, `worker ${index} was terminated`, false);
   }
 
   /** Terminates every worker; queued and in-flight requests reject. */
@@ -306,10 +370,12 @@ export class WorkerPool {
     if (job.failure) return Promise.reject(job.failure);
     if (job.closed) return Promise.reject(cancelled(job.context.id));
     if (this.#slots.every((s) => s.state === "dead")) {
-      return Promise.reject(new Error("no worker left: every replacement failed to start"));
+      return Promise.reject(
+        new RunnerUnavailable("no worker left: every replacement failed to start"),
+      );
     }
     return new Promise((resolve, reject) => {
-      job.pending.push({ job, op, args, resolve, reject });
+      job.pending.push({ job, op, args, resolve, reject, failures: [], uncharged: 0 });
       this.#dispatch();
     });
   }
@@ -326,7 +392,7 @@ export class WorkerPool {
       if (slot.state === "busy" && slot.request?.job === job) {
         const request = slot.request;
         this.#counters.abandoned++;
-        this.#replace(slot);
+        this.#replace(slot, `its job ${job.context.id} was cancelled`);
         request.reject(cancelled(job.context.id));
       } else if (slot.state !== "dead") {
         slot.client.release(job.context.id);
@@ -335,7 +401,8 @@ export class WorkerPool {
     this.#dispatch();
   }
 
-  #spawn(index: number): Slot {
+  /** `faultAt`: for a replacement, when its predecessor's fault was seen (epoch ms). */
+  #spawn(index: number, faultAt?: number): Slot {
     singleThreadedBlas();
     const options: CandidateWorkerOptions = {
       backend: this.#opts.backend,
@@ -347,20 +414,30 @@ export class WorkerPool {
     });
     // A replacement's failed start is handled below; keep it from going unhandled.
     ready.catch(() => {});
-    const slot: Slot = { index, client: started.client, state: "starting", ready, startedAt: 0 };
+    const slot: Slot = {
+      index,
+      serial: this.#serials++,
+      client: started.client,
+      state: "starting",
+      ready,
+      startedAt: 0,
+    };
     ready.then(() => {
       if (slot.state !== "starting") return;
       slot.state = "idle";
+      if (faultAt !== undefined) this.#lastReplacementMs = Date.now() - faultAt;
       this.#dispatch();
     }, (e: Error) => {
       if (slot.state === "dead") return;
       this.#retire(slot);
+      if (faultAt !== undefined) this.#counters.startFailures++;
       this.#startFailed(e);
     });
     slot.client.onLost = (reason) => {
       // A retired slot's loss is the pool's own doing; a start failure is handled above.
       if (slot.state === "dead" || slot.state === "starting") return;
-      this.#died(slot, `worker ${index} ${reason}`);
+      // A crash while running a request is charged to it: its request may be what crashed it.
+      this.#lost(slot, `worker ${index} ${reason}`, true);
     };
     return slot;
   }
@@ -379,9 +456,14 @@ export class WorkerPool {
     slot.state = "idle";
     this.#opts.observer?.requestDone?.(request.op, ms, outcome.ok);
     if (outcome.ok) request.resolve(outcome.result);
-    else if (outcome.error.contextFailed) {
+    else if (outcome.error.broken) {
+      // Its runtime broke under this request: replaced before anything else runs on it.
+      this.#counters.broken++;
+      this.#replace(slot, outcome.error.message, outcome.error.faultAt ?? Date.now());
+      this.#failed(request, `worker ${slot.index}: ${outcome.error.message}`, slot.serial);
+    } else if (outcome.error.contextFailed) {
       this.#jobFailed(request.job, new Error(outcome.error.message), request);
-    } else this.#failed(request, `worker ${slot.index}: ${outcome.error.message}`);
+    } else this.#failed(request, `worker ${slot.index}: ${outcome.error.message}`, slot.serial);
     this.#dispatch();
   }
 
@@ -401,33 +483,58 @@ export class WorkerPool {
   }
 
   /** Retires a worker and starts a fresh one at its index. */
-  #replace(slot: Slot): void {
+  #replace(slot: Slot, why: string, faultAt?: number): void {
     this.#retire(slot);
     if (this.#closed) return;
-    this.#slots[slot.index] = this.#spawn(slot.index);
+    this.#counters.restarts++;
+    this.#opts.observer?.replaced?.(slot.index, why);
+    this.#slots[slot.index] = this.#spawn(slot.index, faultAt);
   }
 
-  #died(slot: Slot, reason: string): void {
+  /** A worker lost (crashed, or terminated from outside); `charged`: its request's doing. */
+  #lost(slot: Slot, reason: string, charged: boolean): void {
     if (slot.state === "dead") return;
     const request = slot.request;
-    this.#replace(slot);
-    if (this.#closed) return;
-    this.#counters.restarts++;
-    if (request) this.#failed(request, reason);
+    this.#counters.lost++;
+    this.#replace(slot, reason, Date.now());
+    if (this.#closed || !request) return;
+    if (charged) return this.#failed(request, reason, slot.serial);
+    if (request.job.closed) return request.reject(cancelled(request.job.context.id));
+    if (++request.uncharged > MAX_UNCHARGED) {
+      return request.reject(
+        new RunnerUnavailable(
+          `${request.op} lost its worker ${request.uncharged} times by no fault of its own ` +
+            `(last: ${reason})`,
+        ),
+      );
+    }
+    this.#counters.retries++;
+    request.job.pending.unshift(request);
+    this.#dispatch();
   }
 
-  #failed(r: Request, reason: string): void {
+  /** An attempt charged to the request failed on the worker with this serial. */
+  #failed(r: Request, reason: string, worker: number): void {
     if (r.job.closed) return r.reject(r.job.failure ?? cancelled(r.job.context.id));
-    if (r.firstFailure !== undefined) {
-      r.reject(
-        new Error(`${r.op} failed twice: first ${r.firstFailure}; then ${reason}`),
-      );
+    r.failures.push({ reason, worker });
+    if (r.failures.length >= 2) {
+      const [first, then] = r.failures;
+      r.reject(new Error(`${r.op} failed twice: first ${first.reason}; then ${then.reason}`));
       return;
     }
-    r.firstFailure = reason;
     this.#counters.retries++;
     r.job.pending.unshift(r);
     this.#dispatch();
+  }
+
+  /**
+   * Whether the slot may run the request: not on a worker it already failed on, unless no other
+   * worker could (a pool of one, or the others gone).
+   */
+  #mayRun(r: Request, slot: Slot): boolean {
+    const tried = (s: Slot) => r.failures.some((f) => f.worker === s.serial);
+    if (!tried(slot)) return true;
+    return !this.#slots.some((s) => s !== slot && s.state !== "dead" && !tried(s));
   }
 
   /** The job's data cannot be prepared: every request of the job fails with the reason. */
@@ -444,20 +551,21 @@ export class WorkerPool {
     if (this.#closed || this.#slots.some((s) => s.state !== "dead")) return;
     for (const job of this.#jobs) {
       for (const r of job.pending.splice(0)) {
-        r.reject(new Error(`no worker left to run the request: ${error.message}`));
+        r.reject(new RunnerUnavailable(`no worker left to run the request: ${error.message}`));
       }
     }
   }
 
-  /** The next request in round-robin order over the jobs with work waiting. */
-  #next(): Request | undefined {
+  /** The next request for the slot, in round-robin order over the jobs with work waiting. */
+  #next(slot: Slot): Request | undefined {
     const n = this.#jobs.length;
     for (let i = 0; i < n; i++) {
       const k = (this.#cursor + i) % n;
       const job = this.#jobs[k];
-      if (job.pending.length > 0) {
+      const at = job.pending.findIndex((r) => this.#mayRun(r, slot));
+      if (at >= 0) {
         this.#cursor = (k + 1) % n;
-        return job.pending.shift();
+        return job.pending.splice(at, 1)[0];
       }
     }
     return undefined;
@@ -467,15 +575,15 @@ export class WorkerPool {
     if (this.#closed) return;
     for (const slot of this.#slots) {
       if (slot.state !== "idle") continue;
-      const request = this.#next();
-      if (!request) return;
+      const request = this.#next(slot);
+      if (!request) continue;
       slot.state = "busy";
       slot.request = request;
       slot.startedAt = performance.now();
       slot.client.call(request.op, request.args, request.job.context).then(
         (result) => this.#answered(slot, request, { ok: true, result }),
         (error) => {
-          // A lost worker is handled by onLost (#died); only the worker's own answers here.
+          // A lost worker is handled by onLost (#lost); only the worker's own answers here.
           if (error instanceof RequestFailed && !slot.client.lost) {
             this.#answered(slot, request, { ok: false, error });
           }

@@ -8,6 +8,10 @@
  * A request may carry a context (a job's description): the worker builds what the context needs
  * the first time it meets it and keeps it for later requests (`opsFor`), so nothing large is
  * posted. Requests run strictly one at a time on a worker: tfjs keeps global state per thread.
+ *
+ * After every request the worker checks itself (`health`): a worker whose runtime broke (a wasm
+ * abort, an exhausted heap) answers `broken` instead of its result, which was computed on a
+ * backend that can no longer be trusted; its owner replaces it.
  */
 
 import type { Async } from "../core/runner.ts";
@@ -52,6 +56,9 @@ export type FromWorker =
     error: string;
     /** The context could not be built (its data cannot be read): retrying cannot help. */
     contextFailed?: boolean;
+    /** The worker's runtime is broken: replace it. `faultAt`: when the request ended (epoch ms). */
+    broken?: boolean;
+    faultAt?: number;
   };
 
 export function errorMessage(e: unknown): string {
@@ -65,6 +72,8 @@ export interface WorkerServer<Info, Context> {
   opsFor(context: Context | undefined): Promise<Ops> | Ops;
   /** Drops what was built for a context. */
   release?(contextId: string): void;
+  /** Why this worker can no longer be trusted, if it cannot; checked after every request. */
+  health?(): Promise<string | undefined> | string | undefined;
 }
 
 // The worker global scope, typed narrowly: worker files are checked with the window lib.
@@ -90,22 +99,40 @@ export function serveOps<Info, Context>(server: WorkerServer<Info, Context>): vo
       return;
     }
     if (msg.type === "release") return server.release?.(msg.contextId);
+    const answer = await run(msg);
+    const endedAt = Date.now();
+    const broken = await server.health?.();
+    if (!broken) return scope.postMessage({ type: "response", id: msg.id, ...answer });
+    // The result, if any, was computed on the broken runtime: it is not sent.
+    const error = answer.ok ? broken : `${answer.error} (${broken})`;
+    scope.postMessage({
+      type: "response",
+      id: msg.id,
+      ok: false,
+      error,
+      broken: true,
+      faultAt: endedAt,
+    });
+  };
+  type Answer = { ok: true; result: unknown } | {
+    ok: false;
+    error: string;
+    contextFailed?: boolean;
+  };
+  const run = async (msg: RequestMessage): Promise<Answer> => {
     let ops: Ops;
     try {
       if (!ready) throw new Error("the worker received a request before a successful init");
       ops = await server.opsFor(msg.context as Context | undefined);
     } catch (e) {
-      const error = errorMessage(e);
-      scope.postMessage({ type: "response", id: msg.id, ok: false, error, contextFailed: true });
-      return;
+      return { ok: false, error: errorMessage(e), contextFailed: true };
     }
     try {
       const op = Object.hasOwn(ops, msg.op) ? ops[msg.op] : undefined;
       if (!op) throw new Error(`the worker has no operation '${msg.op}'`);
-      const result = await op(...msg.args);
-      scope.postMessage({ type: "response", id: msg.id, ok: true, result });
+      return { ok: true, result: await op(...msg.args) };
     } catch (e) {
-      scope.postMessage({ type: "response", id: msg.id, ok: false, error: errorMessage(e) });
+      return { ok: false, error: errorMessage(e) };
     }
   };
   scope.onmessage = (event) => {
@@ -115,7 +142,13 @@ export function serveOps<Info, Context>(server: WorkerServer<Info, Context>): vo
 
 /** Why a request did not answer with a result. */
 export class RequestFailed extends Error {
-  constructor(message: string, readonly contextFailed = false) {
+  constructor(
+    message: string,
+    readonly contextFailed = false,
+    /** The worker is broken (its answer says so), not only this request. */
+    readonly broken = false,
+    readonly faultAt?: number,
+  ) {
     super(message);
     this.name = "RequestFailed";
   }
@@ -206,7 +239,9 @@ export class WorkerClient {
       if (msg.type !== "response" || !pending || msg.id !== pending.id) return;
       this.#pending = undefined;
       if (msg.ok) pending.resolve(msg.result);
-      else pending.reject(new RequestFailed(msg.error, msg.contextFailed));
+      else {
+        pending.reject(new RequestFailed(msg.error, msg.contextFailed, msg.broken, msg.faultAt));
+      }
     };
     this.#worker.onerror = (event: ErrorEvent) => {
       // Handled here; otherwise Deno rethrows a worker's uncaught error on the main thread.

@@ -99,7 +99,8 @@ export function datasetRoutes(service: Service): RouteSpec[] {
         "read and checked before the answer: errors name the field, row and column at fault. " +
         "Datasets are kept once per content: files of the same bytes, read with the same " +
         "format, target and task, answer 200 with the dataset this key has already (and " +
-        "`Deduplicated: true`), whatever their name or source.",
+        "`Deduplicated: true`), whatever their name or source. A few are read at once; when " +
+        "too many wait, the answer is 503 with Retry-After.",
       tag: "datasets",
       body: {
         "multipart/form-data": datasetUpload(limits),
@@ -117,8 +118,10 @@ export function datasetRoutes(service: Service): RouteSpec[] {
             Deduplicated: HEADERS.deduplicated,
           },
         },
-        ...problems(400, 401, 413, 415, 422),
+        ...problems(400, 401, 413, 415, 422, 503),
       },
+      // Uploads and downloads are read and inspected a few at a time (a bounded queue).
+      admit: () => service.datasets.admit(),
       handler: (_c, input) => create(service, input),
     },
     {

@@ -16,16 +16,43 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       summary: "Liveness and readiness",
       tag: "service",
       public: true,
-      responses: { "200": json(ref("Health"), "The service is up and its workers are ready.") },
-      handler: async () =>
-        jsonResponse({
-          status: "ok",
-          version: service.version,
-          workers: service.pool.parallelism,
-          backend: service.pool.backend,
-          auth: await service.authRequired() ? "api-keys" : "local",
-          ...await service.health(),
-        }),
+      responses: {
+        "200": json(
+          ref("Health"),
+          "The service is up, with at least one worker serving or starting.",
+        ),
+        "503": json(ref("Health"), "No worker of this node serves and none is starting."),
+      },
+      handler: async () => {
+        const { status, ...node } = await service.health();
+        const pool = service.pool.health();
+        const counters = service.pool.counters;
+        const down = status === "down";
+        return jsonResponse(
+          {
+            status,
+            version: service.version,
+            workers: service.pool.parallelism,
+            pool: {
+              ready: pool.ready,
+              starting: pool.starting,
+              dead: pool.dead,
+              replaced: counters.restarts,
+              broken: counters.broken,
+              lost: counters.lost,
+              ...(pool.lastReplacementMs === undefined
+                ? {}
+                : { lastReplacementMs: pool.lastReplacementMs }),
+            },
+            backend: service.pool.backend,
+            ...(service.pool.nativeMatMul ? { blas: service.pool.nativeMatMul } : {}),
+            auth: await service.authRequired() ? "api-keys" : "local",
+            ...node,
+          },
+          down ? 503 : 200,
+          down ? { "retry-after": "30" } : {},
+        );
+      },
     },
     {
       method: "get",
@@ -48,7 +75,11 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
           service.metrics.render(
             await service.jobs.countByState(),
             JOB_STATES,
-            service.pool.stats(),
+            {
+              ...service.pool.stats(),
+              health: service.pool.health(),
+              counters: service.pool.counters,
+            },
             await service.health(),
           ),
           { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },

@@ -64,10 +64,38 @@ export const Health: SchemaObject = {
   type: "object",
   required: ["status"],
   properties: {
-    status: { type: "string", enum: ["ok"] },
+    status: {
+      type: "string",
+      enum: ["ok", "degraded", "down"],
+      description: "This node's workers. `ok`: every worker serves; `degraded`: some are " +
+        "being replaced or could not be; `down` (answered 503): none serves or is starting.",
+    },
     version: { type: "string" },
-    workers: { type: "integer" },
+    workers: { type: "integer", description: "Evaluation workers configured." },
+    pool: {
+      type: "object",
+      description: "The workers now, and what was replaced since the service started.",
+      properties: {
+        ready: { type: "integer", description: "Serving (idle or busy)." },
+        starting: { type: "integer", description: "Replacements on their way." },
+        dead: { type: "integer", description: "Slots whose replacement failed to start." },
+        replaced: { type: "integer", description: "Workers replaced, for any reason." },
+        broken: {
+          type: "integer",
+          description: "Workers whose runtime broke (wasm abort, exhausted heap), replaced.",
+        },
+        lost: { type: "integer", description: "Workers that crashed or were terminated." },
+        lastReplacementMs: {
+          type: "number",
+          description: "From the last worker fault seen to its replacement serving.",
+        },
+      },
+    },
     backend: { type: "string" },
+    blas: {
+      type: "string",
+      description: "The OpenBLAS library the wasm workers' matrix products use, if any.",
+    },
     auth: { type: "string", enum: ["api-keys", "local"] },
     node: { type: "string", description: "This node's name among the nodes of its database." },
     storage: { type: "string", enum: ["sqlite", "postgres"] },
@@ -83,5 +111,19 @@ export const Health: SchemaObject = {
       properties: { searches: { type: "integer" }, evaluations: { type: "integer" } },
     },
     nodes: { type: "integer", description: "Nodes with a recent heartbeat, this one included." },
+    cluster: {
+      type: "array",
+      description: "Each of those nodes with the state of its workers (`status` above): this " +
+        "one's now, the others' at their last heartbeat (every third of the lease).",
+      items: {
+        type: "object",
+        required: ["node", "status"],
+        properties: {
+          node: { type: "string" },
+          status: { type: "string", enum: ["ok", "degraded", "down"] },
+          url: { type: "string" },
+        },
+      },
+    },
   },
 };

@@ -38,7 +38,7 @@ export interface FormatSpec {
   task: boolean;
   load(
     files: Record<string, string>,
-    opts: { target?: string; task?: Task; name?: string },
+    opts: { target?: string; task?: Task; name?: string; maxInflatedBytes?: number },
   ): Promise<Dataset>;
 }
 
@@ -77,7 +77,12 @@ export const FORMATS = {
     extensions: [".npy", ".npy.gz"],
     target: "none",
     task: true,
-    load: (f, o) => loadNpyPair(f.features, f.labels, { task: o.task, name: o.name }),
+    load: (f, o) =>
+      loadNpyPair(f.features, f.labels, {
+        task: o.task,
+        name: o.name,
+        maxBytes: o.maxInflatedBytes,
+      }),
   },
   idx: {
     title: "IDX",
@@ -89,7 +94,7 @@ export const FORMATS = {
     extensions: [".idx", "-ubyte", ".idx1", ".idx3", ".gz"],
     target: "none",
     task: false,
-    load: (f, o) => loadIdxFiles(f.images, f.labels, o.name),
+    load: (f, o) => loadIdxFiles(f.images, f.labels, o.name, o.maxInflatedBytes),
   },
 } as const satisfies Record<string, FormatSpec>;
 

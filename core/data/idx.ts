@@ -8,7 +8,7 @@
  * file, the two files swapped, an HTML error page saved under the right name).
  */
 import type { Dataset } from "./dataset.ts";
-import { DataError } from "./errors.ts";
+import { DataError, inFile } from "./errors.ts";
 import { readDataFile } from "./files.ts";
 import { validateDataset } from "./validate.ts";
 import { readAllLimited } from "./bytes.ts";
@@ -27,22 +27,42 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === GZIP[0] && bytes[1] === GZIP[1];
 }
 
+/**
+ * Compressed bytes fed to the decompressor per write. Deflate expands at most 1032-fold, so one
+ * write inflates to at most about 4 MiB: the count stops a bomb within that of the limit. (Given
+ * the whole file at once, DecompressionStream inflates all of it in one chunk before anything
+ * can be counted: a 4 MB file took 4 GiB.)
+ */
+const GZIP_SLICE = 4096;
+
 /** Inflates gzip data with the web-standard DecompressionStream, stopping past `maxBytes`. */
 export async function gunzip(
   bytes: Uint8Array,
   what: string,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
-    new DecompressionStream("gzip"),
-  );
+  const inflate = new DecompressionStream("gzip");
+  const writer = inflate.writable.getWriter();
+  const feeding = (async () => {
+    for (let i = 0; i < bytes.length; i += GZIP_SLICE) {
+      await writer.ready;
+      await writer.write(bytes.subarray(i, i + GZIP_SLICE) as Uint8Array<ArrayBuffer>);
+    }
+    await writer.close();
+  })();
+  // A failure to feed (bad data, or reading stopped) surfaces on the reading side.
+  feeding.catch(() => {});
   const tooLarge = () =>
-    new DataError(`${what} inflates to more than ${maxBytes} bytes, the limit`);
+    new DataError(`${what} inflates to more than ${maxBytes} bytes, the limit`, {
+      tooLarge: true,
+    });
   try {
-    return await readAllLimited(stream, maxBytes, tooLarge);
+    return await readAllLimited(inflate.readable, maxBytes, tooLarge);
   } catch (e) {
     if (e instanceof DataError) throw e;
     throw new DataError(`${what} is not valid gzip data: ${(e as Error).message}`);
+  } finally {
+    await writer.abort().catch(() => {});
   }
 }
 
@@ -90,16 +110,21 @@ export function idxDataset(
   if (images.dims.length < 3) {
     throw new DataError(
       `the images file has ${images.dims.length} dimension(s); expected [n, rows, cols] (are the two files swapped?)`,
+      { role: "images" },
     );
   }
   if (labels.dims.length !== 1) {
     throw new DataError(
       `the labels file has dimensions [${labels.dims.join(", ")}]; expected [n]`,
+      { role: "labels" },
     );
   }
   const [n, rows, cols, channels = 1] = images.dims;
   if (labels.dims[0] !== n) {
-    throw new DataError(`the images file holds ${n} images but the labels file ${labels.dims[0]}`);
+    throw new DataError(
+      `the images file holds ${n} images but the labels file ${labels.dims[0]}`,
+      { role: "images" },
+    );
   }
   const d = rows * cols * channels;
   const x = new Float32Array(n * d);
@@ -107,7 +132,21 @@ export function idxDataset(
   const y = Float32Array.from(labels.values);
   let k = 0;
   for (const label of labels.values) k = Math.max(k, label + 1);
-  if (k > MAX_IDX_CLASSES) throw new DataError(`labels go up to ${k - 1}`);
+  if (k > MAX_IDX_CLASSES) {
+    throw new DataError(`the labels file's labels go up to ${k - 1}`, { role: "labels" });
+  }
+  const counts = new Array<number>(k).fill(0);
+  for (const label of labels.values) counts[label]++;
+  const empty = counts.flatMap((c, label) => c === 0 ? [label] : []);
+  if (empty.length > 0) {
+    // Classes are numbered from 0: a label past a gap is most likely a wrong file (all 255s).
+    const shown = empty.length > 5 ? `${empty.slice(0, 5).join(", ")}, ...` : empty.join(", ");
+    throw new DataError(
+      `the labels file's labels go up to ${k - 1}, but ${empty.length} of the classes ` +
+        `0..${k - 1} have no image (${shown}); IDX labels number the classes from 0`,
+      { role: "labels" },
+    );
+  }
   return validateDataset({
     name,
     task: "classification",
@@ -118,7 +157,7 @@ export function idxDataset(
     nClasses: k,
     classNames: Array.from({ length: k }, (_, i) => String(i)),
     imageShape: [rows, cols, channels],
-  });
+  }, { roles: { features: "images", labels: "labels" } });
 }
 
 /** Decodes an images/labels pair held in memory (gzip or not, each on its own). */
@@ -127,11 +166,25 @@ export async function decodeIdxPair(
   labelsBytes: Uint8Array,
   opts: { name?: string; maxBytes?: number } = {},
 ): Promise<Dataset> {
-  const max = opts.maxBytes ?? 1 << 30;
-  const inflate = (b: Uint8Array, what: string) => isGzip(b) ? gunzip(b, what, max) : b;
-  const images = parseIdx(await inflate(imagesBytes, "the images file"), "the images file");
-  const labels = parseIdx(await inflate(labelsBytes, "the labels file"), "the labels file");
+  const images = await decodeFile("images", imagesBytes, parseIdx, opts.maxBytes);
+  const labels = await decodeFile("labels", labelsBytes, parseIdx, opts.maxBytes);
   return idxDataset(images, labels, opts.name);
+}
+
+/**
+ * One file of a pair, inflated if it is gzip (to at most `maxBytes`, 1 GiB by default) and
+ * parsed; its errors are said of its role.
+ */
+export function decodeFile<T>(
+  role: string,
+  bytes: Uint8Array,
+  parse: (bytes: Uint8Array, what: string) => T,
+  maxBytes = 1 << 30,
+): Promise<T> {
+  return inFile(role, async () => {
+    const what = `the ${role} file`;
+    return parse(isGzip(bytes) ? await gunzip(bytes, what, maxBytes) : bytes, what);
+  });
 }
 
 /** Reads an images/labels pair from disk. */
@@ -139,6 +192,9 @@ export async function loadIdxFiles(
   imagesPath: string,
   labelsPath: string,
   name?: string,
+  maxBytes?: number,
 ): Promise<Dataset> {
-  return decodeIdxPair(await readDataFile(imagesPath), await readDataFile(labelsPath), { name });
+  const images = await inFile("images", () => readDataFile(imagesPath));
+  const labels = await inFile("labels", () => readDataFile(labelsPath));
+  return decodeIdxPair(images, labels, { name, maxBytes });
 }

@@ -13,10 +13,10 @@
  * `task` says otherwise.
  */
 import type { Dataset, Task } from "./dataset.ts";
-import { DataError } from "./errors.ts";
+import { DataError, inFile } from "./errors.ts";
 import { fileName, readDataFile } from "./files.ts";
 import { validateDataset } from "./validate.ts";
-import { gunzip, isGzip } from "./idx.ts";
+import { decodeFile } from "./idx.ts";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -180,15 +180,20 @@ export function npyDataset(features: NpyArray, labels: NpyArray, opts: NpyOption
     throw new DataError(
       `the features file has shape (${fs.join(", ")}); expected [n, d], [n, h, w] or ` +
         `[n, h, w, c]${fs.length === 1 ? " (are the two files swapped?)" : ""}`,
+      { role: "features" },
     );
   }
   const ls = labels.shape;
   if (!(ls.length === 1 || (ls.length === 2 && ls[1] === 1))) {
-    throw new DataError(`the labels file has shape (${ls.join(", ")}); expected [n]`);
+    throw new DataError(`the labels file has shape (${ls.join(", ")}); expected [n]`, {
+      role: "labels",
+    });
   }
   const n = fs[0];
   if (ls[0] !== n) {
-    throw new DataError(`the features file holds ${n} rows but the labels file ${ls[0]}`);
+    throw new DataError(`the features file holds ${n} rows but the labels file ${ls[0]}`, {
+      role: "features",
+    });
   }
   const d = fs.slice(1).reduce((a, b) => a * b, 1);
   const image = fs.length >= 3;
@@ -206,14 +211,14 @@ export function npyDataset(features: NpyArray, labels: NpyArray, opts: NpyOption
   const values = Array.from({ length: n }, (_, i) => label(i));
   const task = opts.task ?? (labels.kind === "f" ? "regression" : "classification");
   if (task === "regression") {
-    return validateDataset({ ...base, task, y: Float32Array.from(values) });
+    return validateDataset({ ...base, task, y: Float32Array.from(values) }, { roles: ROLES });
   }
   for (let i = 0; i < n; i++) {
     if (!Number.isInteger(values[i])) {
       throw new DataError(
         `label ${values[i]} at index ${i} of the labels file is not an integer; ` +
           `float labels are regression targets (or pass task regression)`,
-        { row: i + 1 },
+        { row: i + 1, role: "labels" },
       );
     }
   }
@@ -223,6 +228,7 @@ export function npyDataset(features: NpyArray, labels: NpyArray, opts: NpyOption
     throw new DataError(
       `the labels file holds ${distinct.length} distinct labels, more than ${MAX_NPY_CLASSES} ` +
         `classes; for regression targets pass task regression`,
+      { role: "labels" },
     );
   }
   const index = new Map(distinct.map((v, k) => [v, k]));
@@ -232,8 +238,11 @@ export function npyDataset(features: NpyArray, labels: NpyArray, opts: NpyOption
     y: Float32Array.from(values, (v) => index.get(v)!),
     nClasses: distinct.length,
     classNames: distinct.map(String),
-  });
+  }, { roles: ROLES });
 }
+
+/** Which file a problem of the features or of the labels is in. */
+const ROLES = { features: "features", labels: "labels" };
 
 /** Decodes a features/labels pair held in memory (gzip or not, each on its own). */
 export async function decodeNpyPair(
@@ -241,13 +250,8 @@ export async function decodeNpyPair(
   labelsBytes: Uint8Array,
   opts: NpyOptions & { maxBytes?: number } = {},
 ): Promise<Dataset> {
-  const max = opts.maxBytes ?? 1 << 30;
-  const inflate = (b: Uint8Array, what: string) => isGzip(b) ? gunzip(b, what, max) : b;
-  const features = parseNpy(
-    await inflate(featuresBytes, "the features file"),
-    "the features file",
-  );
-  const labels = parseNpy(await inflate(labelsBytes, "the labels file"), "the labels file");
+  const features = await decodeFile("features", featuresBytes, parseNpy, opts.maxBytes);
+  const labels = await decodeFile("labels", labelsBytes, parseNpy, opts.maxBytes);
   return npyDataset(features, labels, opts);
 }
 
@@ -255,11 +259,10 @@ export async function decodeNpyPair(
 export async function loadNpyPair(
   featuresPath: string,
   labelsPath: string,
-  opts: NpyOptions = {},
+  opts: NpyOptions & { maxBytes?: number } = {},
 ): Promise<Dataset> {
   const name = opts.name ?? fileName(featuresPath);
-  return decodeNpyPair(await readDataFile(featuresPath), await readDataFile(labelsPath), {
-    ...opts,
-    name,
-  });
+  const features = await inFile("features", () => readDataFile(featuresPath));
+  const labels = await inFile("labels", () => readDataFile(labelsPath));
+  return decodeNpyPair(features, labels, { ...opts, name });
 }

@@ -6,18 +6,39 @@ import { DataError } from "./errors.ts";
 export interface ValidateOptions {
   /** Stratified splitting needs at least this many rows of every class. */
   minRowsPerClass?: number;
+  /** The files the features and the labels came from (a pair format's roles), for errors. */
+  roles?: { features: string; labels: string };
 }
 
 /** Throws a DataError describing the first problem found; returns the dataset otherwise. */
 export function validateDataset(ds: Dataset, opts: ValidateOptions = {}): Dataset {
-  const { minRowsPerClass = 2 } = opts;
+  const minRows = opts.minRowsPerClass ?? 2;
+  const roles = opts.roles;
+  const said = (role: string | undefined, check: () => void) => {
+    if (!role) return check();
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      throw new DataError(`the ${role} file: ${e.message}`, {
+        row: e.row,
+        column: e.column,
+        role,
+      });
+    }
+  };
+  said(roles?.features, () => validateFeatures(ds));
+  said(roles?.labels, () => validateTargets(ds, minRows));
+  return ds;
+}
+
+function validateFeatures(ds: Dataset): void {
   const { n, d } = ds;
   if (!Number.isInteger(n) || n < 1) throw new DataError(`dataset has ${n} rows`);
   if (!Number.isInteger(d) || d < 1) throw new DataError(`dataset has ${d} features`);
   if (ds.x.length !== n * d) {
     throw new DataError(`x has ${ds.x.length} values, expected n*d = ${n}*${d} = ${n * d}`);
   }
-  if (ds.y.length !== n) throw new DataError(`y has ${ds.y.length} values, expected n = ${n}`);
   if (ds.featureNames && ds.featureNames.length !== d) {
     throw new DataError(`${ds.featureNames.length} feature names for ${d} features`);
   }
@@ -33,16 +54,20 @@ export function validateDataset(ds: Dataset, opts: ValidateOptions = {}): Datase
       });
     }
   }
+}
+
+function validateTargets(ds: Dataset, minRowsPerClass: number): void {
+  const n = ds.n;
+  if (ds.y.length !== n) throw new DataError(`y has ${ds.y.length} values, expected n = ${n}`);
   if (ds.task === "regression") {
     for (let i = 0; i < n; i++) {
       if (!Number.isFinite(ds.y[i])) {
         throw new DataError(`target value ${ds.y[i]} is not finite`, { row: i + 1 });
       }
     }
-    return ds;
+    return;
   }
   validateLabels(ds, minRowsPerClass);
-  return ds;
 }
 
 function validateLabels(ds: Dataset, minRowsPerClass: number): void {

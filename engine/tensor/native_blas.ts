@@ -42,9 +42,10 @@ type KernelArgs = any;
 
 let active: string | undefined;
 
-function hasFfiPermission(): boolean {
+/** Whether FFI is granted for the library (least-privilege runs grant it for its path only). */
+function hasFfiPermission(path: string): boolean {
   try {
-    return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+    return Deno.permissions.querySync({ name: "ffi", path }).state === "granted";
   } catch {
     return false;
   }
@@ -68,9 +69,8 @@ function findLibrary(): string | undefined {
  */
 export function enableNativeMatMul(): string | undefined {
   if (active) return active;
-  if (!hasFfiPermission()) return undefined;
   const path = findLibrary();
-  if (!path) return undefined;
+  if (!path || !hasFfiPermission(path)) return undefined;
   // One thread per call (Lossmith runs one worker per core), decided when the library is first
   // loaded in the process: OpenBLAS reads OPENBLAS_NUM_THREADS then. Started with its own thread
   // pool and switched to one thread at run time instead, it corrupted the process's heap once

@@ -161,6 +161,7 @@ export class PgBossEvaluations implements EvaluationQueue {
           return {
             ok: false,
             error: `${r.op} lost its lease ${RETRIES + 1} times (the nodes running it stopped)`,
+            unavailable: true,
           };
         }
         if (!stored || stored.state === "cancelled") throw abortError();

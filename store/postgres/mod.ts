@@ -353,6 +353,19 @@ class PgJobs implements JobStore {
     });
   }
 
+  requestCancelAll(owner: string): Promise<string[]> {
+    return this.db.tx(async (q) => {
+      const rows = await q(
+        `UPDATE jobs SET cancel_requested = true WHERE owner = $1
+           AND state IN ('queued', 'running') RETURNING id`,
+        [owner],
+      );
+      const ids = rows.map((r) => r.id as string);
+      for (const id of ids) await notify(q, "cancel", id);
+      return ids;
+    });
+  }
+
   cancelQueued(id: string, progress: Progress, event: NewEvent): Promise<boolean> {
     return this.db.tx(async (q) => {
       const rows = await q(

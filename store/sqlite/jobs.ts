@@ -325,6 +325,16 @@ export class SqliteJobs implements JobStore {
     return Promise.resolve(ok);
   }
 
+  requestCancelAll(owner: string): Promise<string[]> {
+    const ids = this.db.all<{ id: string }>(
+      `UPDATE jobs SET cancel_requested = 1 WHERE owner = :owner
+         AND state IN ('queued', 'running') RETURNING id`,
+      { owner },
+    ).map((r) => r.id);
+    for (const id of ids) this.signals.emit("cancel", id);
+    return Promise.resolve(ids);
+  }
+
   cancelQueued(id: string, progress: Progress, event: NewEvent): Promise<boolean> {
     const ok = this.db.tx(() => {
       const changed = this.db.run(

@@ -30,11 +30,13 @@ export function npy(
 
 /** An IDX file: the type code (0x08 unsigned bytes), its dimensions, then the values. */
 export function idx(type: number, dims: number[], values: ArrayLike<number>): Uint8Array {
-  const h = new Uint8Array(4 + 4 * dims.length);
-  h[2] = type;
-  h[3] = dims.length;
-  dims.forEach((d, i) => new DataView(h.buffer).setUint32(4 + 4 * i, d, false));
-  return new Uint8Array([...h, ...Array.from(values)]);
+  const header = 4 + 4 * dims.length;
+  const out = new Uint8Array(header + values.length);
+  out[2] = type;
+  out[3] = dims.length;
+  dims.forEach((d, i) => new DataView(out.buffer).setUint32(4 + 4 * i, d, false));
+  out.set(values, header);
+  return out;
 }
 
 /** A tiny IDX pair: n images of rows x cols, labels 0..classes-1 in turn. */
@@ -57,4 +59,18 @@ export function idxPair(
 export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** A large IDX pair: n images of rows x cols with hashed pixels, labels 0..classes-1 in turn. */
+export function largeIdxPair(
+  n: number,
+  rows = 28,
+  cols = 28,
+  classes = 10,
+): { images: Uint8Array; labels: Uint8Array } {
+  const pixels = new Uint8Array(n * rows * cols);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.imul(i + 16, 2654435761) >>> 24;
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) labels[i] = i % classes;
+  return { images: idx(8, [n, rows, cols], pixels), labels: idx(8, [n], labels) };
 }

@@ -4,7 +4,7 @@
  * Hono app served by Deno.serve on a free loopback port. Requests go over TCP like any client's.
  */
 import { Service } from "../../service/mod.ts";
-import { DEFAULT_LIMITS, type ServiceConfig } from "../../service/config.ts";
+import { DEFAULT_LIMITS, DEFAULT_MEMORY_LIMIT, type ServiceConfig } from "../../service/config.ts";
 import { createApp } from "../../api/app.ts";
 import { assert, assertEquals } from "./assert.ts";
 import type { SqliteStorage } from "../../store/sqlite/mod.ts";
@@ -34,6 +34,11 @@ export function testConfig(dir: string, overrides: Partial<ServiceConfig> = {}):
     limits: { ...DEFAULT_LIMITS },
     url: { timeoutMs: 5000, allowPrivate: false },
     defaultSearch: false,
+    memory: { limitBytes: DEFAULT_MEMORY_LIMIT },
+    inspections: { concurrent: 2, queue: 8 },
+    streams: { perKey: 16, total: 128 },
+    http: { publicNames: [], corsOrigins: [] },
+    logLevel: "off",
     retentionDays: 0,
     ...overrides,
   };

@@ -442,7 +442,8 @@ class Client:
 
     def events(self, search_id: str, after: int = 0, max_retries: int = 10) -> Iterator[Event]:
         """The search's events after id `after`, until `finished`. A dropped or silent connection
-        is resumed with `Last-Event-ID`, so no event is missed or repeated."""
+        is resumed with `Last-Event-ID`, so no event is missed or repeated; after `finished`
+        there is nothing (the service answers 204)."""
         last = after
         failures = 0
         while True:
@@ -455,6 +456,8 @@ class Client:
                 ) as response:
                     if response.status_code >= 400:
                         raise LossmithError(self._problem(response))
+                    if response.status_code == 204:
+                        return  # finished, and every event after `after` was sent before
                     for event in self._parse(response):
                         failures = 0
                         last = event.id

@@ -58,6 +58,9 @@ check("every kind of event arrives", {"state", "progress", "generation", "best",
 middle = ids[len(ids) // 2]
 check("events after an id are exactly the rest", [e.id for e in client.events(search.id, after=middle)]
       == [i for i in ids if i > middle])
+reconnects = client.reconnects
+check("after `finished` there is nothing, at once (204, not a reconnection loop)",
+      list(client.events(search.id, after=ids[-1])) == [] and client.reconnects == reconnects)
 
 done = client.search(search.id)
 check("the search succeeded", done.state == "succeeded" and done.finished)
