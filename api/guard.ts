@@ -15,8 +15,8 @@ import type { ServiceConfig } from "../service/config.ts";
 import { problem, problemResponse } from "./problem.ts";
 
 const CORS_HEADERS = "authorization, content-type, idempotency-key, last-event-id";
-const EXPOSED = "location, link, retry-after, idempotent-replayed";
-const CORS_METHODS = "GET, POST, DELETE";
+const EXPOSED = "location, link, retry-after, idempotent-replayed, deduplicated";
+const CORS_METHODS = "GET, POST, PATCH, DELETE";
 
 /** The host part of a Host header or origin, lower case, brackets kept for IPv6. */
 function hostOf(authority: string): string {
