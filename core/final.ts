@@ -8,7 +8,10 @@
  * constant acts as a larger learning rate: a learned loss has shown an advantage only if it keeps
  * it when the standard loss gets the learning rate that suits it. Every run of a seed starts from
  * that seed's initial weights and batches, whatever its loss and learning rate, so each row is a
- * paired comparison (core/paired.ts), and the verdict is the tuned row's where there is one.
+ * paired comparison (core/paired.ts), and the verdict is the tuned row's where there is one. A
+ * "better" there must also hold against the standard loss at the shared rate (`versusShared`):
+ * the standard loss's rate is chosen on one seed's validation run and can be the worse of the two
+ * at test, and a learned loss is better only if it beats the standard loss however we trained it.
  */
 import type { InnerOptimizer, Settings } from "./settings.ts";
 import type { Task } from "./data/dataset.ts";
@@ -49,8 +52,11 @@ export interface LrSelection {
 
 export interface Verdict {
   outcome: VerdictOutcome;
-  /** Which row decided: the tuned one where it ran. */
-  basis: "tuned" | "paper";
+  /**
+   * Which comparison decided: the tuned row where it ran, `versus-shared` where the tuned row's
+   * win was not confirmed against the standard loss at the shared rate.
+   */
+  basis: "tuned" | "paper" | "versus-shared";
   significance: number;
   /** Anything but `better`: use the standard loss. */
   keepStandard: boolean;
@@ -66,7 +72,14 @@ export interface FinalComparison extends ComparisonRow {
   curveEvery: number;
   significance: number;
   /** Absent when `final.tuneLr` is off, or in results made before it existed. */
-  tuned?: ComparisonRow & { selection: LrSelection };
+  tuned?: ComparisonRow & {
+    selection: LrSelection;
+    /**
+     * The learned loss at its own rate against the standard loss at the shared rate, from the
+     * two rows' runs (absent in results made before it existed).
+     */
+    versusShared?: ComparisonRow;
+  };
   verdict: Verdict;
 }
 
@@ -305,7 +318,13 @@ export function combineFinal(
   let untunable: string | undefined;
   if (settings.tuneLr) {
     const { selection, lr } = chosenLrs(settings, result);
-    if (lr) tuned = { ...rowFrom(settings, lr, result), selection };
+    if (lr) {
+      tuned = {
+        ...rowFrom(settings, lr, result),
+        selection,
+        versusShared: rowFrom(settings, { learned: lr.learned, standard: shared }, result),
+      };
+    }
     else untunable = "a loss diverged at every candidate learning rate";
   }
   const metric = task === "classification" ? "error rate" : "mse";
@@ -351,16 +370,24 @@ export function describeRow(row: ComparisonRow, metric: string): string {
 function verdictOf(
   task: Task,
   paper: ComparisonRow,
-  tuned: ComparisonRow | undefined,
+  tuned: FinalComparison["tuned"],
   significance: number,
   untunable?: string,
 ): Verdict {
-  const row = tuned ?? paper;
-  const basis = tuned ? "tuned" : "paper";
+  // A win against the tuned standard loss that the standard loss at the shared rate does not
+  // confirm is decided by that comparison instead.
+  const guard = tuned?.outcome === "better" && tuned.versusShared?.outcome !== "better"
+    ? tuned.versusShared
+    : undefined;
+  const row = guard ?? tuned ?? paper;
+  const basis = guard ? "versus-shared" : tuned ? "tuned" : "paper";
   const metric = task === "classification" ? "error rate" : "MSE";
   const standard = standardLossName(task);
   const keep = `Keep the standard loss, ${standard}.`;
-  const where = tuned
+  const where = guard
+    ? `the learned loss at its own best learning rate ${guard.lr.learned}, ${standard} at the ` +
+      `shared rate ${guard.lr.standard}`
+    : tuned
     ? `each loss at its own best learning rate (learned ${tuned.lr.learned}, ${standard} ${tuned.lr.standard})`
     : `both at learning rate ${paper.lr.learned}${
       untunable ? ` (not tuned: ${untunable})` : ", not tuned for either loss"
@@ -386,7 +413,12 @@ function verdictOf(
       words = `Undetermined: the seeds cannot tell the losses apart (${numbers}). ${keep}`;
       break;
   }
-  if (tuned && paper.outcome === "better" && tuned.outcome !== "better") {
+  if (guard) {
+    words += ` Against ${standard} at the rate its validation trial chose, ` +
+      `${tuned!.lr.standard}, the learned loss was better (${describeRow(tuned!, metric)}), but ` +
+      `${standard} did better at the shared rate than at that one, and there the learned loss ` +
+      `is not ahead.`;
+  } else if (tuned && paper.outcome === "better" && tuned.outcome !== "better") {
     words += ` At the shared learning rate ${paper.lr.learned} the learned loss was better ` +
       `(${describeRow(paper, metric)}), an advantage that a tuned learning rate for ` +
       `${standard} takes away.`;

@@ -101,7 +101,13 @@ export const Verdict: SchemaObject = {
   required: ["outcome", "basis", "significance", "keepStandard", "words"],
   properties: {
     outcome: { type: "string", enum: COMPARISON_OUTCOMES },
-    basis: { type: "string", enum: ["tuned", "paper"] },
+    basis: {
+      type: "string",
+      enum: ["tuned", "paper", "versus-shared"],
+      description: "The comparison that decided: the tuned row; the paper's where there is no " +
+        "tuned row; `versus-shared` where a win in the tuned row did not hold against the " +
+        "standard loss at the shared learning rate (`tuned.versusShared`).",
+    },
     significance: number,
     keepStandard: {
       type: "boolean",
@@ -117,7 +123,7 @@ export const FinalComparison: SchemaObject = {
     "trained from scratch on the same seeds; lower is better for both metrics. The top level " +
     "is the paper's comparison (both at the shared learning rate); `tuned` has each loss at " +
     "its own best learning rate, chosen on the validation split; `verdict` decides on the " +
-    "tuned row where there is one.",
+    "tuned row where there is one, and a win there must hold in `tuned.versusShared`.",
   required: [
     "metric",
     "steps",
@@ -157,6 +163,11 @@ export const FinalComparison: SchemaObject = {
               },
             },
           },
+        },
+        versusShared: {
+          allOf: [ref("ComparisonRow")],
+          description: "The learned loss at its own learning rate against the standard loss at " +
+            "the shared one, from the two rows' runs: a win in the tuned row must hold here too.",
         },
       },
     },
