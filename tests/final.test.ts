@@ -87,6 +87,42 @@ Deno.test("a learned loss ahead at the shared rate but not once the standard los
   assert(d.ci![0] > 0 && d.tTest!.p < 0.05, JSON.stringify(d));
 });
 
+Deno.test("a win against the tuned standard loss that the shared rate does not confirm", () => {
+  // The validation trial picks 0.03 for cross-entropy, which is worse at test than the shared
+  // 0.01: the learned loss beats the tuned row's standard loss but not cross-entropy at 0.01.
+  const seeds = [1001, 2001, 3001, 4001, 5001];
+  const learned = [0.100, 0.102, 0.099, 0.101, 0.103];
+  const atShared = [0.099, 0.103, 0.100, 0.100, 0.102];
+  const atTuned = [0.108, 0.111, 0.106, 0.109, 0.113];
+  const result = (r: FinalRunRequest): FinalRun => {
+    const i = seeds.indexOf(r.seed);
+    if (r.loss === "learned") return run(r.lr === 0.01 ? learned[i] : 0.2);
+    if (r.lr === 0.03) return run(atTuned[i], 0.05);
+    return run(r.lr === 0.01 ? atShared[i] : 0.3);
+  };
+  const f = combineFinal("classification", SETTINGS, result);
+  assertEquals(f.tuned?.lr, { learned: 0.01, standard: 0.03 });
+  assertEquals(f.tuned?.outcome, "better");
+  assertEquals(f.tuned?.versusShared?.lr, { learned: 0.01, standard: 0.01 });
+  assertEquals(f.tuned?.versusShared?.outcome, "no-significant-difference");
+  assertEquals([f.verdict.outcome, f.verdict.basis, f.verdict.keepStandard], [
+    "no-significant-difference",
+    "versus-shared",
+    true,
+  ]);
+  assert(f.verdict.words.includes("at the rate its validation trial chose, 0.03"), f.verdict.words);
+  assert(f.verdict.words.includes("Keep the standard loss, cross-entropy."), f.verdict.words);
+
+  // Confirmed at the shared rate as well: better, decided by the tuned row.
+  const confirmed = combineFinal("classification", SETTINGS, (r) => {
+    const i = seeds.indexOf(r.seed);
+    if (r.loss === "learned") return run(r.lr === 0.01 ? learned[i] - 0.01 : 0.2);
+    return result(r);
+  });
+  assertEquals([confirmed.verdict.outcome, confirmed.verdict.basis], ["better", "tuned"]);
+  assertEquals(confirmed.tuned?.versusShared?.outcome, "better");
+});
+
 Deno.test("no significant difference, and a loss that diverges, both say to keep the standard", () => {
   const seeds = [1001, 2001, 3001, 4001, 5001];
   const noisy = [0.1, 0.12, 0.09, 0.11, 0.1];
