@@ -324,8 +324,7 @@ export function combineFinal(
         selection,
         versusShared: rowFrom(settings, { learned: lr.learned, standard: shared }, result),
       };
-    }
-    else untunable = "a loss diverged at every candidate learning rate";
+    } else untunable = "a loss diverged at every candidate learning rate";
   }
   const metric = task === "classification" ? "error rate" : "mse";
   return {
