@@ -180,9 +180,10 @@ export function createApp(service: Service): { app: Hono; routes: RouteSpec[] } 
     const pathValues = coerceParams(path, route.params?.path ?? {});
     errors.push(...(v.path?.(pathValues) ?? []));
     const querySchemas = route.params?.query ?? {};
-    // Only the parameters the route declares: any other is refused (400), not ignored.
+    // Only the parameters the route declares: any other is refused (400), not ignored, except
+    // on a page for browsers.
     const { unknown, repeated } = queryProblems(new URL(c.req.url).searchParams, querySchemas);
-    if (unknown.length) throw unknownParameters(unknown, instance);
+    if (unknown.length && !route.page) throw unknownParameters(unknown, instance);
     errors.push(...repeated);
     const query = coerceParams(c.req.queries(), querySchemas);
     errors.push(...(v.query?.(query) ?? []));

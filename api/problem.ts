@@ -19,7 +19,8 @@ export const PROBLEM_TYPES: Record<string, { status: number; title: string; when
   "unknown-parameter": {
     status: 400,
     title: "Unknown parameter",
-    when: "A query parameter the operation does not take (every operation refuses them); " +
+    when:
+      "A query parameter the operation does not take (every operation but the two HTML pages, / and /docs, refuses them); " +
       "`errors` names each one.",
   },
   "validation": {

@@ -36,6 +36,11 @@ export interface RouteSpec {
   tag: string;
   /** Public routes (health, metrics, documents) never ask for a key. */
   public?: boolean;
+  /**
+   * An HTML page for browsers: its query string belongs to links and the page's own script
+   * (campaign tags, a search id), so parameters it does not declare are ignored, not refused.
+   */
+  page?: boolean;
   params?: {
     path?: Record<string, SchemaObject & { description?: string }>;
     query?: Record<string, SchemaObject & { description?: string }>;

@@ -91,8 +91,8 @@ function parameters(route: RouteSpec): ParameterObject[] {
 }
 
 function operation(route: RouteSpec): OperationObject {
-  // Every operation refuses query parameters it does not declare (api/app.ts): a 400 each.
-  const responses = { ...problems(400), ...route.responses };
+  // Every operation but a page refuses query parameters it does not declare (api/app.ts).
+  const responses = { ...(route.page ? {} : problems(400)), ...route.responses };
   const op: OperationObject = {
     operationId: route.operationId,
     summary: route.summary,

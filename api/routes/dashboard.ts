@@ -54,6 +54,7 @@ export function dashboardRoutes(): RouteSpec[] {
       summary: "The dashboard: searches live, their losses, candidates and reports",
       tag: "dashboard",
       public: true,
+      page: true,
       responses: {
         "200": { description: "HTML.", content: { "text/html": { type: "string" } } },
       },

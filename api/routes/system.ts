@@ -107,6 +107,7 @@ export function systemRoutes(service: Service, document: () => OpenAPIObject): R
       summary: "An interactive reference of this API (try-it-out, code samples, search)",
       tag: "service",
       public: true,
+      page: true,
       responses: {
         "200": { description: "HTML.", content: { "text/html": { type: "string" } } },
       },
