@@ -136,6 +136,8 @@ export async function runCli(opts: CliOptions): Promise<SearchResult> {
         const tuned = config.final.tuneLr
           ? `, at the shared learning rate and each at its own best of ${
             config.final.lrGrid.join(", ")
+          }${
+            config.final.lrExtend ? ` (or past its edge, up to ${config.final.lrExtend} more)` : ""
           }`
           : "";
         printer.done(

@@ -41,8 +41,10 @@ export interface ComparisonRow {
 
 /** How the tuned row's learning rates were chosen. */
 export interface LrSelection {
-  /** The grid and the shared rate, ascending. */
+  /** The grid, the shared rate and the rates past the grid's edge tried, ascending. */
   candidates: number[];
+  /** Rates beyond the grid, tried because a loss's best trial was at its edge. */
+  extended?: number[];
   /** Training steps of each trial, on the training split, from the first seed's weights. */
   steps: number;
   seed: number;
@@ -92,6 +94,8 @@ export interface FinalSettings {
   baseSeed: number;
   tuneLr: boolean;
   lrGrid: number[];
+  /** Rounds that extend the grid past its edge (absent: none, as before the setting). */
+  lrExtend?: number;
   /** Steps of a learning-rate trial; absent, `steps`. */
   selectionSteps?: number;
   significance: number;
@@ -101,7 +105,7 @@ export interface FinalSettings {
 export function finalSettingsFor(
   config: Pick<Settings, "final" | "evaluation" | "seed">,
 ): FinalSettings {
-  const { steps, seeds, tuneLr, lrGrid, selectionSteps, significance } = config.final;
+  const { steps, seeds, tuneLr, lrGrid, lrExtend, selectionSteps, significance } = config.final;
   return {
     steps,
     seeds,
@@ -110,6 +114,7 @@ export function finalSettingsFor(
     baseSeed: config.seed,
     tuneLr,
     lrGrid,
+    lrExtend,
     ...(selectionSteps === undefined ? {} : { selectionSteps }),
     significance,
   };
@@ -117,13 +122,17 @@ export function finalSettingsFor(
 
 /**
  * The training steps the final comparison takes at most, run by run: the paper's row, the
- * learning-rate trials, and a tuned row at rates that differ from the shared one (the worst case;
- * runs the two rows share are trained once).
+ * learning-rate trials (every extension round adding a rate at both edges, the worst case), and a
+ * tuned row at rates that differ from the shared one (runs the two rows share are trained once).
  */
 export function finalRunSteps(settings: FinalSettings): number[] {
   const paper = rowRuns(settings, { learned: settings.inner.lr, standard: settings.inner.lr });
   const tuned = settings.tuneLr ? paper : [];
-  return [...paper, ...selectionRuns(settings), ...tuned].map((r) => r.steps);
+  const trials = trialRuns(settings, lrCandidates(settings));
+  const extension = trials.length
+    ? Array.from({ length: 4 * (settings.lrExtend ?? 0) }, () => trials[0])
+    : [];
+  return [...paper, ...trials, ...extension, ...tuned].map((r) => r.steps);
 }
 
 /** One training from scratch: a loss, a seed's initial weights and batches, a learning rate. */
@@ -190,14 +199,62 @@ export function bestLr(
 /** The seed the learning-rate trials train from: the first final seed. */
 export const selectionSeed = (settings: FinalSettings) => finalSeeds(settings)[0];
 
-/** The trials of the tuned row: each candidate rate for each loss, on the selection seed. */
-export function selectionRuns(settings: FinalSettings): FinalRunRequest[] {
+/** The trials of the tuned row at the given rates: each loss at each, on the selection seed. */
+export function trialRuns(settings: FinalSettings, rates: number[]): FinalRunRequest[] {
   if (!settings.tuneLr || settings.seeds === 0) return [];
   const seed = selectionSeed(settings);
   const steps = settings.selectionSteps ?? settings.steps;
-  return lrCandidates(settings).flatMap((lr) =>
+  return rates.flatMap((lr) =>
     (["learned", "standard"] as const).map((loss) => ({ loss, seed, steps, lr }))
   );
+}
+
+/** One grid step past an edge rate, at the grid's outer ratio there, to one significant digit. */
+const beyond = (edge: number, neighbour: number) =>
+  Number((edge * (edge / neighbour)).toPrecision(1));
+
+/** The bounds of a rate the grid extends to (those of `final.lrGrid`). */
+const RATE_BOUNDS = [1e-7, 10] as const;
+
+/**
+ * The trial rates round by round: the grid and the shared rate, then, for up to `lrExtend`
+ * rounds, the rate beyond an edge where a loss's best trial lies. Each round is yielded once its
+ * predecessor's trials are in `result`: the caller trains a round's trials before asking for the
+ * next (evaluateFinalRuns), or reads them all when every trial is known (combineFinal).
+ */
+export function* selectionRounds(
+  settings: FinalSettings,
+  result: (r: FinalRunRequest) => FinalRun | undefined,
+): Generator<number[]> {
+  let rates = lrCandidates(settings);
+  yield rates;
+  const trials = trialRuns(settings, [settings.inner.lr]);
+  if (!trials.length) return;
+  const { seed, steps } = trials[0];
+  const metric = (loss: "learned" | "standard", lr: number) =>
+    result({ loss, seed, steps, lr })?.validation ?? null;
+  for (let round = 0; round < (settings.lrExtend ?? 0) && rates.length > 1; round++) {
+    const more = new Set<number>();
+    for (const loss of ["learned", "standard"] as const) {
+      const best = bestLr(rates.map((lr) => ({ lr, metric: metric(loss, lr) })), settings.inner.lr);
+      const [low, high] = [rates[0], rates.at(-1)!];
+      if (best === high) more.add(beyond(high, rates.at(-2)!));
+      if (best === low) more.add(beyond(low, rates[1]));
+    }
+    const next = [...more].filter((lr) =>
+      lr >= RATE_BOUNDS[0] && lr <= RATE_BOUNDS[1] && !rates.includes(lr)
+    );
+    if (!next.length) return;
+    rates = [...rates, ...next].sort((a, b) => a - b);
+    yield rates;
+  }
+}
+
+/** Every trial rate the selection used, once all its trials are known. */
+export function selectionRates(settings: FinalSettings, result: RunResults): number[] {
+  let rates: number[] = [];
+  for (const round of selectionRounds(settings, result)) rates = round;
+  return rates;
 }
 
 /** The runs of a row: both losses on every seed, at the full length. */
@@ -223,8 +280,8 @@ export function chosenLrs(
   settings: FinalSettings,
   result: (r: FinalRunRequest) => FinalRun,
 ): { selection: LrSelection; lr: { learned: number; standard: number } | null } {
-  const runs = selectionRuns(settings);
-  const candidates = lrCandidates(settings);
+  const candidates = selectionRates(settings, result);
+  const runs = trialRuns(settings, candidates);
   const metric = (loss: "learned" | "standard", lr: number) =>
     result(runs.find((r) => r.loss === loss && r.lr === lr)!).validation;
   const trials = candidates.map((lr) => ({
@@ -235,8 +292,16 @@ export function chosenLrs(
   const pick = (loss: "learned" | "standard") =>
     bestLr(trials.map((t) => ({ lr: t.lr, metric: t[loss] })), settings.inner.lr);
   const [learned, standard] = [pick("learned"), pick("standard")];
+  const grid = lrCandidates(settings);
+  const extended = candidates.filter((lr) => !grid.includes(lr));
   return {
-    selection: { candidates, steps: runs[0].steps, seed: runs[0].seed, trials },
+    selection: {
+      candidates,
+      ...(extended.length ? { extended } : {}),
+      steps: runs[0].steps,
+      seed: runs[0].seed,
+      trials,
+    },
     lr: learned === null || standard === null ? null : { learned, standard },
   };
 }

@@ -23,7 +23,8 @@ import {
   finalSettingsFor,
   rowRuns,
   runKey,
-  selectionRuns,
+  selectionRounds,
+  trialRuns,
 } from "./final.ts";
 import { buildResult, type DataSummary, type SearchResult, type Versions } from "./result.ts";
 import type { Task } from "./data/dataset.ts";
@@ -118,11 +119,15 @@ export async function evaluateFinalRuns(
     return all;
   };
   const shared = settings.inner.lr;
-  await start([
-    ...rowRuns(settings, { learned: shared, standard: shared }),
-    ...selectionRuns(settings),
-  ]);
+  const paper = rowRuns(settings, { learned: shared, standard: shared });
   const result = (r: FinalRunRequest) => results.get(runKey(r))!;
+  // The paper's row alongside the first round of trials; each later round (the grid extended
+  // past an edge) once the trials before it are known.
+  let first = true;
+  for (const rates of selectionRounds(settings, (r) => results.get(runKey(r)))) {
+    await start([...(first ? paper : []), ...trialRuns(settings, rates)]);
+    first = false;
+  }
   if (settings.tuneLr) {
     const { lr } = chosenLrs(settings, result);
     if (lr) await start(rowRuns(settings, lr));

@@ -368,6 +368,17 @@ export const SETTINGS = {
       "Learning rates the tuned comparison chooses from, for each loss on its own.",
       "lr-grid",
     ),
+    lrExtend: integer(
+      0,
+      6,
+      2,
+      "Rounds that extend the grid past its edge: while a loss's best trial rate is the " +
+        "largest (or smallest) tried, the next rate beyond it is tried for both losses, one " +
+        "grid step further (its outer ratio), so that neither loss is held to a grid that cuts " +
+        "its best rate off.",
+      "lr-extend",
+      0,
+    ),
     selectionSteps: optionalInteger(
       1,
       1_000_000,

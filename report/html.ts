@@ -130,7 +130,11 @@ function summary(r: SearchResult): string {
     [
       "Final evaluation",
       `${c.final.steps} steps × ${c.final.seeds} seeds${
-        c.final.tuneLr ? `, learning rates tuned from ${esc(c.final.lrGrid.join(", "))}` : ""
+        c.final.tuneLr
+          ? `, learning rates tuned from ${esc(c.final.lrGrid.join(", "))}${
+            c.final.lrExtend ? ` (extended past an edge up to ${c.final.lrExtend} times)` : ""
+          }`
+          : ""
       }, significance ${c.final.significance}`,
     ],
     ["Stopped", esc(STOPPED[r.stopped] ?? r.stopped)],

@@ -143,6 +143,7 @@ export function finalSettingsOf(plan: Plan, task: TaskPlan): FinalSettings {
       seeds: plan.seeds,
       tuneLr: true,
       lrGrid: plan.lrGrid,
+      lrExtend: plan.lrExtend ?? 0,
       ...((task.selectionSteps ?? plan.selectionSteps) === undefined
         ? {}
         : { selectionSteps: task.selectionSteps ?? plan.selectionSteps }),

@@ -82,6 +82,8 @@ export interface Plan {
   /** Steps of a learning-rate trial (absent: finalSteps, the full length). */
   selectionSteps?: number;
   lrGrid: number[];
+  /** Rounds that extend the grid past its edge (`final.lrExtend`; absent in older results: 0). */
+  lrExtend?: number;
   /** Seed of the data split, the searches and the meta-training. */
   seed: number;
 }
@@ -139,6 +141,7 @@ export const STUDY_PLAN: Plan = {
   seeds: 6,
   finalSteps: 10_000,
   lrGrid: [0.001, 0.003, 0.01, 0.03, 0.1],
+  lrExtend: 2,
   tasks: [
     task("mnist", "linear", {
       search: LARGE_SEARCH,

@@ -409,8 +409,13 @@ export function renderReport(
       "seed every loss starts from the same initial weights and sees the same batches, so the " +
       "seeds are pairs. Two rows per learned loss: both losses at the shared learning rate " +
       "(the paper's comparison), and each loss at its own best learning rate from " +
-      `[${plan.lrGrid.join(", ")}] and the shared one, chosen on the validation split by a run ` +
-      "of the first seed (its length per task below).  Paired t-test and Wilcoxon signed-rank test (from 6 pairs on) of learned minus " +
+      `[${plan.lrGrid.join(", ")}] and the shared one${
+        plan.lrExtend
+          ? ` (extended one grid step past an edge, up to ${plan.lrExtend} times, while a ` +
+            "loss's best trial is there)"
+          : ""
+      }, chosen on the validation split by a run of the first seed (its length per task ` +
+      "below). Paired t-test and Wilcoxon signed-rank test (from 6 pairs on) of learned minus " +
       "standard; the outcome is the t-test's at the 0.05 level, and a loss that diverges where " +
       "the standard loss trains is worse. The verdict is the tuned row's, and a win there " +
       "counts only if the learned loss, at its own rate, also beats the standard loss at the " +

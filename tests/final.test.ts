@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { tf } from "../engine/tensor/tf.ts";
 import { finalRun } from "../engine/final_runs.ts";
-import { evaluateFinal } from "../core/pipeline.ts";
+import { evaluateFinal, evaluateFinalRuns } from "../core/pipeline.ts";
 import {
   bestLr,
   combineFinal,
@@ -121,6 +121,58 @@ Deno.test("a win against the tuned standard loss that the shared rate does not c
   });
   assertEquals([confirmed.verdict.outcome, confirmed.verdict.basis], ["better", "tuned"]);
   assertEquals(confirmed.tuned?.versusShared?.outcome, "better");
+});
+
+Deno.test("the grid extends past its edge while a loss's best rate is there, round by round", async () => {
+  // Cross-entropy's validation error keeps falling up to 0.9 and diverges at 2.7; the learned
+  // loss is best inside the grid. Two rounds: 0.3, then 0.9; a third round is not allowed.
+  const standardAt = (lr: number) => lr > 1 ? null : 0.2 - 0.1 * Math.log10(lr * 100);
+  const learnedAt = (lr: number) => 0.1 + Math.abs(Math.log10(lr / 0.01)) / 10;
+  const trained: FinalRunRequest[] = [];
+  const rounds: number[] = [];
+  const f = await evaluateFinalRuns(
+    "classification",
+    { ...SETTINGS, lrExtend: 2 },
+    (r) => {
+      trained.push(r);
+      const v = r.loss === "learned" ? learnedAt(r.lr) : standardAt(r.lr);
+      return Promise.resolve(run(v === null ? null : v + r.seed / 1e7));
+    },
+    (_done, total) => rounds.push(total),
+  );
+  const sel = f.tuned!.selection;
+  assertEquals(sel.candidates, [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.9]);
+  assertEquals(sel.extended, [0.3, 0.9]);
+  assertEquals(f.tuned!.lr, { learned: 0.01, standard: 0.9 });
+  // Both losses are tried at each new rate, on the selection seed, once.
+  const at = (lr: number) => trained.filter((r) => r.lr === lr && r.seed === 1001).length;
+  assertEquals([at(0.3), at(0.9), at(2.7)], [2, 2, 0]);
+  assertEquals(new Set(trained.map(runKey)).size, trained.length, "no run trained twice");
+  // The totals announced grow round by round: 10 paper + 8 trials, +2, +2, then the tuned row.
+  assert(rounds.includes(18) && rounds.includes(20) && rounds.includes(22), `${rounds}`);
+  // The same runs, read back, make the same choice (combineFinal recomputes the rounds).
+  const byKey = new Map(trained.map((r) => [runKey(r), r]));
+  const again = combineFinal("classification", { ...SETTINGS, lrExtend: 2 }, (r) => {
+    assert(byKey.has(runKey(r)), `not trained: ${runKey(r)}`);
+    const v = r.loss === "learned" ? learnedAt(r.lr) : standardAt(r.lr);
+    return run(v === null ? null : v + r.seed / 1e7);
+  });
+  assertEquals(again.tuned!.lr, f.tuned!.lr);
+  // A divergence past the edge ends the extension: the edge stays the best rate.
+  const capped = combineFinal("classification", { ...SETTINGS, lrExtend: 3 }, (r) => {
+    const v = r.loss === "learned" ? learnedAt(r.lr) : (r.lr > 0.2 ? null : standardAt(r.lr));
+    return run(v === null ? null : v + r.seed / 1e7);
+  });
+  assertEquals(capped.tuned!.selection.extended, [0.3]);
+  assertEquals(capped.tuned!.lr.standard, 0.1);
+  // Off (and in searches stored before the setting): the grid as given.
+  const off = combineFinal(
+    "classification",
+    { ...SETTINGS, lrExtend: 0 },
+    (r) => run(r.loss === "learned" ? learnedAt(r.lr) : standardAt(r.lr)),
+  );
+  assertEquals(off.tuned!.selection.candidates, [0.001, 0.003, 0.01, 0.03, 0.1]);
+  assertEquals(off.tuned!.selection.extended, undefined);
 });
 
 Deno.test("no significant difference, and a loss that diverges, both say to keep the standard", () => {

@@ -44,6 +44,7 @@ Deno.test("defaults: the method's published ones, one value per setting of the t
     seeds: 5,
     tuneLr: true,
     lrGrid: [0.001, 0.003, 0.01, 0.03, 0.1],
+    lrExtend: 2,
     significance: 0.05,
   });
   assertEquals([d.model.init, d.preprocessing.inputs], ["auto", "auto"]);

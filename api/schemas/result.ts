@@ -152,6 +152,12 @@ export const FinalComparison: SchemaObject = {
             "on the training split with `seed`, measured on the validation split.",
           properties: {
             candidates: { type: "array", items: number },
+            extended: {
+              type: "array",
+              items: number,
+              description: "Candidates past the grid's edge (`final.lrExtend`), tried because " +
+                "a loss's best trial was at that edge.",
+            },
             steps: integer,
             seed: integer,
             trials: {
