@@ -289,7 +289,7 @@ export const SETTINGS = {
     batchSize: integer(1, 65_536, 128, "Mini-batch size of every training.", "batch-size"),
     multiFidelity: {
       enabled: boolean(
-        false,
+        true,
         "Successive halving (ASHA): the best share of each training length's results is " +
           "trained again for longer, in rungs up to `maxSteps`; candidates rank by the " +
           "longest training they reached, then by fitness there.",
@@ -310,7 +310,7 @@ export const SETTINGS = {
       ),
     },
     normalizeScale: boolean(
-      false,
+      true,
       "Scale each tuned loss so that its gradient at the shared initialisation, on the probe " +
         "batch, has the standard loss's norm: scale no longer acts as a learning rate. The " +
         "scale is part of the loss, in its formula and its exports.",
@@ -318,7 +318,7 @@ export const SETTINGS = {
       false,
     ),
     tieBreak: boolean(
-      false,
+      true,
       "Rank equal fitness by the trained model's validation task loss (cross-entropy or " +
         "squared error): a continuous tie-breaker where the metric is discrete.",
       "tie-break",
@@ -328,7 +328,7 @@ export const SETTINGS = {
       belowRows: integer(
         0,
         1_000_000,
-        0,
+        200,
         "A validation split of fewer rows measures fitness by k-fold validation over the " +
           "training and validation rows (0: never).",
         "folds-below",

@@ -88,7 +88,7 @@ function fusedEngine(job: PreparedJob): Promise<FusedDense | string> {
     if (fusedPolicy(job.backend) === "never") {
       return `backend ${job.backend} does not use the fused engine`;
     }
-    const refusal = fusedRefusal(ev.spec, ev.settings);
+    const refusal = fusedRefusal(ev.spec, ev.settings, ev.validation.n);
     if (refusal) return refusal;
     const fd = await fusedDevice();
     if (!fd) return "no WebGPU adapter";
@@ -119,7 +119,11 @@ async function engineOf(job: PreparedJob): Promise<EngineChoice> {
 /** Said once per job and thread: a fused stack failed and ran on tfjs instead. */
 const warned = new WeakSet<PreparedJob>();
 
-/** Local search then fitness of a stack on the fused engine; wall time shared out equally. */
+/**
+ * Local search then fitness of a stack on the fused engine; wall time shared out equally. With
+ * `normalizeScale` the scale of each tuned loss (one gradient on the probe batch) comes from the
+ * evaluator, as on tfjs, and the fused engine trains the folded tree.
+ */
 async function fusedStack(
   fused: FusedDense,
   ev: CandidateEvaluator,
@@ -131,12 +135,21 @@ async function fusedStack(
     ? await fused.localSearch(trees, items.map((x) => ev.initialPhi(x.tree, x.phiSeed)))
     : trees.map((t) => ({ phi: t.map(() => 1), metaLosses: [], steps: 0 }));
   const t1 = performance.now();
-  const fitness = await fused.fitness(trees, locals.map((l) => l.phi));
+  const scales: (number | undefined)[] = [];
+  const losses: WeightedTree[] = [];
+  for (const [i, tree] of trees.entries()) {
+    const phi = locals[i].phi;
+    const scale = ev.settings.normalizeScale ? await ev.lossScale(tree, phi) : undefined;
+    scales.push(scale);
+    losses.push(scale === undefined ? { tree, phi } : foldScale(tree, phi, scale));
+  }
+  const fitness = await fused.fitness(losses.map((l) => l.tree), losses.map((l) => l.phi));
   const t2 = performance.now();
   return items.map((_, i) => ({
     ok: true,
     local: locals[i],
     fitness: fitness[i],
+    ...(scales[i] === undefined ? {} : { scale: scales[i] }),
     localSearchMs: (t1 - t0) / items.length,
     fitnessMs: (t2 - t1) / items.length,
   }));

@@ -94,6 +94,12 @@ function assertFitness(
       ? Math.abs(r.fitness - want[i].fitness) <= 1e-3 * Math.abs(want[i].fitness)
       : r.fitness === want[i].fitness;
     assert(ok, `${what}: candidate ${i} fitness ${r.fitness} vs ${want[i].fitness}`);
+    // The tie-breaker's task loss (cross-entropy, or squared error), as tfjs measures it.
+    const [a, b] = [r.taskLoss, want[i].taskLoss];
+    assert(
+      a !== undefined && b !== undefined && Math.abs(a - b) <= 1e-3 * Math.abs(b) + 1e-6,
+      `${what}: candidate ${i} task loss ${a} vs ${b}`,
+    );
   });
 }
 
@@ -308,6 +314,11 @@ Deno.test("the fused engine refuses what it does not compute, with the reason", 
     localSearch: { ...exact2.localSearch, unroll: { mode: "first-order" as const, truncateTo: 1 } },
   };
   assertEquals(fusedRefusal(spec, firstOrder), undefined);
+  // The scale and the tie-breaker it computes; folds only where they apply (below 200 rows).
+  const objective = { ...e, normalizeScale: true, tieBreak: true, folds: { belowRows: 200, k: 5 } };
+  assertEquals(fusedRefusal(spec, objective, 800), undefined);
+  assert(fusedRefusal(spec, objective, 12)?.includes("not over folds"));
+  assert(fusedRefusal(spec, objective)?.includes("not over folds"), "rows unknown: refused");
   // Without local search nothing is unrolled, so the unroll settings do not matter.
   assertEquals(
     fusedRefusal(spec, { ...exact2, localSearch: { ...exact2.localSearch, enabled: false } }),

@@ -15,6 +15,7 @@ import { CALIBRATION_K, CALIBRATION_STEPS } from "../core/stack_plan.ts";
 import { CandidateEvaluator } from "../engine/evaluator.ts";
 import { prepared, smallConfig } from "./support/search_fixture.ts";
 import type { EvaluationSettings } from "../core/settings.ts";
+import { foldScale } from "../core/loss_scale.ts";
 
 await tf.setBackend("cpu");
 const fd = await fusedDevice();
@@ -66,10 +67,40 @@ Deno.test({
       o.local.phi.forEach((p, j) =>
         assert(Math.abs(p - local.phi[j]) <= 1e-5, `${i}: ${o.local.phi} vs ${local.phi}`)
       );
-      // The fused engine measures no task loss (the tie-breaker it would serve is refused).
-      const { taskLoss: _, ...measured } = fitness;
-      assertEquals(o.fitness, measured);
+      // The metric to the bit; the tie-breaker's task loss within float rounding.
+      const { taskLoss, ...measured } = fitness;
+      const { taskLoss: fusedLoss, ...fusedMeasured } = o.fitness;
+      assertEquals(fusedMeasured, measured);
+      assert(Math.abs(fusedLoss! - taskLoss!) <= 1e-4 * taskLoss!, `${fusedLoss} vs ${taskLoss}`);
     }
+    ev.dispose();
+    await disposeJob(job);
+  },
+});
+
+Deno.test({
+  name: "scale-fair losses on the fused engine: the evaluator's scale, the folded loss trained",
+  ignore: !fd,
+  fn: async () => {
+    const ctx = await context("fused-scaled", (e) => ({ ...e, normalizeScale: true }));
+    const job = await prepareJob(ctx, "webgpu");
+    const outcomes = await candidateOps(job).localSearchAndFitness(items);
+    const { data } = await prepared(smallConfig(1));
+    const { model, evaluation, seed } = ctx.config;
+    const ev = new CandidateEvaluator(data, model, evaluation, seed);
+    let scaled = 0;
+    for (let i = 0; i < items.length; i++) {
+      const o = outcomes[i];
+      assert(o.ok, JSON.stringify(o));
+      const scale = await ev.lossScale(items[i].tree, o.local.phi);
+      assertEquals(o.scale, scale, `${i}: the scale as tfjs computes it from the tuned phi`);
+      if (scale === undefined) continue;
+      const folded = foldScale(items[i].tree, o.local.phi, scale);
+      const want = await ev.fitness(folded.tree, folded.phi);
+      assertEquals(o.fitness.fitness, want.fitness, `${i}: fitness of the folded loss`);
+      scaled++;
+    }
+    assertEquals(scaled, items.length, "every candidate scaled");
     ev.dispose();
     await disposeJob(job);
   },

@@ -38,6 +38,12 @@ Deno.test("defaults: the method's published ones, one value per setting of the t
   assertEquals([d.gp.tournamentSize, d.gp.crossoverProb, d.gp.mutationProb], [4, 0.7, 0.25]);
   assertEquals([d.gp.initMinHeight, d.gp.initMaxHeight, d.gp.maxHeight], [2, 4, 10]);
   assertEquals(d.evaluation.localSearch.metaSteps, 250);
+  // The search objective the study chose (docs/reproduction.md): the four settings together.
+  assertEquals(
+    [d.evaluation.multiFidelity.enabled, d.evaluation.normalizeScale, d.evaluation.tieBreak],
+    [true, true, true],
+  );
+  assertEquals(d.evaluation.folds, { belowRows: 200, k: 5 });
   assertEquals(d.evaluation.inner, { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
   assertEquals(d.final, {
     steps: 10_000,
@@ -205,6 +211,14 @@ Deno.test("reproduction takes what crossover and mutation leave; there is no thi
 
 Deno.test("a configuration stored before the table reads back as it ran", () => {
   const d = searchConfig(IRIS);
+  // A search stored before the search-objective settings existed has none of them.
+  const {
+    multiFidelity: _mf,
+    normalizeScale: _ns,
+    tieBreak: _tb,
+    folds: _folds,
+    ...publishedEvaluation
+  } = d.evaluation;
   const stored = {
     dataset: IRIS,
     model: { kind: "mlp", hidden: [100] },
@@ -223,7 +237,7 @@ Deno.test("a configuration stored before the table reads back as it ran", () => 
       elites: 1,
     },
     evaluation: {
-      ...d.evaluation,
+      ...publishedEvaluation,
       localSearch: { ...d.evaluation.localSearch, unroll: { mode: "exact" } },
       candidateBatch: 4,
     },
@@ -247,6 +261,7 @@ Deno.test("a configuration stored before the table reads back as it ran", () => 
   assertEquals(up.model.init, "pytorch");
   assertEquals(up.preprocessing.inputs, "none-for-images");
   assertEquals(up.final.tuneLr, false);
+  assertEquals(up.final.lrExtend, 0);
   assertEquals(compileSchema(settingsSchema())(up), []);
 });
 

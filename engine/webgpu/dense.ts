@@ -98,22 +98,28 @@ function unrollShape(evaluation: EvaluationSettings): { first: number; secondOrd
   return { first: T - differentiated, secondOrder: differentiated > 1 };
 }
 
-/** Why the fused engine cannot run these settings, or undefined when it can. */
-export function fusedRefusal(spec: ModelSpec, evaluation: EvaluationSettings): string | undefined {
+/**
+ * Why the fused engine cannot run these settings, or undefined when it can. `validationRows`
+ * (absent: unknown) lets k-fold fitness pass where the validation split is large enough that
+ * the folds do not apply.
+ */
+export function fusedRefusal(
+  spec: ModelSpec,
+  evaluation: EvaluationSettings,
+  validationRows?: number,
+): string | undefined {
   if (!isDenseStack(spec)) {
     return spec.kind === "sequential"
       ? "the fused engine trains dense stacks only (Dense layers with ReLU between them and a " +
         "linear last one); this sequential model has other layers or activations"
       : `the fused engine trains dense models only, not ${spec.kind}`;
   }
-  // What the fused engine does not compute: the scale at initialisation, a fitness over folds,
-  // the validation task loss that breaks ties. tfjs does, so those searches run there.
-  if (evaluation.normalizeScale) return "the fused engine does not normalise a loss's scale";
-  if (evaluation.folds.belowRows > 0) {
+  // What the fused engine does not compute: a fitness over folds; tfjs does, so those searches
+  // run there. (A loss's scale comes from the evaluator, engine/candidate_ops.ts, and the fused
+  // engine trains the folded tree.)
+  const { belowRows } = evaluation.folds;
+  if (belowRows > 0 && (validationRows === undefined || validationRows < belowRows)) {
     return "the fused engine measures fitness on the validation split, not over folds";
-  }
-  if (evaluation.tieBreak) {
-    return "the fused engine does not report the validation task loss that breaks ties";
   }
   const { unroll, unrollSteps } = evaluation.localSearch;
   if (evaluation.localSearch.enabled && unrollShape(evaluation).secondOrder) {
@@ -186,7 +192,7 @@ export class FusedDense {
     seed: number,
     options: FusedOptions = {},
   ) {
-    const refusal = fusedRefusal(spec, settings);
+    const refusal = fusedRefusal(spec, settings, validation.n);
     if (refusal) throw new Error(refusal);
     this.fd = fd;
     this.device = fd.device;
@@ -543,7 +549,11 @@ export class FusedDense {
     });
   }
 
-  /** The task metric of a chunk of validation rows, accumulated into metric[k]. */
+  /**
+   * The task metric of a chunk of validation rows, accumulated into metric[k]; for
+   * classification also the cross-entropy, into tloss[k] (the tie-breaker's task loss; for
+   * regression the metric, squared error, is the task loss).
+   */
   #metric(): Kernel {
     return this.#kernel("metric", () => {
       const L = this.#layers.length;
@@ -553,10 +563,12 @@ export class FusedDense {
         { name: z.name, kind: "read" },
         { name: "yv", kind: "read" },
         { name: "metric", kind: "write" },
+        ...(this.task === "classification" ? [{ name: "tloss", kind: "write" as const }] : []),
       ];
       const body = this.task === "classification"
         ? `
   var errors = 0.0;
+  var ce = 0.0;
   for (var r = lid; r < st.rows; r += ${GROUP}u) {
     let zb = k * ${z.stride}u + r * ${c}u;
     let yb = (st.vrow + r) * ${c}u;
@@ -565,15 +577,24 @@ export class FusedDense {
     var yi = 0u;
     var zm = ${z.name}[zb];
     var ym = yv[yb];
+    var mx = ${z.name}[zb];
     for (var c = 1u; c < ${c}u; c++) {
       if (${z.name}[zb + c] > zm) { zm = ${z.name}[zb + c]; zi = c; }
       if (yv[yb + c] > ym) { ym = yv[yb + c]; yi = c; }
+      mx = op_max(mx, ${z.name}[zb + c]);
     }
     errors += select(0.0, 1.0, zi != yi);
+    var s = 0.0;
+    for (var c = 0u; c < ${c}u; c++) { s += exp(${z.name}[zb + c] - mx); }
+    let lse = mx + log(s);
+    for (var c = 0u; c < ${c}u; c++) { ce -= yv[yb + c] * (${z.name}[zb + c] - lse); }
   }
   red[lid] = errors;
   let sum = sum_red(lid);
-  if (lid == 0u) { metric[k] += sum; }`
+  if (lid == 0u) { metric[k] += sum; }
+  red[lid] = ce;
+  let ceSum = sum_red(lid);
+  if (lid == 0u) { tloss[k] += ceSum; }`
         : `
   var total = 0.0;
   for (var e = lid; e < st.rows * ${c}u; e += ${GROUP}u) {
@@ -944,6 +965,7 @@ export class FusedDense {
       phi: K * maxNodes,
       checks: checkSteps.length * K,
       metric: K,
+      tloss: K,
       ...this.#activationSizes(K, ["train", "metric"], ["z"]),
       ...this.#activationSizes(K, ["train"], ["g"]),
     });
@@ -1019,9 +1041,10 @@ export class FusedDense {
     }
     await enc.finish();
     this.#record(enc);
-    const [checks, metricSums] = await readBack(this.device, [
+    const [checks, metricSums, lossSums] = await readBack(this.device, [
       { buffer: buffers.get("checks")!, floats: checkSteps.length * K },
       { buffer: buffers.get("metric")!, floats: K },
+      { buffer: buffers.get("tloss")!, floats: K },
     ]);
     this.#release(buffers, step.buffer);
     const outputs = this.#layers[L - 1].o;
@@ -1037,10 +1060,11 @@ export class FusedDense {
       // As tfjs cpu's mean: each term divided by the count in float32, then summed (an error
       // rate's count of errors times fround(1 / n), exactly), so that error rates agree to the bit.
       const m = Math.fround(metricSums[k] * Math.fround(1 / count));
-      // No task loss: its one use, the tie-breaker, is refused by this engine (fusedRefusal).
-      return Number.isFinite(m)
-        ? { fitness: m, diverged: false, steps }
-        : { fitness: WORST_FITNESS, diverged: true, steps };
+      if (!Number.isFinite(m)) return { fitness: WORST_FITNESS, diverged: true, steps };
+      const taskLoss = this.task === "classification" ? lossSums[k] / this.#validation.n : m;
+      return Number.isFinite(taskLoss)
+        ? { fitness: m, diverged: false, taskLoss, steps }
+        : { fitness: m, diverged: false, steps };
     });
   }
 

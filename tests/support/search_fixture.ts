@@ -10,7 +10,16 @@ export function smallConfig(seed = 1, overrides: Partial<SearchConfig> = {}): Se
     request: {
       model: { kind: "mlp", hidden: [8] },
       budget: { population: 6, generations: 2 },
-      evaluation: { screen: { steps: 30 }, localSearch: { metaSteps: 5 }, fitnessSteps: 30 },
+      // The published objective: the tests of the search-objective settings turn them on.
+      evaluation: {
+        screen: { steps: 30 },
+        localSearch: { metaSteps: 5 },
+        fitnessSteps: 30,
+        multiFidelity: { enabled: false },
+        normalizeScale: false,
+        tieBreak: false,
+        folds: { belowRows: 0 },
+      },
       final: { steps: 50, seeds: 2 },
       seed,
     },
