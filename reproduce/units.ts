@@ -97,7 +97,10 @@ export interface RunResult extends FinalRun {
 
 export type UnitResult = SearchResult | MlThreeResult | TaylorGloResult | RunResult;
 
-/** The request that a task's search (or its settings alone) resolves from. */
+/**
+ * The request that a task's search (or its settings alone) resolves from. Every setting of item 3
+ * is given, on or off, so that "as published" means the same whatever the service's defaults are.
+ */
 export function requestFor(
   task: TaskModel,
   budget: SearchBudget,
@@ -120,12 +123,12 @@ export function requestFor(
         ...(metaLr === undefined ? {} : { metaLr }),
       },
       fitnessSteps: budget.fitnessSteps,
-      ...(has("multi-fidelity")
-        ? { multiFidelity: { enabled: true, maxSteps: budget.rungMaxSteps } }
-        : {}),
-      ...(has("normalize-scale") ? { normalizeScale: true } : {}),
-      ...(has("tie-break") ? { tieBreak: true } : {}),
-      ...(has("folds") ? { folds: { belowRows: budget.foldsBelow } } : {}),
+      multiFidelity: has("multi-fidelity")
+        ? { enabled: true, maxSteps: budget.rungMaxSteps }
+        : { enabled: false },
+      normalizeScale: has("normalize-scale"),
+      tieBreak: has("tie-break"),
+      folds: { belowRows: has("folds") ? budget.foldsBelow : 0 },
     },
     final: { seeds: 0 },
     seed,
