@@ -10,7 +10,7 @@ import { mergeResults, type Results, runPlan } from "./driver.ts";
 import { writeReproductionReport } from "./report.ts";
 
 export const USAGE = `Usage: deno task reproduce [flags]
-  --plan study|quick|tiny|paper   the budget by name (default study: about an hour on 2 cores;
+  --plan study|quick|tiny|paper   the budget by name (default study: under two hours on 2 cores;
                         paper: the published search budgets, for a bigger host)
   --tasks ID,ID         run only these tasks (e.g. mnist-mlp,iris-mlp); the others keep their
                         results from results.json

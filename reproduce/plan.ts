@@ -129,8 +129,9 @@ const SMALL_SEARCH: SearchBudget = {
 };
 
 /**
- * The study's budget, sized so that the whole study takes about an hour on this project's 2-core
- * machine (wasm backend, two workers; measured unit times in docs/reproduction.md). The final
+ * The study's budget, sized for this project's 2-core machine: 100 minutes of wall time in all on
+ * two wasm workers, much of it with other work on the machine (unit times in
+ * docs/reproduction.md). The final
  * protocol is the paper's: 10,000 steps, 6 seeds (the signed-rank test needs 6), every loss also
  * at its own learning rate. The searches are far below the published budget (PAPER_PLAN).
  * LeNet-5 is left out: at about 70 ms a step here its final comparisons alone would take hours.

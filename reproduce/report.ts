@@ -7,7 +7,7 @@
  * page cannot claim more than the numbers show and regenerating it from the same file gives the
  * same text.
  */
-import { evomalMethods, METHOD_LABELS, type MethodName, PLANS, VARIANTS } from "./plan.ts";
+import { METHOD_LABELS, type MethodName, PLANS, type Variant, VARIANTS } from "./plan.ts";
 import type { MethodResult, Results, TaskResult } from "./driver.ts";
 import type { ComparisonRow, VerdictOutcome } from "../core/final.ts";
 import { pairedTest } from "../core/paired.ts";
@@ -287,6 +287,34 @@ export function variantEffect(t: TaskResult, method: MethodName) {
   };
 }
 
+/**
+ * Which settings ran alone on which task: a setting that cannot act on a task (the tie-breaker on
+ * a continuous metric, k-fold on a validation split of `foldsBelow` rows or more) is left out.
+ */
+function variantCoverage(r: Results): string[] {
+  const alone = (t: TaskResult) =>
+    t.methods.filter((m) => m.method.startsWith("evomal-") && m.method !== "evomal-all")
+      .map((m) => m.method.slice("evomal-".length) as Variant);
+  return VARIANTS.map((v) => {
+    const ran = r.tasks.filter((t) => alone(t).includes(v)).map((t) => t.task.id);
+    const left = r.tasks.filter((t) => !alone(t).includes(v))
+      .map((t) => `${t.task.id}: ${whyNotAlone(v, t)}`);
+    return `- ${v} alone: ${ran.join(", ") || "no task"}${
+      left.length ? `; not on ${left.join("; ")}` : ""
+    }.`;
+  });
+}
+
+function whyNotAlone(v: Variant, t: TaskResult): string {
+  if (v === "tie-break" && t.metric === "mse") {
+    return "its metric is continuous, so fitness never ties and the setting does nothing";
+  }
+  if (v === "folds" && t.rows.validation >= t.task.search.foldsBelow) {
+    return `its validation split has ${t.rows.validation} rows, not under ${t.task.search.foldsBelow}, so the setting does nothing`;
+  }
+  return "not in that task's plan";
+}
+
 /** Whether the study supports a setting of item 3 as a default, and why, in words. */
 export function defaultsProposal(r: Results): string[] {
   const out: string[] = [];
@@ -548,14 +576,9 @@ export function renderReport(
     "LeNet-5 is not in the study: at about 70 ms a training step here, its 10,000-step final " +
       "runs alone (about 12 minutes each, over a hundred of them per task) do not fit.",
     "",
-    `The EvoMAL variants with one setting alone ran on ${
-      r.tasks.filter((t) =>
-        t.methods.some((m) =>
-          evomalMethods(t.task).length > 2 &&
-          m.method.startsWith("evomal-") && m.method !== "evomal-all"
-        )
-      ).map((t) => t.task.id).join(", ") || "no task"
-    }; the other tasks ran all four settings together only, for the budget.`,
+    "EvoMAL with one setting of item 3 alone, per setting:",
+    "",
+    ...variantCoverage(r),
   );
   return md.join("\n") + "\n";
 }
