@@ -263,7 +263,8 @@ Deno.test("dense stacks are told apart: the dense engines take them, the fused e
   const spec = modelSpecFor({ kind: "sequential", hidden: [], layers: mlpLike }, data);
   assertEquals(denseHidden(spec), [32]);
   assert(isDenseStack(spec));
-  // With first-order unrolling the fused engine would run it, as an MLP 784-32-10.
+  // With first-order unrolling the fused engine would run it, as an MLP 784-32-10 (on a
+  // validation split of 800 rows: k-fold fitness, which it does not compute, does not apply).
   const firstOrder = {
     ...evaluation,
     localSearch: {
@@ -271,7 +272,7 @@ Deno.test("dense stacks are told apart: the dense engines take them, the fused e
       unroll: { mode: "first-order" as const, truncateTo: 1 },
     },
   };
-  assertEquals(fusedRefusal(spec, firstOrder), undefined);
+  assertEquals(fusedRefusal(spec, firstOrder, 800), undefined);
   assertEquals(
     parameterCount(spec),
     parameterCount({ kind: "mlp", inputs: 784, outputs: 10, hidden: [32] }),
@@ -291,7 +292,7 @@ Deno.test("dense stacks are told apart: the dense engines take them, the fused e
   ) {
     const other = modelSpecFor({ kind: "sequential", hidden: [], layers }, data);
     assertEquals(isDenseStack(other), false);
-    const refusal = fusedRefusal(other, firstOrder);
+    const refusal = fusedRefusal(other, firstOrder, 800);
     assert(refusal?.includes("dense stacks only"), String(refusal));
   }
 });
