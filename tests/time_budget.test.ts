@@ -44,10 +44,13 @@ Deno.test("the time limit leaves the final evaluation's estimated time, unless t
   assertEquals(finalEstimateMs(config, state, 5), 8_000);
   assertEquals(finalEstimateMs({ ...config, final: { ...config.final, seeds: 0 } }, state, 2), 0);
   // With the tuned comparison: 5 candidate rates x 2 losses of trials, and a tuned row at worst
-  // as long as the paper's: 60,000 steps on 2 workers at 2 ms = 60 s.
-  const tuned = { ...config, final: { ...config.final, tuneLr: true } };
+  // as long as the paper's: 60,000 steps on 2 workers at 2 ms = 60 s; the grid's extension adds
+  // at worst a rate at both edges for both losses per round, 2 rounds: 16,000 steps, 16 s more.
+  const tuned = { ...config, final: { ...config.final, tuneLr: true, lrExtend: 0 } };
   assertEquals(tuned.final.lrGrid.length, 5);
   assertEquals(finalEstimateMs(tuned, state, 2), 60_000);
+  const extended = { ...tuned, final: { ...tuned.final, lrExtend: 2 } };
+  assertEquals(finalEstimateMs(extended, state, 2), 76_000);
   // A slow first generation (the warm-up) is left out once another one was timed.
   const warmUp = { times: { wallMs: 20_000, fitnessMs: 9000, fitnessSteps: 1000 } };
   const history = [warmUp, generation] as unknown as GenerationStats[];
