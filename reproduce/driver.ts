@@ -440,5 +440,7 @@ export function mergeResults(previous: Results | null, part: Results): Results {
   const tasks = [...previous.tasks.filter((t) => !ran.has(t.task.id)), ...part.tasks];
   const order = part.plan.tasks.map((t) => t.id);
   tasks.sort((a, b) => order.indexOf(a.task.id) - order.indexOf(b.task.id));
-  return { ...part, parts: [...previous.parts, ...part.parts], tasks };
+  // An earlier part is kept while a task it ran is still in the results.
+  const kept = previous.parts.filter((p) => p.tasks.some((id) => !ran.has(id)));
+  return { ...part, parts: [...kept, ...part.parts], tasks };
 }
