@@ -50,6 +50,7 @@ export function fmtP(p: number | null | undefined): string {
 }
 
 function seconds(ms: number): string {
+  if (ms >= 2 * 3_600_000) return `${(ms / 3_600_000).toFixed(1)} hours`;
   return ms >= 120_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`;
 }
 
@@ -396,7 +397,7 @@ function costLines(r: Results): string[] {
         `generations, ${paper.metaSteps} meta-steps, ${paper.fitnessSteps} fitness steps) is ` +
         `about ${ratio.toFixed(0)} times this study's per search (counting a meta-step as three ` +
         `training steps): the ${seconds(total)} that one EvoMAL search per task took here would ` +
-        `be about ${(total * ratio / 3_600_000).toFixed(0)} hours for one search per task, ` +
+        `be about ${seconds(total * ratio)} for one search per task, ` +
         "before the variants, GP-LFL and the final runs (which are already at the published " +
         "length here).",
     );
