@@ -289,7 +289,7 @@ export const SETTINGS = {
     batchSize: integer(1, 65_536, 128, "Mini-batch size of every training.", "batch-size"),
     multiFidelity: {
       enabled: boolean(
-        true,
+        false,
         "Successive halving (ASHA): the best share of each training length's results is " +
           "trained again for longer, in rungs up to `maxSteps`; candidates rank by the " +
           "longest training they reached, then by fitness there.",
@@ -310,7 +310,7 @@ export const SETTINGS = {
       ),
     },
     normalizeScale: boolean(
-      true,
+      false,
       "Scale each tuned loss so that its gradient at the shared initialisation, on the probe " +
         "batch, has the standard loss's norm: scale no longer acts as a learning rate. The " +
         "scale is part of the loss, in its formula and its exports.",
@@ -328,7 +328,7 @@ export const SETTINGS = {
       belowRows: integer(
         0,
         1_000_000,
-        200,
+        0,
         "A validation split of fewer rows measures fitness by k-fold validation over the " +
           "training and validation rows (0: never).",
         "folds-below",
