@@ -135,24 +135,36 @@ async function fusedStack(
     ? await fused.localSearch(trees, items.map((x) => ev.initialPhi(x.tree, x.phiSeed)))
     : trees.map((t) => ({ phi: t.map(() => 1), metaLosses: [], steps: 0 }));
   const t1 = performance.now();
-  const scales: (number | undefined)[] = [];
-  const losses: WeightedTree[] = [];
-  for (const [i, tree] of trees.entries()) {
-    const phi = locals[i].phi;
-    const scale = ev.settings.normalizeScale ? await ev.lossScale(tree, phi) : undefined;
-    scales.push(scale);
-    losses.push(scale === undefined ? { tree, phi } : foldScale(tree, phi, scale));
-  }
-  const fitness = await fused.fitness(losses.map((l) => l.tree), losses.map((l) => l.phi));
+  const tuned: { scale?: number; loss: WeightedTree }[] = [];
+  for (const [i, tree] of trees.entries()) tuned.push(await lossToFit(ev, tree, locals[i].phi));
+  const fitness = await fused.fitness(
+    tuned.map((t) => t.loss.tree),
+    tuned.map((t) => t.loss.phi),
+  );
   const t2 = performance.now();
   return items.map((_, i) => ({
     ok: true,
     local: locals[i],
     fitness: fitness[i],
-    ...(scales[i] === undefined ? {} : { scale: scales[i] }),
+    ...(tuned[i].scale === undefined ? {} : { scale: tuned[i].scale }),
     localSearchMs: (t1 - t0) / items.length,
     fitnessMs: (t2 - t1) / items.length,
   }));
+}
+
+/**
+ * The loss whose fitness is measured after local search: the tuned one, or with
+ * `normalizeScale` the tuned one times its scale, folded into one tree (core/loss_scale.ts).
+ */
+async function lossToFit(
+  ev: CandidateEvaluator,
+  tree: Tree,
+  phi: number[],
+): Promise<{ scale?: number; loss: WeightedTree }> {
+  const scale = ev.settings.normalizeScale ? await ev.lossScale(tree, phi) : undefined;
+  return scale === undefined
+    ? { loss: { tree, phi } }
+    : { scale, loss: foldScale(tree, phi, scale) };
 }
 
 /** The prepared data as a result describes it (no arrays). */
@@ -260,13 +272,7 @@ export async function localSearchAndFitness(
   for (const [i, item] of items.entries()) {
     const l = locals[i];
     if (!l.ok) continue;
-    const scale = ev.settings.normalizeScale
-      ? await ev.lossScale(item.tree, l.result.phi)
-      : undefined;
-    const loss = scale === undefined
-      ? { tree: item.tree, phi: l.result.phi }
-      : foldScale(item.tree, l.result.phi, scale);
-    ready.push({ item, scale, loss });
+    ready.push({ item, ...(await lossToFit(ev, item.tree, l.result.phi)) });
   }
   const fitnesses = await fitnessOfTrees(ev, ready.map((r) => r.loss));
   const byItem = new Map(ready.map((r, i) => [r.item, { ...fitnesses[i], scale: r.scale }]));
