@@ -209,6 +209,17 @@ export function trialRuns(settings: FinalSettings, rates: number[]): FinalRunReq
   );
 }
 
+/** A trial's validation metric: null where it diverged, or where it is not trained (yet). */
+function trialMetric(
+  settings: FinalSettings,
+  result: (r: FinalRunRequest) => FinalRun | undefined,
+  loss: "learned" | "standard",
+  lr: number,
+): number | null {
+  const run = trialRuns(settings, [lr]).find((r) => r.loss === loss);
+  return run ? result(run)?.validation ?? null : null;
+}
+
 /** One grid step past an edge rate, at the grid's outer ratio there, to one significant digit. */
 const beyond = (edge: number, neighbour: number) =>
   Number((edge * (edge / neighbour)).toPrecision(1));
@@ -228,11 +239,8 @@ export function* selectionRounds(
 ): Generator<number[]> {
   let rates = lrCandidates(settings);
   yield rates;
-  const trials = trialRuns(settings, [settings.inner.lr]);
-  if (!trials.length) return;
-  const { seed, steps } = trials[0];
   const metric = (loss: "learned" | "standard", lr: number) =>
-    result({ loss, seed, steps, lr })?.validation ?? null;
+    trialMetric(settings, result, loss, lr);
   for (let round = 0; round < (settings.lrExtend ?? 0) && rates.length > 1; round++) {
     const more = new Set<number>();
     for (const loss of ["learned", "standard"] as const) {
@@ -282,12 +290,10 @@ export function chosenLrs(
 ): { selection: LrSelection; lr: { learned: number; standard: number } | null } {
   const candidates = selectionRates(settings, result);
   const runs = trialRuns(settings, candidates);
-  const metric = (loss: "learned" | "standard", lr: number) =>
-    result(runs.find((r) => r.loss === loss && r.lr === lr)!).validation;
   const trials = candidates.map((lr) => ({
     lr,
-    learned: metric("learned", lr),
-    standard: metric("standard", lr),
+    learned: trialMetric(settings, result, "learned", lr),
+    standard: trialMetric(settings, result, "standard", lr),
   }));
   const pick = (loss: "learned" | "standard") =>
     bestLr(trials.map((t) => ({ lr: t.lr, metric: t[loss] })), settings.inner.lr);
